@@ -1,0 +1,39 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what they need.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+DURATION ?=
+
+.PHONY: test demo venv lint clean bench
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The real database the tests write to (speaks the InfluxDB v2 write API).
+victoria-metrics:
+	@command -v victoria-metrics >/dev/null 2>&1 || { \
+	  echo "installing victoria-metrics from Debian's packages"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq victoria-metrics >/dev/null; }
+
+.PHONY: victoria-metrics
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check gateway simulators tests bench
+	$(VENV)/bin/ruff format --check gateway simulators tests bench
+
+test: $(STAMP) victoria-metrics lint
+	$(VENV)/bin/python -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

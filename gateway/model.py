@@ -1,0 +1,91 @@
+"""The unit that flows: a Sample of one tag, with its quality and timestamp.
+
+`Point` is the static identity of a tag as it lands in the database; it is built once at
+compile time with its line-protocol series key pre-escaped, so the hot path only formats the
+value. `Sample` is one reading of a point.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+Value = float | int | bool | str
+
+
+class Quality(enum.IntEnum):
+    """Quality of a sample, ordered from best to worst (stored as this integer)."""
+
+    GOOD = 0
+    UNCERTAIN = 1
+    BAD = 2
+
+
+def escape_key(text: str) -> str:
+    """Escape a measurement name, tag key, tag value or field key for line protocol."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace(",", "\\,")
+        .replace("=", "\\=")
+        .replace(" ", "\\ ")
+        .replace("\n", "\\n")
+    )
+
+
+def escape_measurement(text: str) -> str:
+    """Escape a measurement name (commas and spaces; '=' is allowed there)."""
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ").replace("\n", "\\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """Where one tag lands: measurement, tag set and field name.
+
+    `series` is the escaped line-protocol prefix ``measurement,k=v,...`` with tag keys sorted.
+    """
+
+    device: str
+    tag: str
+    measurement: str
+    field: str
+    tags: tuple[tuple[str, str], ...] = ()
+    unit: str = ""
+    series: str = field(default="", compare=False)
+    field_key: str = field(default="", compare=False)
+
+    @classmethod
+    def build(
+        cls,
+        device: str,
+        tag: str,
+        measurement: str,
+        field_name: str,
+        tags: dict[str, str],
+        unit: str = "",
+    ) -> Point:
+        """Build a point with its escaped series key (tag keys sorted, empty values dropped)."""
+        items = tuple(sorted((k, v) for k, v in tags.items() if v != ""))
+        series = escape_measurement(measurement) + "".join(
+            f",{escape_key(k)}={escape_key(v)}" for k, v in items
+        )
+        return cls(device, tag, measurement, field_name, items, unit, series, escape_key(field_name))
+
+
+@dataclass(slots=True)
+class Sample:
+    """One reading of a point.
+
+    `value` is None when the quality is BAD: a bad reading is never written as if good.
+    `time_ns` is the source timestamp (when the value was read), in Unix nanoseconds.
+    """
+
+    point: Point
+    value: Value | None
+    quality: Quality
+    time_ns: int
+    reason: str = ""
+
+
+def bad(point: Point, time_ns: int, reason: str) -> Sample:
+    """A BAD sample: no value, a reason."""
+    return Sample(point, None, Quality.BAD, time_ns, reason)
