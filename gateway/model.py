@@ -37,11 +37,13 @@ def escape_measurement(text: str) -> str:
     return text.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ").replace("\n", "\\n")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Point:
     """Where one tag lands: measurement, tag set and field name.
 
     `series` is the escaped line-protocol prefix ``measurement,k=v,...`` with tag keys sorted.
+    Points are built once at compile time and compared by identity, so they are cheap dict keys
+    on the hot path.
     """
 
     device: str

@@ -1,0 +1,1 @@
+"""Collectors: one per protocol. Each reads devices and emits Samples."""

@@ -1,0 +1,1 @@
+"""Modbus collector: planner (pure), codec (pure), collector (I/O)."""

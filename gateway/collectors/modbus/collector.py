@@ -1,0 +1,203 @@
+"""Modbus TCP collector: one task and one lock per connection.
+
+Every scan (one device at one rate) runs on its own fixed-rate schedule inside the
+connection's task, so scans of one connection never overlap and a slow or dead endpoint only
+delays itself. Failures become BAD samples with a reason; connection loss is retried with
+exponential backoff. State changes are logged once (down at WARNING, back at INFO).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException
+
+from gateway.clock import Clock, SystemClock
+from gateway.collectors.modbus.extract import exception_reason, extract, failed
+from gateway.collectors.modbus.planner import ReadRequest
+from gateway.collectors.modbus.types import Space
+from gateway.collectors.schedule import FixedRate
+from gateway.config.compile import ConnectionPlan, ScanPlan
+from gateway.model import Sample
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[list[Sample]], None]
+
+_READ = {
+    Space.COIL: "read_coils",
+    Space.DISCRETE_INPUT: "read_discrete_inputs",
+    Space.HOLDING_REGISTER: "read_holding_registers",
+    Space.INPUT_REGISTER: "read_input_registers",
+}
+
+
+@dataclass
+class ConnectionStats:
+    """Counters of one connection (labels: endpoint and device, never tag)."""
+
+    connected: bool = False
+    connects: int = 0
+    connect_failures: int = 0
+    reads: int = 0
+    read_errors: int = 0
+    scans: int = 0
+    late_scans: int = 0
+    samples: int = 0
+    last_scan_s: float = 0.0
+    device_up: dict[str, bool] = field(default_factory=dict)
+
+
+class ModbusConnection:
+    """Polls every device behind one Modbus TCP endpoint."""
+
+    def __init__(
+        self,
+        plan: ConnectionPlan,
+        emit: Emit,
+        clock: Clock | None = None,
+        backoff: tuple[float, float] = (0.5, 30.0),
+    ) -> None:
+        self.plan = plan
+        self.emit = emit
+        self.clock = clock or SystemClock()
+        self.name = str(plan.endpoint)
+        self.lock = asyncio.Lock()
+        self.stats = ConnectionStats(device_up={d: True for d in plan.devices})
+        self._backoff_min, self._backoff_max = backoff
+        self._delay = self._backoff_min
+        self._retry_at = 0.0
+        self._last_error = "not connected yet"
+        self._down_logged = False
+        self.client = AsyncModbusTcpClient(
+            plan.endpoint.host,
+            port=plan.endpoint.port,
+            timeout=plan.timeout_s,
+            retries=plan.retries,
+            reconnect_delay=0,
+            name=self.name,
+        )
+
+    async def run(self) -> None:
+        """Scan forever on the fixed schedules; returns only when cancelled."""
+        start = self.clock.monotonic()
+        schedules = [(FixedRate(scan.interval_s, start), scan) for scan in self.plan.scans]
+        try:
+            while True:
+                schedule, scan = min(schedules, key=lambda item: item[0].next_due)
+                await self.clock.sleep(schedule.next_due - self.clock.monotonic())
+                self.emit(await self.scan(scan))
+                self.stats.late_scans += schedule.advance(self.clock.monotonic())
+        finally:
+            self.close()
+
+    async def scan_all(self) -> list[Sample]:
+        """Every scan once (for `gateway once`)."""
+        samples: list[Sample] = []
+        for scan in self.plan.scans:
+            samples.extend(await self.scan(scan))
+        return samples
+
+    async def scan(self, scan: ScanPlan) -> list[Sample]:
+        """Read one device at one rate; failures are BAD samples, never exceptions."""
+        began = self.clock.monotonic()
+        async with self.lock:
+            if await self._ensure_connected():
+                samples = await self._read_requests(scan)
+            else:
+                now = self.clock.now_ns()
+                reason = f"not connected: {self._last_error}"
+                samples = [s for req in scan.requests for s in failed(req, now, reason)]
+        self.stats.scans += 1
+        self.stats.samples += len(samples)
+        self.stats.last_scan_s = self.clock.monotonic() - began
+        return samples
+
+    async def _read_requests(self, scan: ScanPlan) -> list[Sample]:
+        samples: list[Sample] = []
+        answered = True
+        for index, request in enumerate(scan.requests):
+            result, answered = await self._read(request, scan.unit)
+            samples.extend(result)
+            if not answered:
+                now = self.clock.now_ns()
+                for rest in scan.requests[index + 1 :]:
+                    samples.extend(failed(rest, now, "skipped: device did not answer this scan"))
+                break
+        self._device_state(scan.device, answered)
+        return samples
+
+    async def _read(self, request: ReadRequest, unit: int) -> tuple[list[Sample], bool]:
+        """Samples of one request, and whether the device answered (even with an exception)."""
+        self.stats.reads += 1
+        read = getattr(self.client, _READ[request.space])
+        try:
+            response = await read(request.start, count=request.count, device_id=unit)
+        except ConnectionException as exc:
+            self._lost(f"connection lost ({exc})")
+            return failed(request, self.clock.now_ns(), self._last_error), False
+        except ModbusException:
+            self.stats.read_errors += 1
+            reason = f"no response within {self.plan.timeout_s:g}s"
+            if not self.client.connected:
+                self._lost(reason)
+            return failed(request, self.clock.now_ns(), reason), False
+        now = self.clock.now_ns()
+        if response.isError():
+            self.stats.read_errors += 1
+            return failed(request, now, exception_reason(response.exception_code)), True
+        values = response.bits if request.space.is_bit else response.registers
+        if len(values) < request.count:
+            self.stats.read_errors += 1
+            return failed(request, now, f"short response ({len(values)} of {request.count})"), True
+        return extract(request, values, now), True
+
+    async def _ensure_connected(self) -> bool:
+        if self.client.connected:
+            return True
+        if self.clock.monotonic() < self._retry_at:
+            return False
+        self.stats.connects += 1
+        try:
+            ok = await asyncio.wait_for(self.client.connect(), self.plan.timeout_s + 1.0)
+            error = "" if ok else "connection refused or unreachable"
+        except (TimeoutError, OSError) as exc:
+            ok, error = False, f"cannot connect ({exc or type(exc).__name__})"
+        if not ok:
+            self._lost(error)
+            return False
+        if not self.stats.connected:
+            log.info("Modbus %s connected.", self.name)
+        self.stats.connected = True
+        self._down_logged = False
+        self._delay = self._backoff_min
+        return True
+
+    def _lost(self, reason: str) -> None:
+        """Mark the connection down and schedule the next attempt (exponential backoff)."""
+        self._last_error = reason
+        if not self._down_logged:
+            log.warning("Modbus %s down: %s; retrying with backoff.", self.name, reason)
+            self._down_logged = True
+        self.stats.connected = False
+        self.stats.connect_failures += 1
+        self.client.close()
+        self._retry_at = self.clock.monotonic() + self._delay
+        self._delay = min(self._backoff_max, self._delay * 2)
+
+    def _device_state(self, device: str, answered: bool) -> None:
+        was = self.stats.device_up.get(device, True)
+        if was and not answered:
+            log.warning("Device %s is not answering on %s.", device, self.name)
+        elif answered and not was:
+            log.info("Device %s is answering again on %s.", device, self.name)
+        self.stats.device_up[device] = answered
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.client.close()
+        self.stats.connected = False

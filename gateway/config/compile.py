@@ -1,0 +1,166 @@
+"""Compile validated tag maps into the immutable runtime plan.
+
+Per connection (endpoint), per device and per scan rate: the planned Modbus reads, and for each
+tag everything the hot path needs (decode parameters, the Point it lands on, scaling, range,
+deadband) resolved once, so nothing is looked up per sample.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from gateway.collectors.modbus.planner import ReadRequest, Span, plan_reads
+from gateway.collectors.modbus.types import ByteOrder, DataType, Space, register_count
+from gateway.config.durations import parse_duration
+from gateway.config.endpoint import Endpoint, parse_endpoint
+from gateway.config.models import Deadband, ModbusDevice, ModbusTag, Scaling
+from gateway.model import Point
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TagPlan:
+    """One tag, resolved: how to decode it and where it lands."""
+
+    point: Point
+    space: Space
+    address: int
+    count: int
+    dtype: DataType
+    order: ByteOrder
+    bit: int | None
+    scale: tuple[float, float] | None  # (factor, offset)
+    range: tuple[float, float] | None
+    deadband: float | None  # absolute threshold in engineering units; None = every sample
+    heartbeat_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPlan:
+    """The reads of one device at one scan rate."""
+
+    device: str
+    unit: int
+    interval_s: float
+    requests: tuple[ReadRequest, ...]
+
+    @property
+    def tags(self) -> tuple[TagPlan, ...]:
+        """Every tag served by this scan, in request order."""
+        return tuple(span.key for req in self.requests for span in req.spans)  # type: ignore[misc]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionPlan:
+    """One physical connection and everything polled through it."""
+
+    endpoint: Endpoint
+    timeout_s: float
+    retries: int
+    devices: tuple[str, ...]
+    scans: tuple[ScanPlan, ...]
+
+
+def linear(scale: Scaling | None) -> tuple[float, float] | None:
+    """Both scaling forms as (factor, offset); None when the tag is not scaled."""
+    if scale is None:
+        return None
+    if scale.raw is not None and scale.eng is not None:
+        (r0, r1), (e0, e1) = scale.raw, scale.eng
+        factor = (e1 - e0) / (r1 - r0)
+        return factor, e0 - r0 * factor
+    if scale.factor == 1.0 and scale.offset == 0.0:
+        return None
+    return scale.factor, scale.offset
+
+
+def span_of(tag: ModbusTag) -> tuple[float, float] | None:
+    """The engineering span a percent deadband refers to: `range`, else `scale.eng`."""
+    if tag.range is not None:
+        return tag.range
+    if tag.scale is not None and tag.scale.eng is not None:
+        return (min(tag.scale.eng), max(tag.scale.eng))
+    return None
+
+
+def deadband_threshold(tag: ModbusTag, default: Deadband | None) -> float | None:
+    """Absolute threshold, or None for "write every sample"."""
+    band = tag.deadband or default
+    if band is None or not tag.dtype.is_numeric:
+        return None
+    if band.absolute is not None:
+        return band.absolute
+    span = span_of(tag)
+    if band.percent is None or span is None:
+        return None
+    return abs(span[1] - span[0]) * band.percent / 100.0
+
+
+def scan_interval(tag: ModbusTag, device: ModbusDevice) -> float:
+    """The tag's scan rate in seconds: its own, its group's, or the device default."""
+    if tag.scan is None:
+        return device.scan_rate
+    if isinstance(tag.scan, str) and tag.scan in device.scan_groups:
+        return device.scan_groups[tag.scan]
+    return float(parse_duration(tag.scan))
+
+
+def compile_tag(tag: ModbusTag, device: ModbusDevice) -> TagPlan:
+    """Resolve one tag against its device's defaults."""
+    tags = {"device": device.name, **device.metadata, **tag.tags}
+    point = Point.build(
+        device.name, tag.name, tag.measurement or device.measurement, tag.field or tag.name,
+        tags, tag.unit,
+    )
+    dtype = tag.dtype
+    return TagPlan(
+        point=point,
+        space=tag.space,
+        address=tag.address,
+        count=register_count(dtype, tag.length),
+        dtype=dtype,
+        order=tag.byte_order or device.byte_order,
+        bit=tag.bit,
+        scale=linear(tag.scale) if dtype.is_numeric else None,
+        range=tag.range,
+        deadband=deadband_threshold(tag, device.deadband),
+        heartbeat_s=tag.heartbeat or device.heartbeat,
+    )
+
+
+def compile_device(device: ModbusDevice) -> tuple[ScanPlan, ...]:
+    """The scans of one device: tags grouped by rate, each group planned into reads."""
+    by_rate: dict[float, list[TagPlan]] = defaultdict(list)
+    for tag in device.tags:
+        by_rate[scan_interval(tag, device)].append(compile_tag(tag, device))
+    scans = []
+    for rate in sorted(by_rate):
+        spans = [Span(t, t.space, device.unit_id, t.address, t.count) for t in by_rate[rate]]
+        requests = plan_reads(spans, max_gap=device.max_gap, max_registers=device.max_registers)
+        scans.append(ScanPlan(device.name, device.unit_id, rate, tuple(requests)))
+    return tuple(scans)
+
+
+def compile_connections(devices: tuple[ModbusDevice, ...]) -> tuple[ConnectionPlan, ...]:
+    """Group enabled devices by endpoint: one connection (and one task) per endpoint.
+
+    Devices sharing an endpoint (unit ids behind one gateway) share its connection, which uses
+    the largest timeout and retry count among them.
+    """
+    grouped: dict[Endpoint, list[ModbusDevice]] = defaultdict(list)
+    for device in devices:
+        if device.enabled and device.tags:
+            grouped[parse_endpoint(device.endpoint)].append(device)
+    plans = []
+    for endpoint, members in grouped.items():
+        scans = tuple(scan for dev in members for scan in compile_device(dev))
+        plans.append(
+            ConnectionPlan(
+                endpoint=endpoint,
+                timeout_s=max(d.timeout for d in members),
+                retries=max(d.retries for d in members),
+                devices=tuple(d.name for d in members),
+                scans=scans,
+            )
+        )
+    return tuple(plans)

@@ -1,0 +1,184 @@
+"""Tag-map models: what plant engineers write in `mappings/*.yaml`.
+
+Every model forbids unknown keys and is frozen. Field descriptions are the reference
+documentation: `mappings/tagmap.schema.json` is generated from them. Checks that involve
+several fields (a type that needs a register count, a bit index, a scan group name) live in
+`checks.py`, so each problem can point at the exact field.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gateway.collectors.modbus.types import ByteOrder, DataType, Space
+from gateway.config.durations import Duration
+from gateway.config.endpoint import parse_endpoint
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, loaded config is never mutated."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scaling(Strict):
+    """Raw value to engineering value: `factor`/`offset`, or `raw` range to `eng` range."""
+
+    factor: float = Field(1.0, description="engineering = raw * factor + offset")
+    offset: float = Field(0.0, description="added after the factor")
+    raw: tuple[float, float] | None = Field(
+        None, description="raw range [low, high], mapped linearly onto `eng`"
+    )
+    eng: tuple[float, float] | None = Field(
+        None, description="engineering range [low, high] that `raw` maps onto"
+    )
+
+
+class Deadband(Strict):
+    """Suppress writes of values that moved less than this since the last written value."""
+
+    absolute: float | None = Field(None, ge=0, description="in engineering units")
+    percent: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="percent of the tag's engineering span (`range`, or `scale.eng`)",
+    )
+
+
+class ModbusTag(Strict):
+    """One value read from a Modbus device."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="unique within the device")
+    space: Space = Field(description="register space: coil, discrete_input, input_register, "
+                         "holding_register")
+    address: int = Field(ge=0, le=65535, description="0-based protocol address")
+    type: DataType | None = Field(
+        None, description="data type; default bool for coils and discrete inputs, else uint16"
+    )
+    bit: int | None = Field(None, ge=0, le=15, description="bit index (0 = LSB) for type bit")
+    length: int | None = Field(
+        None, ge=1, le=125, description="registers of a string (two characters each)"
+    )
+    byte_order: ByteOrder | None = Field(None, description="overrides the device's byte_order")
+    scale: Scaling | None = Field(None, description="linear scaling to engineering units")
+    unit: str = Field("", description="engineering unit, e.g. V, kA, degC")
+    range: tuple[float, float] | None = Field(
+        None, description="valid engineering range [low, high]; outside it the sample is "
+        "UNCERTAIN (out of range)"
+    )
+    scan: str | float | None = Field(
+        None, description="scan rate: a duration ('500ms', 2) or the name of a scan group; "
+        "default: the device's scan_rate"
+    )
+    deadband: Deadband | None = Field(None, description="overrides the device's deadband")
+    heartbeat: Duration | None = Field(
+        None, gt=0, description="write at least this often even inside the deadband"
+    )
+    measurement: str | None = Field(None, min_length=1, description="default: the device's")
+    field: str | None = Field(None, min_length=1, description="InfluxDB field; default: name")
+    tags: dict[str, str] = Field(default_factory=dict, description="extra InfluxDB tags")
+    description: str = ""
+
+    @property
+    def dtype(self) -> DataType:
+        """The declared type, or the default for the space."""
+        if self.type is not None:
+            return self.type
+        return DataType.BOOL if self.space.is_bit else DataType.UINT16
+
+
+class ModbusDevice(Strict):
+    """A Modbus TCP device (one unit id behind an endpoint)."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="unique across all tag maps")
+    protocol: Literal["modbus"] = "modbus"
+    endpoint: str = Field(description="modbus+tcp://host:port (port default 502)")
+    unit_id: int = Field(1, ge=0, le=255, description="Modbus unit (slave) id")
+    timeout: Duration = Field(1.0, gt=0, description="per request")
+    retries: int = Field(1, ge=0, le=10, description="retries of a failed request per scan")
+    byte_order: ByteOrder = Field(ByteOrder.ABCD, description="default for multi-byte tags")
+    max_gap: int = Field(
+        0, ge=0, le=124, description="unused registers a read may bridge to save a request"
+    )
+    max_registers: int = Field(125, ge=1, le=125, description="registers per read request")
+    scan_rate: Duration = Field(1.0, gt=0, description="default scan rate of the tags")
+    scan_groups: dict[str, Duration] = Field(
+        default_factory=dict, description="named scan rates tags can refer to with `scan`"
+    )
+    measurement: str = Field("modbus", min_length=1, description="default measurement")
+    metadata: dict[str, str] = Field(
+        default_factory=dict, description="InfluxDB tags on every value (site, line, cell, ...)"
+    )
+    deadband: Deadband | None = Field(None, description="default deadband of numeric tags")
+    heartbeat: Duration | None = Field(None, gt=0, description="default heartbeat")
+    tags: list[ModbusTag] = Field(default_factory=list)
+    tags_csv: list[str] = Field(
+        default_factory=list,
+        description="CSV files (relative to this file) with more tags, one per row",
+    )
+    enabled: bool = Field(True, description="false: validated but not polled")
+    description: str = ""
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_parses(cls, value: str) -> str:
+        parse_endpoint(value)
+        return value
+
+    @field_validator("tags_csv", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("scan_groups")
+    @classmethod
+    def _group_names(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, rate in value.items():
+            if rate <= 0:
+                raise ValueError(f"scan group {name!r}: the rate must be greater than zero")
+        return value
+
+
+class InfluxDBSinkConfig(Strict):
+    """InfluxDB v2 write API. Missing values come from INFLUXDB_V2_URL / _TOKEN / _ORG / _BUCKET."""
+
+    url: str | None = None
+    token: str | None = Field(None, description="use ${INFLUXDB_V2_TOKEN}; never logged")
+    token_file: str | None = Field(None, description="read the token from this file")
+    org: str | None = None
+    bucket: str | None = None
+    gzip: bool = True
+    timeout: Duration = Field(10.0, gt=0)
+
+
+class FileSinkConfig(Strict):
+    """Line-protocol files, rotated by size."""
+
+    directory: str = "data"
+    prefix: str = "gateway"
+    max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    keep: int = Field(10, ge=1)
+
+
+class SinksConfig(Strict):
+    """Where samples go. Without this section: InfluxDB when INFLUXDB_V2_URL is set, else files
+    under ./data."""
+
+    precision: Literal["ns", "us", "ms", "s"] = Field("ms", description="timestamp precision")
+    batch_size: int = Field(5000, ge=1, le=100_000, description="lines per write")
+    flush_interval: Duration = Field(1.0, gt=0, description="longest wait before a write")
+    influxdb: InfluxDBSinkConfig | None = None
+    file: FileSinkConfig | None = None
+    stdout: bool = False
+
+
+class TagMapFile(Strict):
+    """One tag-map file: devices, and optionally the sinks (in at most one file)."""
+
+    devices: list[ModbusDevice] = Field(default_factory=list)
+    sinks: SinksConfig | None = None

@@ -1,0 +1,53 @@
+"""The chain of stages, built from the compiled tag plans."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from gateway.config.compile import TagPlan
+from gateway.model import Sample
+from gateway.pipeline.deadband import DeadbandFilter, DeadbandRule
+from gateway.pipeline.quality import QualityCheck
+from gateway.pipeline.scale import Scale
+
+#: a stage returns the (possibly modified) sample, or None to drop it
+Stage = Callable[[Sample], Sample | None]
+
+
+class Pipeline:
+    """Run every sample through the stages in order."""
+
+    def __init__(self, stages: list[Stage]) -> None:
+        self.stages = stages
+        self.received = 0
+        self.passed = 0
+
+    def apply(self, samples: Iterable[Sample]) -> list[Sample]:
+        """The samples that survive every stage, in order."""
+        out = []
+        stages = self.stages
+        for sample in samples:
+            self.received += 1
+            current: Sample | None = sample
+            for stage in stages:
+                current = stage(current)
+                if current is None:
+                    break
+            if current is not None:
+                out.append(current)
+        self.passed += len(out)
+        return out
+
+
+def build_pipeline(tags: Iterable[TagPlan]) -> Pipeline:
+    """Scale, quality and deadband stages for these tags."""
+    scales, ranges, bands = {}, {}, {}
+    for tag in tags:
+        if tag.scale is not None:
+            scales[tag.point] = tag.scale
+        if tag.range is not None:
+            ranges[tag.point] = tag.range
+        if tag.deadband is not None or tag.heartbeat_s is not None:
+            heartbeat = None if tag.heartbeat_s is None else int(tag.heartbeat_s * 1e9)
+            bands[tag.point] = DeadbandRule(tag.deadband, heartbeat)
+    return Pipeline([Scale(scales), QualityCheck(ranges), DeadbandFilter(bands)])

@@ -1,0 +1,1 @@
+"""Runtime: wiring collectors, pipeline, buffers, forwarders and sinks together."""

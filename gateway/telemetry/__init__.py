@@ -1,0 +1,1 @@
+"""Telemetry: logging configuration (metrics and health endpoints come with the runtime)."""
