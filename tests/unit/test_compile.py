@@ -1,0 +1,86 @@
+"""Compile step: scan groups, connections, scaling and deadband resolution."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.collectors.modbus.types import ByteOrder, Space
+from gateway.config.compile import compile_connections
+from gateway.config.models import ModbusDevice
+
+
+def dev(name, endpoint="modbus+tcp://10.0.0.5:502", unit=1, **extra):
+    fields = {"name": name, "endpoint": endpoint, "unit_id": unit, **extra}
+    return ModbusDevice.model_validate(fields)
+
+
+def test_tags_are_grouped_by_scan_rate_and_group_name():
+    d = dev(
+        "cell01",
+        scan_rate="1s",
+        scan_groups={"fast": "200ms", "slow": "10s"},
+        tags=[
+            {"name": "v", "space": "input_register", "address": 0, "scan": "fast"},
+            {"name": "i", "space": "input_register", "address": 1, "scan": 0.2},
+            {"name": "t", "space": "input_register", "address": 2},
+            {"name": "hopper", "space": "input_register", "address": 3, "scan": "slow"},
+        ],
+    )
+    (conn,) = compile_connections((d,))
+    summary = [(s.interval_s, [t.point.tag for t in s.tags]) for s in conn.scans]
+    assert summary == [(0.2, ["v", "i"]), (1.0, ["t"]), (10.0, ["hopper"])]
+    # the 200 ms group is one read of registers 0-1
+    assert [(r.start, r.count) for r in conn.scans[0].requests] == [(0, 2)]
+
+
+def test_devices_sharing_an_endpoint_share_one_connection():
+    tag = [{"name": "x", "space": "holding_register", "address": 0}]
+    a = dev("a", unit=1, timeout=0.5, retries=0, tags=tag)
+    b = dev("b", unit=2, timeout=2, retries=3, tags=tag)
+    c = dev("c", endpoint="modbus+tcp://10.0.0.6", tags=tag)
+    conns = compile_connections((a, b, c))
+    assert [(str(k.endpoint), k.devices) for k in conns] == [
+        ("modbus+tcp://10.0.0.5:502", ("a", "b")),
+        ("modbus+tcp://10.0.0.6:502", ("c",)),
+    ]
+    assert (conns[0].timeout_s, conns[0].retries) == (2.0, 3)
+    units = sorted(s.unit for s in conns[0].scans)
+    assert units == [1, 2]
+
+
+def test_disabled_devices_and_devices_without_tags_are_not_polled():
+    tag = [{"name": "x", "space": "coil", "address": 0}]
+    assert compile_connections((dev("a", enabled=False, tags=tag), dev("b"))) == ()
+
+
+def test_tag_resolution_uses_device_defaults():
+    d = dev(
+        "rect",
+        byte_order="CDAB",
+        measurement="rectifier",
+        metadata={"site": "baotou"},
+        deadband={"percent": 2},
+        heartbeat="1m",
+        tags=[
+            {"name": "current", "space": "input_register", "address": 0, "type": "float32",
+             "range": [0, 500], "unit": "kA"},
+            {"name": "volts", "space": "input_register", "address": 2, "type": "float32",
+             "byte_order": "ABCD", "measurement": "dc", "field": "voltage",
+             "tags": {"bus": "A"}, "deadband": {"absolute": 0.5}},
+            {"name": "mode", "space": "holding_register", "address": 0},
+        ],
+    )
+    tags = {t.point.tag: t for s in compile_connections((d,))[0].scans for t in s.tags}
+    current, volts, mode = tags["current"], tags["volts"], tags["mode"]
+    assert current.order is ByteOrder.CDAB
+    assert current.deadband == pytest.approx(10.0)  # 2 % of 500
+    assert current.heartbeat_s == 60.0
+    assert current.point.series == "rectifier,device=rect,site=baotou"
+    assert current.point.unit == "kA"
+    assert volts.order is ByteOrder.ABCD
+    assert volts.deadband == 0.5
+    assert volts.point.series == "dc,bus=A,device=rect,site=baotou"
+    assert volts.point.field_key == "voltage"
+    assert mode.deadband is None  # percent deadband without a span: every change written
+    assert mode.space is Space.HOLDING_REGISTER
+    assert mode.count == 1

@@ -1,0 +1,129 @@
+"""Forwarder and memory buffer: ack before delete, retry, throttle, split, reject."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.buffer.memory import MemoryBuffer
+from gateway.errors import (
+    PayloadTooLargeError,
+    RejectedSinkError,
+    RetryableSinkError,
+    ThrottledSinkError,
+)
+from gateway.runtime.forwarder import Forwarder
+from gateway.sinks.memory import MemorySink
+from gateway.testing import FakeClock
+
+
+def lines(n: int, prefix: str = "m v=") -> list[str]:
+    return [f"{prefix}{i} {i}" for i in range(n)]
+
+
+def test_buffer_keeps_lines_until_commit():
+    buf = MemoryBuffer()
+    buf.put(lines(5))
+    batch = buf.begin(3)
+    assert batch is not None
+    assert batch.lines == tuple(lines(5)[:3])
+    assert buf.depth == 5  # begin does not remove
+    assert buf.begin(3) == batch  # and the same batch comes again until committed
+    buf.commit(batch)
+    assert buf.depth == 2
+    assert buf.begin(10).lines == tuple(lines(5)[3:])
+
+
+def test_buffer_full_drops_oldest_and_counts():
+    buf = MemoryBuffer(max_lines=4)
+    assert buf.put(lines(3)) == 0
+    assert buf.put(lines(3, "n v=")) == 2
+    assert buf.dropped == 2
+    assert buf.begin(10).lines == ("m v=2 2", "n v=0 0", "n v=1 1", "n v=2 2")
+
+
+def test_commit_after_overflow_removes_only_what_is_left_of_the_batch():
+    buf = MemoryBuffer(max_lines=4)
+    buf.put(lines(4))
+    batch = buf.begin(3)  # lines 0-2
+    buf.put(lines(2, "n v="))  # drops lines 0 and 1 while the batch is in flight
+    buf.commit(batch)  # removes line 2 only
+    assert buf.begin(10).lines == ("m v=3 3", "n v=0 0", "n v=1 1")
+
+
+async def test_flush_writes_everything_in_batches():
+    buf, sink = MemoryBuffer(), MemorySink()
+    buf.put(lines(25))
+    fwd = Forwarder(buf, sink, batch_size=10, clock=FakeClock())
+    assert await fwd.flush(5)
+    assert sink.lines == lines(25)
+    assert sink.writes == 3
+    assert buf.depth == 0
+    assert fwd.written == 25
+
+
+async def test_retryable_error_keeps_the_batch_and_backs_off():
+    buf, sink, clock = MemoryBuffer(), MemorySink(), FakeClock()
+    sink.fail_next = [RetryableSinkError("down"), RetryableSinkError("down")]
+    buf.put(lines(3))
+    fwd = Forwarder(buf, sink, batch_size=10, flush_interval=0.01, clock=clock,
+                    backoff=(1.0, 8.0))
+    task = asyncio.create_task(fwd.run())
+    await sink.wait_for(lambda got: got == lines(3), 5)
+    task.cancel()
+    assert fwd.retries == 2
+    assert 0.8 <= clock.sleeps[0] <= 1.2  # first backoff with jitter
+    assert 1.6 <= clock.sleeps[1] <= 2.4  # doubled
+    assert buf.depth == 0
+
+
+async def test_throttled_waits_for_retry_after():
+    buf, sink, clock = MemoryBuffer(), MemorySink(), FakeClock()
+    sink.fail_next = [ThrottledSinkError("429", retry_after=7.0)]
+    buf.put(lines(2))
+    fwd = Forwarder(buf, sink, flush_interval=0.01, clock=clock)
+    task = asyncio.create_task(fwd.run())
+    await sink.wait_for(lambda got: len(got) == 2, 5)
+    task.cancel()
+    assert clock.sleeps[0] == 7.0
+
+
+async def test_payload_too_large_is_split_in_halves():
+    buf, sink = MemoryBuffer(), MemorySink()
+    sink.fail_next = [PayloadTooLargeError("413")]
+    buf.put(lines(6))
+    fwd = Forwarder(buf, sink, batch_size=6, clock=FakeClock())
+    assert await fwd.flush(5)
+    assert sink.lines == lines(6)
+    assert sink.writes == 3  # the refused one, then two halves
+
+
+async def test_rejected_lines_are_isolated_and_the_rest_written():
+    class PoisonSink(MemorySink):
+        async def write(self, batch):
+            if any("poison" in ln for ln in batch):
+                self.writes += 1
+                raise RejectedSinkError("400 bad field type", status=400)
+            await super().write(batch)
+
+    buf, sink = MemoryBuffer(), PoisonSink()
+    good = lines(7)
+    buf.put([*good[:3], "m poison=1 1", *good[3:]])
+    fwd = Forwarder(buf, sink, batch_size=100, clock=FakeClock())
+    assert await fwd.flush(5)
+    assert sink.lines == good
+    assert fwd.rejected == ["m poison=1 1"]
+    assert buf.depth == 0
+
+
+async def test_flush_gives_up_at_its_deadline_and_keeps_the_data():
+    buf, sink = MemoryBuffer(), MemorySink()
+    sink.fail_next = [RetryableSinkError("down")] * 1000
+
+    class SlowClock(FakeClock):
+        async def sleep(self, seconds):
+            await asyncio.sleep(0.01)
+
+    buf.put(lines(3))
+    fwd = Forwarder(buf, sink, clock=SlowClock())
+    assert await fwd.flush(0.2) is False
+    assert buf.depth == 3
