@@ -7,8 +7,9 @@ value. `Sample` is one reading of a point.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 Value = float | int | bool | str
 
@@ -52,8 +53,8 @@ class Point:
     field: str
     tags: tuple[tuple[str, str], ...] = ()
     unit: str = ""
-    series: str = field(default="", compare=False)
-    field_key: str = field(default="", compare=False)
+    series: str = dataclasses.field(default="", compare=False)
+    field_key: str = dataclasses.field(default="", compare=False)
 
     @classmethod
     def build(

@@ -1,0 +1,183 @@
+"""A sink that writes lines to the InfluxDB v2 write API (/api/v2/write) with the async client.
+
+Anything that speaks that API works: InfluxDB 2.x, InfluxDB 3, VictoriaMetrics, Telegraf's
+influxdb_v2_listener. The sink only sends and classifies errors; see README.md for the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+from collections.abc import Mapping, Sequence
+
+import aiohttp
+from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+from influxdb_client.client.write_api_async import WriteApiAsync
+from influxdb_client.rest import ApiException
+
+from gateway.errors import (
+    PayloadTooLargeError,
+    RejectedSinkError,
+    RetryableSinkError,
+    SinkError,
+    ThrottledSinkError,
+)
+from gateway.sinks.lineprotocol import Precision
+
+__all__ = ["InfluxDBSink", "classify_status", "parse_retry_after"]
+
+# Network-level failures: the server may be down, restarting or unreachable. Note that
+# aiohttp's ClientConnectorError (connection refused, DNS failure) is both a ClientError and
+# an OSError, and that asyncio.TimeoutError is the builtin TimeoutError (an OSError) here.
+_NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date.
+
+    Returns None when the header is absent or cannot be parsed; a date in the past gives 0.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if seconds >= 0 and seconds == seconds and seconds != float("inf") else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" means UTC per RFC 5322
+        when = when.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def classify_status(
+    status: int | None,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    name: str = "influxdb",
+) -> SinkError:
+    """The SinkError for an HTTP error status answered by the write API."""
+    where = f"{name}: HTTP {status}"
+    if status in (429, 503):
+        retry_after = parse_retry_after(headers.get("Retry-After") if headers else None)
+        return ThrottledSinkError(f"{where} (throttled): {detail}", retry_after)
+    if status == 413:
+        return PayloadTooLargeError(f"{where} (payload too large): {detail}")
+    if status in (400, 422):
+        return RejectedSinkError(f"{where} (data rejected): {detail}", status=status)
+    if status in (401, 403):
+        return RetryableSinkError(
+            f"{where}: not authorized; fix the token (INFLUXDB_V2_TOKEN) or its write "
+            f"permission on the bucket; retrying until then: {detail}"
+        )
+    if status == 404:
+        return RetryableSinkError(
+            f"{where}: not found; check the URL, org and bucket; retrying until then: {detail}"
+        )
+    return RetryableSinkError(f"{where}: {detail}")
+
+
+class InfluxDBSink:
+    """Write lines to the InfluxDB v2 write API.
+
+    `url`, `token`, `org`, `bucket` as for InfluxDB 2 (INFLUXDB_V2_URL, ..._TOKEN, ..._ORG,
+    ..._BUCKET); `precision` must match the precision the lines were encoded with; `gzip`
+    compresses request bodies; `timeout_s` bounds each whole request.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        org: str,
+        bucket: str,
+        precision: Precision = Precision.MS,
+        gzip: bool = True,
+        timeout_s: float = 10.0,
+        name: str = "influxdb",
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        self.name = name
+        self.url = url
+        self.org = org
+        self.bucket = bucket
+        self.precision = Precision(precision)
+        self.gzip = gzip
+        self.timeout_s = timeout_s
+        self._token = token
+        self._client: InfluxDBClientAsync | None = None
+        self._write_api: WriteApiAsync | None = None
+
+    def __repr__(self) -> str:  # never show the token
+        return (
+            f"InfluxDBSink(name={self.name!r}, url={self.url!r}, org={self.org!r}, "
+            f"bucket={self.bucket!r})"
+        )
+
+    async def start(self) -> None:
+        """Create the client (and its aiohttp session). Connects lazily, on the first write."""
+        if self._client is None:
+            self._client = InfluxDBClientAsync(
+                url=self.url,
+                token=self._token,
+                org=self.org,
+                timeout=self.timeout_s * 1000,  # the client takes milliseconds
+                enable_gzip=self.gzip,
+            )
+            self._write_api = self._client.write_api()
+
+    async def write(self, lines: Sequence[str]) -> None:
+        if not lines:
+            return  # the client would POST an empty body, which InfluxDB answers with 400
+        if self._write_api is None:
+            await self.start()
+        assert self._write_api is not None
+        try:
+            accepted = await self._write_api.write(
+                bucket=self.bucket,
+                org=self.org,
+                record="\n".join(lines),
+                # WritePrecision's members are plain str ("ms"...), so is our value.
+                write_precision=self.precision.value,  # type: ignore[arg-type]
+            )
+        except ApiException as exc:
+            detail = _detail(exc)
+            raise classify_status(exc.status, detail, exc.headers, self.name) from exc
+        except _NETWORK_ERRORS as exc:
+            detail = str(exc)
+            if isinstance(exc, TimeoutError):  # aiohttp's total timeout has an empty message
+                detail = detail or f"no complete answer within {self.timeout_s:g} s"
+            raise RetryableSinkError(
+                f"{self.name}: cannot reach {self.url}: {type(exc).__name__}: {detail}"
+            ) from exc
+        if not accepted:
+            # A 2xx other than 204/201: something that is not the write API answered.
+            raise RetryableSinkError(
+                f"{self.name}: unexpected success status from {self.url}; is it the InfluxDB "
+                f"v2 write API? the batch is kept"
+            )
+
+    async def close(self) -> None:
+        """Close the client and its HTTP session; safe to call twice or without start()."""
+        client, self._client, self._write_api = self._client, None, None
+        if client is not None:
+            await client.close()
+
+
+def _detail(exc: ApiException) -> str:
+    """A short, single-line description of an HTTP error: the server's message or reason."""
+    message = getattr(exc, "message", None) or exc.reason or ""
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    text = " ".join(str(message).split())
+    return text[:500] + ("..." if len(text) > 500 else "")

@@ -1,0 +1,224 @@
+"""Samples to InfluxDB line protocol, encoded once, plus a small parser for tests and helpers.
+
+Schema, per sample of a point (see README.md in this package):
+
+* ``<field>=<value>`` when the value is not None (bool ``true``/``false``, int ``<n>i``,
+  float ``repr()``; NaN and infinities are omitted, str double-quoted);
+* ``<field>_quality=<0|1|2>i`` always (GOOD, UNCERTAIN, BAD);
+* ``<field>_reason="..."`` when the quality is not GOOD and there is a reason.
+
+Consecutive samples of the same series with the same (converted) timestamp share one line.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable
+
+from gateway.model import Quality, Sample
+
+__all__ = ["Precision", "encode_lines", "escape_string", "parse_line"]
+
+_DIVISORS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+
+
+class Precision(enum.StrEnum):
+    """Timestamp precision of the lines (the ``precision`` parameter of /api/v2/write)."""
+
+    NS = "ns"
+    US = "us"
+    MS = "ms"
+    S = "s"
+
+    @property
+    def divisor(self) -> int:
+        """What a nanosecond timestamp is divided by (floor) to get this precision."""
+        return _DIVISORS[self.value]
+
+
+# Indexed by Quality (an IntEnum): the integer value of the `_quality` field.
+_QUALITY_VALUES = tuple(f"_quality={int(q)}i" for q in Quality)
+
+
+def escape_string(text: str) -> str:
+    """Escape a string field value (without its quotes).
+
+    Backslash and double quote are escaped as line protocol requires. Line protocol does not
+    allow a newline inside a field value, so a newline is written as the two characters ``\\n``
+    (InfluxDB then stores a backslash and an ``n``); one record is always one physical line.
+    """
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if '"' in text:
+        text = text.replace('"', '\\"')
+    if "\n" in text:
+        text = text.replace("\n", "\\n")
+    return text
+
+
+def _value_field(key: str, value: object) -> str | None:
+    """``key=value`` for a value that is not exactly bool/int/float/str (subclasses)."""
+    if isinstance(value, bool):
+        return f"{key}={'true' if value else 'false'}"
+    if isinstance(value, int):
+        return f"{key}={int(value)}i"
+    if isinstance(value, float):
+        return f"{key}={float.__repr__(float(value))}" if math.isfinite(value) else None
+    if isinstance(value, str):
+        return f'{key}="{escape_string(str(value))}"'
+    raise TypeError(f"cannot encode a {type(value).__name__} value for field {key!r}")
+
+
+def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS) -> list[str]:
+    """Encode samples into line-protocol lines (no trailing newline), in one pass.
+
+    Consecutive samples with the same series and the same timestamp (after conversion to
+    `precision`) are merged into one line, their fields joined with commas.
+    """
+    divisor = _DIVISORS[Precision(precision).value]
+    isfinite = math.isfinite
+    quality_values = _QUALITY_VALUES
+    lines: list[str] = []
+    append = lines.append
+    series: str | None = None
+    stamp = 0
+    fields: list[str] = []  # the field parts of the line being built, joined with commas
+    for sample in samples:
+        point = sample.point
+        key = point.field_key
+        value = sample.value
+        kind = type(value)
+        if value is None:
+            part = ""
+        elif kind is float:
+            part = f"{key}={value!r}," if isfinite(value) else ""  # type: ignore[arg-type]
+        elif kind is int:
+            part = f"{key}={value}i,"
+        elif kind is bool:
+            part = f"{key}=true," if value else f"{key}=false,"
+        elif kind is str:
+            part = f'{key}="{escape_string(value)}",'  # type: ignore[arg-type]
+        else:
+            encoded = _value_field(key, value)
+            part = f"{encoded}," if encoded is not None else ""
+        quality = sample.quality
+        part = f"{part}{key}{quality_values[quality]}"
+        if quality and sample.reason:
+            part = f'{part},{key}_reason="{escape_string(sample.reason)}"'
+        ts = sample.time_ns // divisor
+        if point.series == series and ts == stamp:
+            fields.append(part)
+        else:
+            if fields:
+                append(f"{series} {','.join(fields)} {stamp}")
+            series = point.series
+            stamp = ts
+            fields = [part]
+    if fields:
+        append(f"{series} {','.join(fields)} {stamp}")
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing (tests, memory-sink helpers): correct for what encode_lines produces, not a full
+# implementation of every quirk of the InfluxDB parser.
+
+_KEY_ESCAPES = {"\\": "\\", ",": ",", "=": "=", " ": " ", '"': '"', "n": "\n"}
+
+
+def _read_key(line: str, i: int, stops: str) -> tuple[str, int]:
+    """Read an escaped key (measurement, tag key/value, field key) up to an unescaped stop."""
+    out: list[str] = []
+    n = len(line)
+    while i < n:
+        c = line[i]
+        if c == "\\" and i + 1 < n:
+            nxt = line[i + 1]
+            if nxt in _KEY_ESCAPES:
+                out.append(_KEY_ESCAPES[nxt])
+            else:
+                out.append(c + nxt)
+            i += 2
+            continue
+        if c in stops:
+            break
+        out.append(c)
+        i += 1
+    return "".join(out), i
+
+
+def _read_string(line: str, i: int) -> tuple[str, int]:
+    """Read a quoted string starting at the opening quote; return it and the index after it."""
+    out: list[str] = []
+    i += 1
+    n = len(line)
+    while i < n:
+        c = line[i]
+        if c == "\\" and i + 1 < n and line[i + 1] in '\\"':
+            out.append(line[i + 1])
+            i += 2
+            continue
+        if c == '"':
+            return "".join(out), i + 1
+        out.append(c)
+        i += 1
+    raise ValueError(f"unterminated string in line: {line!r}")
+
+
+def _typed(raw: str, line: str) -> object:
+    if raw in ("t", "T", "true", "True", "TRUE"):
+        return True
+    if raw in ("f", "F", "false", "False", "FALSE"):
+        return False
+    try:
+        if raw[-1:] in ("i", "u"):
+            return int(raw[:-1])
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"bad field value {raw!r} in line: {line!r}") from None
+
+
+def parse_line(line: str) -> tuple[str, dict[str, str], dict[str, object], int]:
+    """Parse one line into (measurement, tags, fields with typed values, timestamp).
+
+    Escapes ``\\\\ \\, \\= \\<space> \\"`` and ``\\n`` are undone in names and tag values;
+    ``\\\\`` and ``\\"`` in string field values. Ints (``i``/``u`` suffix) become int,
+    booleans bool, other numbers float, quoted values str. A timestamp is required.
+    """
+    measurement, i = _read_key(line, 0, ", ")
+    if not measurement:
+        raise ValueError(f"missing measurement in line: {line!r}")
+    tags: dict[str, str] = {}
+    while i < len(line) and line[i] == ",":
+        key, i = _read_key(line, i + 1, "=, ")
+        if i >= len(line) or line[i] != "=":
+            raise ValueError(f"bad tag in line: {line!r}")
+        tags[key], i = _read_key(line, i + 1, ", ")
+    if i >= len(line) or line[i] != " ":
+        raise ValueError(f"missing fields in line: {line!r}")
+    fields: dict[str, object] = {}
+    i += 1
+    while True:
+        key, i = _read_key(line, i, "= ,")
+        if not key or i >= len(line) or line[i] != "=":
+            raise ValueError(f"bad field in line: {line!r}")
+        i += 1
+        if line[i : i + 1] == '"':
+            fields[key], i = _read_string(line, i)
+        else:
+            end = i
+            while end < len(line) and line[end] not in ", ":
+                end += 1
+            fields[key] = _typed(line[i:end], line)
+            i = end
+        if i < len(line) and line[i] == ",":
+            i += 1
+            continue
+        break
+    if i >= len(line) or line[i] != " ":
+        raise ValueError(f"missing timestamp in line: {line!r}")
+    raw = line[i + 1 :]
+    if not (raw.isascii() and raw.removeprefix("-").isdigit()):
+        raise ValueError(f"bad timestamp in line: {line!r}")
+    return measurement, tags, fields, int(raw)
