@@ -28,6 +28,7 @@ victoria-metrics:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway simulators tests bench
 	$(VENV)/bin/ruff format --check gateway simulators tests bench
+	$(VENV)/bin/mypy
 
 test: $(STAMP) victoria-metrics lint
 	$(VENV)/bin/python -m pytest -q

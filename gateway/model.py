@@ -71,7 +71,8 @@ class Point:
         series = escape_measurement(measurement) + "".join(
             f",{escape_key(k)}={escape_key(v)}" for k, v in items
         )
-        return cls(device, tag, measurement, field_name, items, unit, series, escape_key(field_name))
+        key = escape_key(field_name)
+        return cls(device, tag, measurement, field_name, items, unit, series, key)
 
 
 @dataclass(slots=True)

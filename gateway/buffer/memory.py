@@ -40,8 +40,9 @@ class MemoryBuffer:
         self._first += excess
         self.dropped += excess
         if not self._overflowing:
-            log.error("Buffer %s full (%d lines): dropping the oldest lines.", self.name,
-                      self.max_lines)
+            log.error(
+                "Buffer %s full (%d lines): dropping the oldest lines.", self.name, self.max_lines
+            )
             self._overflowing = True
         return excess
 

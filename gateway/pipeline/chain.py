@@ -30,9 +30,10 @@ class Pipeline:
             self.received += 1
             current: Sample | None = sample
             for stage in stages:
-                current = stage(current)
+                current = stage(sample)
                 if current is None:
                     break
+                sample = current
             if current is not None:
                 out.append(current)
         self.passed += len(out)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from gateway.buffer.memory import MemoryBuffer
 from gateway.clock import Clock, SystemClock
@@ -63,30 +64,59 @@ class Gateway:
         self._stop.set()
 
     async def run(self, duration: float | None = None, drain_timeout: float = 10.0) -> bool:
-        """Run until stopped; return True when everything collected was written."""
+        """Run until stopped; return True when everything collected was written.
+
+        Stopping: collectors finish the scan they are in (bounded by their timeouts), then the
+        forwarders write what the buffers hold within `drain_timeout`, then sinks close.
+        """
         for forwarder in self.forwarders:
             await forwarder.sink.start()
-        jobs = [(c.name, c.run) for c in self.connections]
-        jobs += [(f"sink {f.sink.name}", f.run) for f in self.forwarders]
-        tasks = [asyncio.create_task(self._supervise(name, job), name=name) for name, job in jobs]
+        collectors_stop = asyncio.Event()
+        collectors = [
+            asyncio.create_task(self._supervise(c.name, partial(c.run, collectors_stop)))
+            for c in self.connections
+        ]
+        forwarders = [
+            asyncio.create_task(self._supervise(f"sink {f.sink.name}", f.run))
+            for f in self.forwarders
+        ]
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), duration)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            collectors_stop.set()
+            await self._finish(collectors, self._scan_deadline())
+            await self._finish(forwarders, 0)
             flushed = [await f.flush(drain_timeout) for f in self.forwarders]
             for forwarder in self.forwarders:
                 await forwarder.sink.close()
         log.info("Gateway stopped.")
         return all(flushed)
 
+    def _scan_deadline(self) -> float:
+        """Long enough for the slowest connection to finish one scan."""
+        worst = 0.0
+        for c in self.connections:
+            plan = c.plan
+            requests = max((len(s.requests) for s in plan.scans), default=0)
+            worst = max(worst, requests * plan.timeout_s * (plan.retries + 1))
+        return worst + 1.0
+
+    @staticmethod
+    async def _finish(tasks: list[asyncio.Task[None]], grace: float) -> None:
+        """Let tasks end by themselves for `grace` seconds, then cancel the rest."""
+        if tasks and grace > 0:
+            await asyncio.wait(tasks, timeout=grace)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _supervise(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
         """Run a long-lived job; a bug that escapes it is logged and the job restarted."""
         while True:
             try:
                 await job()
+                return
             except asyncio.CancelledError:
                 raise
             except Exception:

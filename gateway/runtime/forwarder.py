@@ -9,6 +9,7 @@ bisection, counted and set aside (never retried forever), and the rest are writt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Sequence
@@ -59,10 +60,8 @@ class Forwarder:
         """Forward until cancelled."""
         delay = self.backoff_min
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), self.flush_interval)
-            except TimeoutError:
-                pass
             self.wakeup.clear()
             while (batch := self.buffer.begin(self.batch_size)) is not None:
                 wait = await self._deliver(batch.lines)
@@ -88,7 +87,8 @@ class Forwarder:
         except TimeoutError:
             log.error(
                 "Sink %s: %d lines could not be written before the shutdown deadline.",
-                self.sink.name, self.buffer.depth,
+                self.sink.name,
+                self.buffer.depth,
             )
             return False
         return True
@@ -136,8 +136,9 @@ class Forwarder:
     def _failed(self, reason: str) -> None:
         self.retries += 1
         if not self.failing:
-            log.warning("Sink %s write failed: %s; keeping the data and retrying.",
-                        self.sink.name, reason)
+            log.warning(
+                "Sink %s write failed: %s; keeping the data and retrying.", self.sink.name, reason
+            )
             self.failing = True
 
     @staticmethod

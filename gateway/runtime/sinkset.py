@@ -60,8 +60,13 @@ def build_sinks(config: SinksConfig | None, env: Mapping[str, str] | None = None
         values = influx_settings(cfg.influxdb, env)
         sinks.append(
             InfluxDBSink(
-                values["url"], values["token"], values["org"], values["bucket"],
-                precision=precision, gzip=cfg.influxdb.gzip, timeout_s=cfg.influxdb.timeout,
+                values["url"],
+                values["token"],
+                values["org"],
+                values["bucket"],
+                precision=precision,
+                gzip=cfg.influxdb.gzip,
+                timeout_s=cfg.influxdb.timeout,
             )
         )
     if cfg.file:

@@ -82,18 +82,32 @@ class ModbusConnection:
             name=self.name,
         )
 
-    async def run(self) -> None:
-        """Scan forever on the fixed schedules; returns only when cancelled."""
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Scan on the fixed schedules until `stop` is set (a scan in progress completes) or
+        the task is cancelled."""
+        stop = stop or asyncio.Event()
         start = self.clock.monotonic()
         schedules = [(FixedRate(scan.interval_s, start), scan) for scan in self.plan.scans]
         try:
-            while True:
+            while not stop.is_set():
                 schedule, scan = min(schedules, key=lambda item: item[0].next_due)
-                await self.clock.sleep(schedule.next_due - self.clock.monotonic())
+                if await self._sleep_or_stop(schedule.next_due - self.clock.monotonic(), stop):
+                    break
                 self.emit(await self.scan(scan))
                 self.stats.late_scans += schedule.advance(self.clock.monotonic())
         finally:
             self.close()
+
+    async def _sleep_or_stop(self, seconds: float, stop: asyncio.Event) -> bool:
+        """Sleep on the clock; True when `stop` was set first."""
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((sleeper, stopper), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            stopper.cancel()
+        return stop.is_set()
 
     async def scan_all(self) -> list[Sample]:
         """Every scan once (for `gateway once`)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 
-class Space(str, enum.Enum):
+class Space(enum.StrEnum):
     """A Modbus register space, named as in tag maps."""
 
     COIL = "coil"
@@ -32,7 +32,7 @@ _FUNCTION = {
 }
 
 
-class DataType(str, enum.Enum):
+class DataType(enum.StrEnum):
     """How a tag's registers are decoded."""
 
     BOOL = "bool"  # one coil or discrete input
@@ -67,7 +67,7 @@ REGISTER_WIDTH = {
 }
 
 
-class ByteOrder(str, enum.Enum):
+class ByteOrder(enum.StrEnum):
     """Byte and word order of multi-byte values; A is the most significant byte.
 
     ABCD: big-endian words, most significant word first (Modbus standard).

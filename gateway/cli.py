@@ -1,0 +1,157 @@
+"""The `gateway` command.
+
+Exit codes: 0 success; 1 the command ran but something failed (a tag read BAD in `once`, data
+left unwritten at the end of `run`); 2 invalid configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from gateway import __version__
+from gateway.config import LoadedConfig, load_tagmaps
+from gateway.config.compile import ConnectionPlan, compile_connections
+from gateway.errors import ConfigError
+from gateway.telemetry.logging import configure
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _load(paths: Sequence[str]) -> LoadedConfig:
+    return load_tagmaps(paths)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate tag maps, reporting every problem."""
+    config = _load(args.paths)
+    tags = sum(len(d.tags) for d in config.devices)
+    print(
+        f"OK: {len(config.devices)} devices, {tags} tags in {len(set(config.origin.values()))}"
+        " files"
+    )
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Print the compiled read plan."""
+    for conn in compile_connections(_load(args.paths).devices):
+        print(f"connection {conn.endpoint} (timeout {conn.timeout_s:g}s, retries {conn.retries})")
+        for scan in conn.scans:
+            regs = sum(r.count for r in scan.requests)
+            print(
+                f"  device {scan.device} unit {scan.unit} every {scan.interval_s:g}s: "
+                f"{len(scan.requests)} requests, {regs} registers/bits, {len(scan.tags)} tags"
+            )
+            for req in scan.requests:
+                names = ", ".join(span.key.point.tag for span in req.spans)  # type: ignore[attr-defined]
+                print(
+                    f"    fc{req.function} {req.space.value} unit {req.unit} "
+                    f"start {req.start} count {req.count}: {names}"
+                )
+    return EXIT_OK
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    """One scan of every device, printed as line protocol."""
+    from gateway.collectors.modbus.collector import ModbusConnection
+    from gateway.model import Quality, Sample
+    from gateway.pipeline import build_pipeline
+    from gateway.sinks.lineprotocol import Precision, encode_lines
+
+    plans = compile_connections(_load(args.paths).devices)
+    pipeline = build_pipeline(t for p in plans for s in p.scans for t in s.tags)
+
+    async def scan(plan: ConnectionPlan) -> list[Sample]:
+        connection = ModbusConnection(plan, lambda _: None)
+        try:
+            return await connection.scan_all()
+        finally:
+            connection.close()
+
+    async def scan_everything() -> list[Sample]:
+        results = await asyncio.gather(*(scan(p) for p in plans))
+        return [s for samples in results for s in samples]
+
+    samples = pipeline.apply(asyncio.run(scan_everything()))
+    for line in encode_lines(samples, Precision(args.precision)):
+        print(line)
+    failed = [s for s in samples if s.quality is Quality.BAD]
+    for s in failed:
+        print(f"BAD {s.point.device}.{s.point.tag}: {s.reason}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Poll and write until SIGINT/SIGTERM or --duration."""
+    from gateway.runtime.app import Gateway
+    from gateway.runtime.sinkset import build_sinks, effective_sinks
+    from gateway.sinks.lineprotocol import Precision
+
+    config = _load(args.paths)
+    plans = compile_connections(config.devices)
+    sinks = build_sinks(config.sinks)
+    settings = effective_sinks(config.sinks, {})
+
+    async def main() -> bool:
+        gateway = Gateway(
+            plans,
+            sinks,
+            Precision(settings.precision),
+            settings.batch_size,
+            settings.flush_interval,
+        )
+        gateway.install_signal_handlers()
+        return await gateway.run(args.duration, args.drain_timeout)
+
+    return EXIT_OK if asyncio.run(main()) else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"plc-gateway {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, text in (
+        ("check", cmd_check, "validate tag maps and report every problem"),
+        ("plan", cmd_plan, "print the compiled Modbus read plan"),
+        ("once", cmd_once, "scan every device once and print line protocol"),
+        ("run", cmd_run, "poll and write until stopped"),
+    ):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("paths", nargs="+", metavar="PATH", help="tag-map files or folders")
+        p.set_defaults(func=func)
+        if name == "once":
+            p.add_argument("--precision", default="ms", choices=["ns", "us", "ms", "s"])
+        if name == "run":
+            p.add_argument(
+                "--duration",
+                type=float,
+                default=None,
+                metavar="S",
+                help="stop after S seconds (default: until SIGINT/SIGTERM)",
+            )
+            p.add_argument(
+                "--drain-timeout",
+                type=float,
+                default=10.0,
+                metavar="S",
+                help="how long to keep writing buffered data when stopping",
+            )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure(args.log_level)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found.", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_FAILED
