@@ -128,7 +128,7 @@ async def bench_scan() -> None:
     conn.close()
     await server.stop()
     n = scans * TAGS
-    base_wall, base_cpu = results["baseline (raw pymodbus reads)"]
+    _base_wall, base_cpu = results["baseline (raw pymodbus reads)"]
     wall, cpu = results["gateway scan"]
     print(
         f"scan of {TAGS} float32 tags in {len(plan.scans[0].requests)} requests "

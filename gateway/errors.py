@@ -1,14 +1,14 @@
 """One error tree, classified by what the caller does next.
 
-    GatewayError
-    ├── ConfigError            fatal at start-up; carries every problem found (file:line path: msg)
-    ├── SourceError            a device could not be read: reconnect with backoff, tags go BAD
-    │   ├── ConnectError
-    │   └── ReadTimeout
-    └── SinkError              raised by a sink's write(); the forwarder decides
-        ├── RetryableSinkError     keep the batch, retry with backoff
-        ├── ThrottledSinkError     keep the batch, wait at least retry_after seconds
-        └── RejectedSinkError      the data itself was refused: never retry it as is
+GatewayError
+├── ConfigError            fatal at start-up; carries every problem found (file:line path: msg)
+├── SourceError            a device could not be read: reconnect with backoff, tags go BAD
+│   ├── ConnectError
+│   └── ReadTimeout
+└── SinkError              raised by a sink's write(); the forwarder decides
+    ├── RetryableSinkError     keep the batch, retry with backoff
+    ├── ThrottledSinkError     keep the batch, wait at least retry_after seconds
+    └── RejectedSinkError      the data itself was refused: never retry it as is
 """
 
 from __future__ import annotations

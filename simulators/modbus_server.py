@@ -21,10 +21,15 @@ from pymodbus.simulator import SimData, SimDevice
 from gateway.collectors.modbus.types import Space
 
 _SPACE_OF_FUNCTION = {
-    1: Space.COIL, 5: Space.COIL, 15: Space.COIL,
+    1: Space.COIL,
+    5: Space.COIL,
+    15: Space.COIL,
     2: Space.DISCRETE_INPUT,
-    3: Space.HOLDING_REGISTER, 6: Space.HOLDING_REGISTER, 16: Space.HOLDING_REGISTER,
-    22: Space.HOLDING_REGISTER, 23: Space.HOLDING_REGISTER,
+    3: Space.HOLDING_REGISTER,
+    6: Space.HOLDING_REGISTER,
+    16: Space.HOLDING_REGISTER,
+    22: Space.HOLDING_REGISTER,
+    23: Space.HOLDING_REGISTER,
     4: Space.INPUT_REGISTER,
 }
 

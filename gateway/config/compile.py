@@ -109,8 +109,12 @@ def compile_tag(tag: ModbusTag, device: ModbusDevice) -> TagPlan:
     """Resolve one tag against its device's defaults."""
     tags = {"device": device.name, **device.metadata, **tag.tags}
     point = Point.build(
-        device.name, tag.name, tag.measurement or device.measurement, tag.field or tag.name,
-        tags, tag.unit,
+        device.name,
+        tag.name,
+        tag.measurement or device.measurement,
+        tag.field or tag.name,
+        tags,
+        tag.unit,
     )
     dtype = tag.dtype
     return TagPlan(

@@ -8,15 +8,37 @@ several fields (a type that needs a register count, a bit index, a scan group na
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space
 from gateway.config.durations import Duration
 from gateway.config.endpoint import parse_endpoint
 
+
+def _label_values(value: object) -> object:
+    """InfluxDB tag values are text: accept `cell: 7` and `enabled: true` as "7" / "true"."""
+    if not isinstance(value, dict):
+        return value
+    return {
+        k: (str(v).lower() if isinstance(v, bool) else str(v))
+        if isinstance(v, bool | int | float)
+        else v
+        for k, v in value.items()
+    }
+
+
+#: InfluxDB tags: names to text values (numbers and booleans are turned into text)
+Labels = Annotated[dict[str, str], BeforeValidator(_label_values)]
+
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+
+#: one file name or a list of them (a single string is accepted and wrapped in a list)
+_OneOrManyFiles = Annotated[
+    list[str],
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
 
 
 class Strict(BaseModel):
@@ -54,8 +76,9 @@ class ModbusTag(Strict):
     """One value read from a Modbus device."""
 
     name: str = Field(pattern=NAME_PATTERN, description="unique within the device")
-    space: Space = Field(description="register space: coil, discrete_input, input_register, "
-                         "holding_register")
+    space: Space = Field(
+        description="register space: coil, discrete_input, input_register, holding_register"
+    )
     address: int = Field(ge=0, le=65535, description="0-based protocol address")
     type: DataType | None = Field(
         None, description="data type; default bool for coils and discrete inputs, else uint16"
@@ -68,12 +91,14 @@ class ModbusTag(Strict):
     scale: Scaling | None = Field(None, description="linear scaling to engineering units")
     unit: str = Field("", description="engineering unit, e.g. V, kA, degC")
     range: tuple[float, float] | None = Field(
-        None, description="valid engineering range [low, high]; outside it the sample is "
-        "UNCERTAIN (out of range)"
+        None,
+        description="valid engineering range [low, high]; outside it the sample is "
+        "UNCERTAIN (out of range)",
     )
     scan: str | float | None = Field(
-        None, description="scan rate: a duration ('500ms', 2) or the name of a scan group; "
-        "default: the device's scan_rate"
+        None,
+        description="scan rate: a duration ('500ms', 2) or the name of a scan group; "
+        "default: the device's scan_rate",
     )
     deadband: Deadband | None = Field(None, description="overrides the device's deadband")
     heartbeat: Duration | None = Field(
@@ -81,7 +106,7 @@ class ModbusTag(Strict):
     )
     measurement: str | None = Field(None, min_length=1, description="default: the device's")
     field: str | None = Field(None, min_length=1, description="InfluxDB field; default: name")
-    tags: dict[str, str] = Field(default_factory=dict, description="extra InfluxDB tags")
+    tags: Labels = Field(default_factory=dict, description="extra InfluxDB tags")
     description: str = ""
 
     @property
@@ -111,13 +136,13 @@ class ModbusDevice(Strict):
         default_factory=dict, description="named scan rates tags can refer to with `scan`"
     )
     measurement: str = Field("modbus", min_length=1, description="default measurement")
-    metadata: dict[str, str] = Field(
+    metadata: Labels = Field(
         default_factory=dict, description="InfluxDB tags on every value (site, line, cell, ...)"
     )
     deadband: Deadband | None = Field(None, description="default deadband of numeric tags")
     heartbeat: Duration | None = Field(None, gt=0, description="default heartbeat")
     tags: list[ModbusTag] = Field(default_factory=list)
-    tags_csv: list[str] = Field(
+    tags_csv: _OneOrManyFiles = Field(
         default_factory=list,
         description="CSV files (relative to this file) with more tags, one per row",
     )

@@ -47,23 +47,63 @@ async def plc():
 
 def device(endpoint: str, name: str = "cell01", **extra) -> ModbusDevice:
     tags = [
-        {"name": "voltage", "space": "input_register", "address": 0, "type": "float32",
-         "byte_order": "CDAB", "unit": "V"},
-        {"name": "current", "space": "input_register", "address": 2, "type": "int16",
-         "scale": {"factor": 0.1}, "unit": "kA"},
-        {"name": "alarm_low_oxide", "space": "input_register", "address": 3, "type": "bit",
-         "bit": 0},
-        {"name": "alarm_anode_effect", "space": "input_register", "address": 3, "type": "bit",
-         "bit": 1},
-        {"name": "alarm_overtemp", "space": "input_register", "address": 3, "type": "bit",
-         "bit": 2},
+        {
+            "name": "voltage",
+            "space": "input_register",
+            "address": 0,
+            "type": "float32",
+            "byte_order": "CDAB",
+            "unit": "V",
+        },
+        {
+            "name": "current",
+            "space": "input_register",
+            "address": 2,
+            "type": "int16",
+            "scale": {"factor": 0.1},
+            "unit": "kA",
+        },
+        {
+            "name": "alarm_low_oxide",
+            "space": "input_register",
+            "address": 3,
+            "type": "bit",
+            "bit": 0,
+        },
+        {
+            "name": "alarm_anode_effect",
+            "space": "input_register",
+            "address": 3,
+            "type": "bit",
+            "bit": 1,
+        },
+        {
+            "name": "alarm_overtemp",
+            "space": "input_register",
+            "address": 3,
+            "type": "bit",
+            "bit": 2,
+        },
         {"name": "taps", "space": "input_register", "address": 10, "type": "uint32"},
-        {"name": "product", "space": "holding_register", "address": 100, "type": "string",
-         "length": 2},
+        {
+            "name": "product",
+            "space": "holding_register",
+            "address": 100,
+            "type": "string",
+            "length": 2,
+        },
         {"name": "feeding", "space": "coil", "address": 5},
     ]
-    fields = {"name": name, "endpoint": endpoint, "unit_id": 1, "timeout": 0.5, "retries": 0,
-              "measurement": "cell", "metadata": {"site": "baotou", "line": "1"}, "tags": tags}
+    fields = {
+        "name": name,
+        "endpoint": endpoint,
+        "unit_id": 1,
+        "timeout": 0.5,
+        "retries": 0,
+        "measurement": "cell",
+        "metadata": {"site": "baotou", "line": "1"},
+        "tags": tags,
+    }
     fields.update(extra)
     return ModbusDevice.model_validate(fields)
 
@@ -159,8 +199,12 @@ async def test_unreachable_device_gives_bad_samples_then_recovers(plc):
     port = server.port
     await server.stop()  # nothing listens on `port` now
     dev = ModbusDevice.model_validate(
-        {"name": "rect", "endpoint": f"modbus+tcp://127.0.0.1:{port}", "timeout": 0.5,
-         "tags": [{"name": "setpoint", "space": "holding_register", "address": 0}]}
+        {
+            "name": "rect",
+            "endpoint": f"modbus+tcp://127.0.0.1:{port}",
+            "timeout": 0.5,
+            "tags": [{"name": "setpoint", "space": "holding_register", "address": 0}],
+        }
     )
     (plan,) = compile_connections((dev,))
     connection = ModbusConnection(plan, lambda _: None, backoff=(0.05, 0.1))
@@ -193,12 +237,26 @@ async def test_dead_device_does_not_delay_another_device():
     servers = [await start_modbus_server(bank) for bank in banks]
     tag = [{"name": "x", "space": "holding_register", "address": 0}]
     devices = (
-        ModbusDevice.model_validate({"name": "a", "endpoint": servers[0].endpoint,
-                                     "timeout": 2.0, "retries": 0, "scan_rate": 0.05,
-                                     "tags": tag}),
-        ModbusDevice.model_validate({"name": "b", "endpoint": servers[1].endpoint,
-                                     "timeout": 2.0, "retries": 0, "scan_rate": 0.05,
-                                     "tags": tag}),
+        ModbusDevice.model_validate(
+            {
+                "name": "a",
+                "endpoint": servers[0].endpoint,
+                "timeout": 2.0,
+                "retries": 0,
+                "scan_rate": 0.05,
+                "tags": tag,
+            }
+        ),
+        ModbusDevice.model_validate(
+            {
+                "name": "b",
+                "endpoint": servers[1].endpoint,
+                "timeout": 2.0,
+                "retries": 0,
+                "scan_rate": 0.05,
+                "tags": tag,
+            }
+        ),
     )
     sink = MemorySink()
     gateway = Gateway(compile_connections(devices), [sink], flush_interval=0.05)
@@ -227,10 +285,16 @@ async def test_gateway_writes_scans_into_the_sink_with_metadata(plc):
     finally:
         gateway.stop()
         assert await run is True
-    measurement, tags, fields, _ = sink.parsed()[0]
-    assert measurement == "cell"
-    assert tags == {"device": "cell01", "site": "baotou", "line": "1"}
+    parsed = sink.parsed()
+    assert {m for m, _, _, _ in parsed} == {"cell"}
+    assert {tuple(sorted(t.items())) for _, t, _, _ in parsed} == {
+        (("device", "cell01"), ("line", "1"), ("site", "baotou"))
+    }
+    fields: dict[str, object] = {}
+    for _, _, line_fields, _ in parsed:  # one line per response: timestamps are per request
+        fields.update(line_fields)
     assert fields["voltage"] == 9.75
     assert fields["voltage_quality"] == 0
     assert fields["product"] == "Nd"
+    assert fields["feeding"] is True
     assert sink.closed

@@ -65,8 +65,7 @@ async def test_retryable_error_keeps_the_batch_and_backs_off():
     buf, sink, clock = MemoryBuffer(), MemorySink(), FakeClock()
     sink.fail_next = [RetryableSinkError("down"), RetryableSinkError("down")]
     buf.put(lines(3))
-    fwd = Forwarder(buf, sink, batch_size=10, flush_interval=0.01, clock=clock,
-                    backoff=(1.0, 8.0))
+    fwd = Forwarder(buf, sink, batch_size=10, flush_interval=0.01, clock=clock, backoff=(1.0, 8.0))
     task = asyncio.create_task(fwd.run())
     await sink.wait_for(lambda got: got == lines(3), 5)
     task.cancel()

@@ -26,8 +26,11 @@ def run(plan, *values_and_times):
     pipeline = build_pipeline([plan])
     out = []
     for value, t in values_and_times:
-        sample = (bad(plan.point, t, value) if isinstance(value, str) and value.startswith("!")
-                  else Sample(plan.point, value, Quality.GOOD, t))
+        sample = (
+            bad(plan.point, t, value)
+            if isinstance(value, str) and value.startswith("!")
+            else Sample(plan.point, value, Quality.GOOD, t)
+        )
         out.extend(pipeline.apply([sample]))
     return out
 
@@ -100,7 +103,9 @@ def test_quality_change_always_passes_the_deadband():
     plan = tag_plan(type="float32", deadband={"absolute": 100})
     out = run(plan, (1.0, 0), ("!timeout", 1), ("!timeout", 2), (1.0, 3))
     assert [(s.quality, s.value) for s in out] == [
-        (Quality.GOOD, 1.0), (Quality.BAD, None), (Quality.GOOD, 1.0)
+        (Quality.GOOD, 1.0),
+        (Quality.BAD, None),
+        (Quality.GOOD, 1.0),
     ]
 
 

@@ -1,0 +1,302 @@
+"""Load tag maps: YAML files (plus their CSV tag lists) -> validated devices and sinks.
+
+Every problem in every file is collected and raised at once as a `ConfigError`, each located
+as `file:line path: message`. Per file: parse (`yamlsource`), substitute `${VAR}`
+(`envsubst`), merge `tags_csv` rows into `tags` (`csvtags`), validate each device on its own
+(so one broken device never hides another's problems), then run the cross-field checks
+(`checks`). Across files: device names are unique and at most one file has `sinks:`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any, get_args
+
+from pydantic import BaseModel, ValidationError
+
+from gateway.config.checks import check_device
+from gateway.config.csvtags import column_of, merge_csv_tags
+from gateway.config.envsubst import substitute
+from gateway.config.models import ModbusDevice, SinksConfig, TagMapFile
+from gateway.config.yamlsource import (
+    DataPath,
+    Locations,
+    find_yaml_files,
+    format_path,
+    load_yaml,
+)
+from gateway.errors import ConfigError, Problem
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """The validated tag maps of every file."""
+
+    devices: tuple[ModbusDevice, ...]  # CSV tags already merged into device.tags
+    sinks: SinksConfig | None  # from the one file that has a `sinks:` section, else None
+    origin: dict[str, str]  # device name -> file it came from
+
+
+def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> LoadedConfig:
+    """Load and check tag maps from files and folders (every *.yaml / *.yml below, sorted).
+
+    Raises ConfigError listing every problem, sorted by file then line.
+    """
+    if isinstance(paths, str | PathLike):
+        paths = [paths]
+    loader = _Loader(os.environ if env is None else env)
+    for file in find_yaml_files(paths, loader.problems):
+        loader.load_file(file)
+    if loader.problems:
+        unique = dict.fromkeys(loader.problems)
+        raise ConfigError(sorted(unique, key=lambda p: (p.file, p.line or 0)))
+    return LoadedConfig(tuple(loader.devices), loader.sinks, loader.origin)
+
+
+@dataclass
+class _File:
+    """Where the values of one tag-map file came from, for locating its problems."""
+
+    name: str
+    locations: Locations
+    problems: list[Problem]
+    csv_rows: dict[DataPath, frozenset[str]] = field(default_factory=dict)
+    unset: set[DataPath] = field(default_factory=set)  # values with an unset ${VAR}
+
+    def where(self, path: DataPath) -> tuple[str, int | None]:
+        for size in range(len(path), -1, -1):
+            found = self.locations.get(path[:size])
+            if found is not None:
+                return found
+        return self.name, None
+
+    def env_problem(self, path: DataPath, message: str) -> None:
+        """A substitution problem; later problems of the same value are consequences."""
+        self.problem(path, message)
+        self.unset.add(path)
+
+    def problem(self, path: DataPath, message: str, column: bool = True) -> None:
+        if any(path[:size] in self.unset for size in range(len(path) + 1)):
+            return
+        file, line = self.where(path)
+        if column:
+            message += self._column(path)
+        self.problems.append(Problem(file, line, format_path(path), message))
+
+    def _column(self, path: DataPath) -> str:
+        for size in range(len(path) - 1, 0, -1):
+            given = self.csv_rows.get(path[:size])
+            if given is not None:
+                return column_of(path[size:], given)
+        return ""
+
+
+class _Loader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[Problem] = []
+        self.devices: list[ModbusDevice] = []
+        self.origin: dict[str, str] = {}
+        self.names: dict[str, tuple[str, int | None]] = {}
+        self.sinks: SinksConfig | None = None
+        self.sinks_at: tuple[str, int | None] | None = None
+
+    def load_file(self, name: str) -> None:
+        source = load_yaml(name)
+        self.problems += source.problems
+        if source.data is None and not source.locations:
+            return
+        ctx = _File(name, source.locations, self.problems)
+        if not isinstance(source.data, dict):
+            ctx.problem((), "the top level must be a mapping with `devices:` (and `sinks:`)")
+            return
+        data = substitute(source.data, self.env, ctx.env_problem)
+        self._top_level(ctx, data)
+        devices = data.get("devices")
+        if isinstance(devices, list):
+            for index, raw in enumerate(devices):
+                self._device(ctx, ("devices", index), raw)
+
+    def _top_level(self, ctx: _File, data: dict[Any, Any]) -> None:
+        """Validate everything but the devices: unknown keys, `devices` a list, `sinks`."""
+        rest = dict(data)
+        if isinstance(rest.get("devices"), list):
+            rest["devices"] = []
+        try:
+            parsed = TagMapFile.model_validate(rest)
+        except ValidationError as exc:
+            report_validation(ctx, (), rest, TagMapFile, exc)
+            parsed = None
+        if data.get("sinks") is None:
+            return
+        if self.sinks_at is not None:
+            first = _at(*self.sinks_at)
+            ctx.problem(("sinks",), f"sinks is already defined in {first}; keep it in one file")
+        else:
+            self.sinks_at = ctx.where(("sinks",))
+            self.sinks = parsed.sinks if parsed is not None else None
+
+    def _device(self, ctx: _File, path: DataPath, raw: Any) -> None:
+        if isinstance(raw, dict):
+            raw = self._merge_csv(ctx, path, raw)
+            self._unique_name(ctx, path, raw.get("name"))
+        try:
+            device = ModbusDevice.model_validate(raw)
+        except ValidationError as exc:
+            report_validation(ctx, path, raw, ModbusDevice, exc)
+            if isinstance(raw, dict):
+                _check_valid_part(ctx, path, raw, exc)
+            return
+        for rel, message in check_device(device):
+            ctx.problem((*path, *rel), message)
+        self.devices.append(device)
+        self.origin.setdefault(device.name, ctx.name)
+
+    def _unique_name(self, ctx: _File, path: DataPath, name: Any) -> None:
+        if not isinstance(name, str):
+            return
+        first = self.names.get(name)
+        if first is None:
+            self.names[name] = ctx.where((*path, "name"))
+        else:
+            ctx.problem((*path, "name"), f"duplicate device name {name!r} (first in {_at(*first)})")
+
+    def _merge_csv(self, ctx: _File, path: DataPath, raw: dict[Any, Any]) -> dict[Any, Any]:
+        """Append the rows of the device's `tags_csv` files to its `tags`, located in the CSV."""
+        merge = merge_csv_tags(raw, path, ctx.name)
+        for entry_path, message in merge.unreadable:
+            ctx.problem(entry_path, message)
+        for file, line, entry_path, message in merge.problems:
+            self.problems.append(Problem(file, line, format_path(entry_path), message))
+        for tag_path, file, row in merge.rows:
+            ctx.locations[tag_path] = (file, row.line)
+            ctx.csv_rows[tag_path] = row.columns
+            merge.device["tags"][tag_path[-1]] = substitute(
+                row.tag, self.env, ctx.env_problem, tag_path
+            )
+            for rel, message in row.problems:
+                ctx.problem((*tag_path, *rel), message, column=False)
+        return merge.device
+
+
+def _check_valid_part(
+    ctx: _File, path: DataPath, raw: dict[Any, Any], exc: ValidationError
+) -> None:
+    """Run the cross-field checks on what validated of a device that did not.
+
+    Invalid device fields fall back to their defaults, unknown keys of a tag are dropped and
+    other invalid tags are left out, so the problems that validation cannot see are reported
+    in the same run as those it does.
+    """
+    errors = [(e["loc"], e["type"]) for e in exc.errors(include_url=False) if e["loc"]]
+    given = raw.get("tags")
+    tags = [dict(t) if isinstance(t, dict) else t for t in given] if isinstance(given, list) else []
+    bad_tags: set[Any] = set()
+    for loc, kind in errors:
+        index = loc[1] if loc[0] == "tags" and len(loc) > 1 else None
+        if isinstance(index, int) and len(loc) == 3 and kind == "extra_forbidden":
+            tags[index].pop(loc[2], None)
+        elif index is not None:
+            bad_tags.add(index)
+    keep = [i for i in range(len(tags)) if i not in bad_tags]
+    part = {k: v for k, v in raw.items() if k not in {loc[0] for loc, _ in errors}}
+    part.update(name="_", endpoint="modbus+tcp://_", tags=[tags[i] for i in keep])
+    try:
+        device = ModbusDevice.model_validate(part)
+    except ValidationError:
+        return
+    for rel, message in check_device(device, keep):
+        if not ("scan_groups" in raw and "scan_groups" not in part and rel[-1] == "scan"):
+            ctx.problem((*path, *rel), message)
+
+
+def _at(file: str, line: int | None) -> str:
+    return f"{file}:{line}" if line else file
+
+
+# --- pydantic errors -> problems ---------------------------------------------------------
+
+
+def report_validation(
+    ctx: _File, base: DataPath, raw: Any, model: type[BaseModel], exc: ValidationError
+) -> None:
+    """Turn each pydantic error into a problem at the deepest path that exists in `raw`."""
+    grouped: dict[DataPath, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        path = _data_path(raw, error["loc"], error["type"])
+        message = _message(error, model)
+        if message not in grouped.setdefault(path, []):
+            grouped[path].append(message)
+    for path, messages in grouped.items():
+        text = " or ".join(m if i == 0 else m[:1].lower() + m[1:] for i, m in enumerate(messages))
+        ctx.problem((*base, *path), text)
+
+
+def _data_path(raw: Any, loc: tuple[Any, ...], kind: str) -> DataPath:
+    """Follow `loc` along the input; union branch names ('str', 'float') are never in it."""
+    path: list[Any] = []
+    current = raw
+    for index, part in enumerate(loc):
+        if not _has(current, part):
+            if kind == "missing" and index == len(loc) - 1 and isinstance(current, dict):
+                path.append(part)
+            break
+        current = current[part]
+        path.append(part)
+    return tuple(path)
+
+
+def _has(data: Any, part: Any) -> bool:
+    if isinstance(data, dict):
+        return part in data
+    return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+
+
+def _message(error: Any, model: type[BaseModel]) -> str:
+    kind, loc = error["type"], error["loc"]
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        return f"unknown key {loc[-1]!r}" + _suggest(
+            str(loc[-1]), parent.model_fields if parent else ()
+        )
+    if kind == "missing":
+        return "too few items: expected [low, high]" if isinstance(loc[-1], int) else "required"
+    if kind in ("enum", "literal_error"):
+        expected = error.get("ctx", {}).get("expected", "")
+        choices = re.findall(r"'([^']*)'", expected)
+        hint = _suggest(str(error["input"]), choices)
+        return f"{error['input']!r} is not allowed: expected {expected}{hint}"
+    message: str = error["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message
+
+
+def _suggest(word: str, choices: Any) -> str:
+    hint = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model that validates the mapping at `loc` (list indexes are skipped)."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, str) and current is not None and part in current.model_fields:
+            current = _find_model(current.model_fields[part].annotation)
+    return current
+
+
+def _find_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _find_model(arg)
+        if found is not None:
+            return found
+    return None
