@@ -8,7 +8,7 @@ DURATION ?=
 .PHONY: test demo venv lint clean bench
 
 $(PY):
-	python3 -m venv $(VENV)
+	python3 -m venv $(VENV) || { apt-get install -y -qq python3-venv && python3 -m venv $(VENV); }
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
