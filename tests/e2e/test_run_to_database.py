@@ -4,9 +4,7 @@ VictoriaMetrics through the InfluxDB v2 write API; the test reads the series bac
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from gateway.collectors.modbus.types import Space
 from gateway.sinks.lineprotocol import parse_line
 from simulators.modbus_server import RegisterBank, start_modbus_server
+from tests.processes import start_gateway
 from tests.vmserver import by_name
 
 pytestmark = pytest.mark.e2e
@@ -67,25 +66,13 @@ sinks:
     return path
 
 
-async def start_gateway(victoria, *args: str) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
+def influx_env(victoria) -> dict[str, str]:
+    return {
         "INFLUXDB_V2_URL": victoria.url,
         "INFLUXDB_V2_TOKEN": "test-token",
         "INFLUXDB_V2_ORG": "plant",
         "INFLUXDB_V2_BUCKET": "historian",
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
 
 
 async def test_run_writes_exact_values_and_read_timestamps(victoria, tmp_path):
@@ -93,7 +80,7 @@ async def test_run_writes_exact_values_and_read_timestamps(victoria, tmp_path):
     server = await start_modbus_server(bank)
     try:
         path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data")
-        proc = await start_gateway(victoria, "run", str(path), "--duration", "3")
+        proc = await start_gateway("run", str(path), "--duration", "3", env=influx_env(victoria))
         _out, err = await asyncio.wait_for(proc.communicate(), 60)
     finally:
         await server.stop()
@@ -137,7 +124,7 @@ async def test_sigterm_flushes_and_exits_zero(victoria, tmp_path):
     server = await start_modbus_server(bank)
     try:
         path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data")
-        proc = await start_gateway(victoria, "run", str(path))
+        proc = await start_gateway("run", str(path), env=influx_env(victoria))
         await victoria.wait_for_series_async(lambda s: "cell_reads" in by_name(s), 30)
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -160,17 +147,7 @@ async def test_check_reports_errors_with_exit_code_2(tmp_path):
         "    tags:\n"
         "      - {name: v, space: input_register, adress: 3}\n"
     )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        "check",
-        str(bad),
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await start_gateway("check", str(bad))
     _out, err = await proc.communicate()
     assert proc.returncode == 2
     text = err.decode()

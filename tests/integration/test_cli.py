@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from gateway.cli import main
 from gateway.collectors.modbus.types import Space
 from gateway.sinks.lineprotocol import parse_line
 from simulators.modbus_server import RegisterBank, start_modbus_server
+from tests.processes import start_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,17 +75,7 @@ def test_check_invalid_map_exits_two_with_every_problem(tmp_path, capsys):
 
 
 async def run_once(path: Path) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        "once",
-        str(path),
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await start_gateway("once", str(path))
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
