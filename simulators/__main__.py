@@ -1,0 +1,5 @@
+"""`python -m simulators`."""
+
+from simulators.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""`python -m simulators`: run the simulated plant, replay a recording, export the tag maps.
+
+python -m simulators plant [--cells N] [--product Nd|PrNd|GdFe] [--seed S] [--speed X|max]
+    [--modbus-port P] [--opcua-port Q] [--scenario FILE] [--record FILE] [--duration S]
+    [--fault KIND[:TARGET]] ...
+python -m simulators replay FILE [--speed X|max] [--modbus-port P] [--opcua-port Q]
+python -m simulators export-mappings [DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway.config.durations import parse_duration
+
+log = logging.getLogger("simulators")
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("speed must be > 0 or 'max'")
+    return value
+
+
+def _duration(text: str) -> float:
+    try:
+        return float(parse_duration(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _servers_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--modbus-port", type=int, default=5020, help="0 picks a free port")
+    p.add_argument("--opcua-port", type=int, default=4840, help="0 picks a free port")
+    p.add_argument("--no-opcua", action="store_true", help="do not start the OPC UA server")
+    p.add_argument(
+        "--speed", type=_speed, default=1.0, help="simulated seconds per wall second, or 'max'"
+    )
+    p.add_argument(
+        "--duration",
+        type=_duration,
+        default=None,
+        help="stop after this much SIMULATED time (e.g. 600, 10m)",
+    )
+    p.add_argument("--record", metavar="FILE", help="write every tag's value and time")
+    p.add_argument("--log-level", default="INFO")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulators", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    plant = sub.add_parser("plant", help="run the simulated plant")
+    plant.add_argument("--cells", type=int, default=12)
+    plant.add_argument("--product", default="Nd", choices=["Nd", "PrNd", "GdFe"])
+    plant.add_argument("--seed", type=int, default=0)
+    plant.add_argument("--scenario", metavar="FILE", help="a scenario timeline (YAML)")
+    plant.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:TARGET]",
+        help="inject a process fault at start (repeatable)",
+    )
+    _servers_args(plant)
+    replay = sub.add_parser("replay", help="serve a recorded run")
+    replay.add_argument("file")
+    _servers_args(replay)
+    export = sub.add_parser("export-mappings", help="write the bundled tag maps")
+    export.add_argument("directory", nargs="?", default="mappings")
+    export.add_argument("--cells", type=int, default=12)
+    return parser
+
+
+async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> None:
+    """Start the servers around `plant` and run it until the duration or a signal."""
+    from simulators.modbus_plc import ModbusPlc
+    from simulators.record import Recorder
+    from simulators.runner import PlantRunner
+
+    modbus = ModbusPlc(plant, args.host, args.modbus_port)
+    await modbus.start()
+    opcua = None
+    if not args.no_opcua:
+        from simulators.opcua_plc import OpcUaPlc
+
+        opcua = OpcUaPlc(plant, args.host, args.opcua_port)
+        await opcua.start()
+    recorder = Recorder(args.record) if args.record else None
+    runner = PlantRunner(
+        plant,
+        modbus=modbus,
+        opcua=opcua,
+        speed=args.speed,
+        duration=args.duration,
+        scenario=scenario,
+        recorder=recorder,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    where = f"Modbus {modbus.endpoint}" + (f", OPC UA {opcua.endpoint}" if opcua else "")
+    log.info("Plant running: %s, speed %s.", where, args.speed or "max")
+    try:
+        await runner.run(stop)
+    finally:
+        if recorder is not None:
+            recorder.close()
+        await modbus.stop()
+        if opcua is not None:
+            await opcua.stop()
+    log.info("Plant stopped at t=%gs after %d steps.", plant.t, runner.steps)
+
+
+def cmd_plant(args: argparse.Namespace) -> int:
+    from simulators.process.plant import Plant
+    from simulators.scenario import load_scenario
+
+    plant = Plant(cells=args.cells, product=args.product, seed=args.seed)
+    for spec in args.fault:
+        kind, _, target = spec.partition(":")
+        plant.inject(kind, target or None)
+    scenario = load_scenario(args.scenario) if args.scenario else None
+    asyncio.run(serve(plant, args, scenario))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from simulators.record import ReplayPlant
+
+    plant = ReplayPlant(args.file)
+    if args.duration is None:
+        args.duration = plant.duration
+    asyncio.run(serve(plant, args))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from simulators.export import write
+
+    for path in write(Path(args.directory), args.cells):
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(args, "log_level", "INFO").upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    for noisy in ("pymodbus", "asyncua"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    commands = {"plant": cmd_plant, "replay": cmd_replay, "export-mappings": cmd_export}
+    try:
+        return commands[args.command](args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0

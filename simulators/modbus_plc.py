@@ -1,0 +1,141 @@
+"""The Modbus TCP face of the simulated plant (default port 5020).
+
+`publish()` encodes the plant's current values into the register banks (see registermap.py);
+client writes to coils and holding registers act on the plant (tap request, feed mode,
+line-current setpoint, trip reset). Faults: exception responses, slow or missing answers per
+unit, dropped connections, server restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from pymodbus.constants import ExcCodes
+
+from gateway.collectors.modbus.codec import decode, encode
+from gateway.collectors.modbus.types import DataType, Space, register_count
+from simulators.modbus_server import (
+    ModbusServerHandle,
+    RegisterBank,
+    UnitFaults,
+    start_modbus_server,
+)
+from simulators.process.plant import Plant
+from simulators.registermap import REGISTERS, Register, unit_of
+
+_LIMITS = {
+    DataType.INT16: (-32768, 32767),
+    DataType.UINT16: (0, 65535),
+    DataType.UINT32: (0, 2**32 - 1),
+    DataType.UINT64: (0, 2**64 - 1),
+}
+
+
+def to_registers(reg: Register, value: object) -> list[int]:
+    """Encode an engineering value as the register map says (scaled integers are clamped)."""
+    if reg.dtype is DataType.BOOL:
+        return [int(bool(value))]
+    if reg.dtype is DataType.STRING:
+        return encode(str(value), reg.dtype, reg.order, length=reg.length)
+    if reg.dtype in _LIMITS:
+        low, high = _LIMITS[reg.dtype]
+        raw = round(float(value) / reg.factor)  # type: ignore[arg-type]
+        return encode(min(high, max(low, raw)), reg.dtype, reg.order)
+    return encode(float(value), reg.dtype, reg.order)  # type: ignore[arg-type]
+
+
+def from_registers(reg: Register, registers: Sequence[int]) -> int | float | bool | str:
+    """Decode a register map entry back into an engineering value."""
+    if reg.dtype is DataType.BOOL:
+        return bool(registers[0])
+    raw = decode(registers, reg.dtype, reg.order)
+    return raw * reg.factor if reg.scaled else raw  # type: ignore[operator]
+
+
+class PlantBank(RegisterBank):
+    """Register banks whose writable registers act on the plant."""
+
+    def __init__(self, plant: Plant, devices: Sequence[str]) -> None:
+        super().__init__()
+        self.plant = plant
+        self.writable: dict[tuple[int, Space], list[tuple[str, Register]]] = {}
+        for device in devices:
+            for reg in REGISTERS[plant.kind(device)]:
+                if reg.space in (Space.COIL, Space.HOLDING_REGISTER):
+                    self.writable.setdefault((unit_of(device), reg.space), []).append((device, reg))
+
+    async def async_setValues(
+        self, device_id: int, func_code: int, address: int, values: Sequence[int | bool]
+    ) -> ExcCodes | None:
+        result = await super().async_setValues(device_id, func_code, address, values)
+        if result is not None:
+            return result
+        space = Space.COIL if func_code in (5, 15) else Space.HOLDING_REGISTER
+        end = address + len(values)
+        for device, reg in self.writable.get((device_id, space), []):
+            width = register_count(reg.dtype, reg.length)
+            if reg.address < end and address < reg.address + width:
+                current = self.unit(device_id).get(space, reg.address, width) or []
+                try:
+                    self.plant.write(device, reg.tag, from_registers(reg, current))
+                except ValueError:
+                    return ExcCodes.ILLEGAL_VALUE
+        return None
+
+
+class ModbusPlc:
+    """The plant's devices (default: all) as Modbus TCP units."""
+
+    def __init__(
+        self,
+        plant: Plant,
+        host: str = "127.0.0.1",
+        port: int = 5020,
+        devices: Sequence[str] | None = None,
+    ) -> None:
+        self.plant = plant
+        self.host = host
+        self.port = port
+        self.devices = list(devices) if devices is not None else plant.device_names()
+        self.bank = PlantBank(plant, self.devices)
+        self.handle: ModbusServerHandle | None = None
+        self.publish()
+
+    @property
+    def endpoint(self) -> str:
+        return f"modbus+tcp://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Listen (port 0 picks a free port, then `port` tells which)."""
+        self.handle = await start_modbus_server(self.bank, self.host, self.port)
+        self.port = self.handle.port
+
+    def publish(self) -> None:
+        """Copy the plant's current values into the registers."""
+        for device in self.devices:
+            unit = self.bank.unit(unit_of(device))
+            values = self.plant.values(device)
+            for reg in REGISTERS[self.plant.kind(device)]:
+                unit.set(reg.space, reg.address, to_registers(reg, values[reg.tag]))
+
+    def faults(self, device: str) -> UnitFaults:
+        """The fault switches of a device's unit (exception code, delay, silence)."""
+        return self.bank.unit(unit_of(device)).faults
+
+    async def drop_connections(self) -> None:
+        """Close every client connection (clients must reconnect)."""
+        if self.handle is not None:
+            for connection in list(self.handle.server.active_connections.values()):
+                connection.close()
+
+    async def restart(self, down_for: float = 0.0) -> None:
+        """Stop the server, stay down for `down_for` seconds, listen again on the same port."""
+        await self.stop()
+        await asyncio.sleep(down_for)
+        await self.start()
+
+    async def stop(self) -> None:
+        if self.handle is not None:
+            await self.handle.stop()
+            self.handle = None

@@ -1,0 +1,134 @@
+"""Ground truth: record every tag of every device at every step, and replay a recording.
+
+The record is line protocol, one line per device and step:
+``cell,device=cell01 cell_voltage=8.61,state=0i,bath_temp_status="BadSensorFailure" <ns>``
+Floats are written with repr(), so they read back bit-identical. A tag whose sensor is failed
+carries a `<tag>_status` field with its OPC UA status name.
+
+`ReplayPlant` reads a record and offers the same read interface as `Plant`, so the Modbus and
+OPC UA servers serve a recorded run exactly as they served the live one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from gateway.model import escape_key
+from gateway.sinks.lineprotocol import parse_line
+
+Values = dict[str, int | float | bool | str]
+
+
+def _field(name: str, value: int | float | bool | str) -> str:
+    if isinstance(value, bool):
+        return f"{name}={'true' if value else 'false'}"
+    if isinstance(value, int):
+        return f"{name}={value}i"
+    if isinstance(value, float):
+        return f"{name}={value!r}"
+    text = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{name}="{text}"'
+
+
+def record_line(kind: str, device: str, values: Values, bad: dict[str, str], time_ns: int) -> str:
+    """One device's values at one instant."""
+    fields = [_field(escape_key(k), v) for k, v in values.items()]
+    fields += [_field(f"{escape_key(k)}_status", status) for k, status in bad.items()]
+    return f"{kind},device={escape_key(device)} {','.join(fields)} {time_ns}"
+
+
+class Recorder:
+    """Appends the plant's state after every step."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = self.path.open("w", encoding="utf-8", buffering=1 << 16)
+        self.lines = 0
+
+    def record(self, plant: object, time_ns: int) -> None:
+        """Write every device of `plant` (a Plant or a ReplayPlant) at `time_ns`."""
+        for device in plant.device_names():  # type: ignore[attr-defined]
+            kind = plant.kind(device)  # type: ignore[attr-defined]
+            values = plant.values(device)  # type: ignore[attr-defined]
+            bad = plant.bad(device)  # type: ignore[attr-defined]
+            self._file.write(record_line(kind, device, values, bad, time_ns) + "\n")
+            self.lines += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+
+Frame = dict[str, tuple[str, Values, dict[str, str]]]
+
+
+def read_frames(path: str | Path) -> Iterator[tuple[int, Frame]]:
+    """(time_ns, {device: (kind, values, bad)}) per instant, in file order."""
+    frame: Frame = {}
+    current: int | None = None
+    with Path(path).open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            kind, tags, fields, ts = parse_line(line.rstrip("\n"))
+            if current is not None and ts != current:
+                yield current, frame
+                frame = {}
+            current = ts
+            values: Values = {}
+            bad: dict[str, str] = {}
+            for key, value in fields.items():
+                if key.endswith("_status") and key[:-7] in fields:
+                    bad[key[:-7]] = str(value)
+                else:
+                    values[key] = value  # type: ignore[assignment]
+            frame[tags["device"]] = (kind, values, bad)
+    if current is not None:
+        yield current, frame
+
+
+class ReplayPlant:
+    """A recorded run, stepped like a Plant (read-only)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.frames = list(read_frames(path))
+        if not self.frames:
+            raise ValueError(f"{path}: no recorded data")
+        self.epoch_ns = self.frames[0][0]
+        self.t = 0.0
+        self._index = 0
+        self.state = dict(self.frames[0][1])
+
+    @property
+    def duration(self) -> float:
+        """Simulated seconds from the first to the last recorded instant."""
+        return (self.frames[-1][0] - self.epoch_ns) / 1e9
+
+    def step(self, dt: float = 1.0) -> None:
+        self.t += dt
+        limit = self.epoch_ns + round(self.t * 1e9)
+        while self._index + 1 < len(self.frames) and self.frames[self._index + 1][0] <= limit:
+            self._index += 1
+            self.state.update(self.frames[self._index][1])
+
+    def device_names(self) -> list[str]:
+        return list(self.state)
+
+    def kind(self, device: str) -> str:
+        return self.state[device][0]
+
+    def values(self, device: str) -> Values:
+        return self.state[device][1]
+
+    def bad(self, device: str) -> dict[str, str]:
+        return self.state[device][2]
+
+    def write(self, device: str, tag: str, value: object) -> None:
+        raise ValueError("a replayed run is read-only")
+
+
+def ground_truth(path: str | Path, device: str, tag: str) -> list[tuple[int, object]]:
+    """(time_ns, value) of one tag over a record, for comparing with what a gateway wrote."""
+    return [(ts, frame[device][1][tag]) for ts, frame in read_frames(path) if device in frame]

@@ -1,0 +1,89 @@
+"""Scenario timelines: YAML files of events at simulated times.
+
+```yaml
+name: feeder jam
+events:
+  - {at: 10m, fault: feeder_jam, target: cell03_feeder}     # process fault
+  - {at: 40m, clear: feeder_jam, target: cell03_feeder}
+  - {at: 1h, command: tap, target: cell03}                  # tap | change_anode | reset_rectifier
+  - {at: 2m, write: {device: rectifier, tag: line_current_sp, value: 6.5}}
+  - {at: 5m, modbus: {device: cell05, exception: 6}}        # protocol faults of the Modbus PLC
+  - {at: 6m, modbus: {device: cell05, exception: null, delay: 0, silent: false}}
+  - {at: 7m, modbus: {drop_connections: true}}
+  - {at: 8m, modbus: {restart: 5s}}
+  - {at: 9m, opcua: {device: cell01_feeder, tag: hopper_weight, status: BadCommunicationError}}
+```
+Times are durations from the start of the run (`90`, `30s`, `10m`, `1.5h`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.config.durations import Duration
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WriteSpec(_Strict):
+    device: str
+    tag: str
+    value: float | int | bool | str
+
+
+class ModbusFault(_Strict):
+    device: str | None = None
+    exception: int | None = None
+    delay: float = 0.0
+    silent: bool = False
+    drop_connections: bool = False
+    restart: Duration | None = None
+
+
+class OpcUaFault(_Strict):
+    device: str | None = None
+    tag: str | None = None
+    status: str | None = None
+    drop_sessions: bool = False
+    restart: Duration | None = None
+
+
+class Event(_Strict):
+    at: Duration = Field(ge=0)
+    fault: str | None = None
+    clear: str | None = None
+    target: str | None = None
+    command: Literal["tap", "change_anode", "reset_rectifier"] | None = None
+    write: WriteSpec | None = None
+    modbus: ModbusFault | None = None
+    opcua: OpcUaFault | None = None
+
+
+class Scenario(_Strict):
+    name: str = ""
+    description: str = ""
+    events: list[Event] = Field(default_factory=list)
+
+    def sorted_events(self) -> list[Event]:
+        """Events by time (stable for equal times)."""
+        return sorted(self.events, key=lambda e: e.at)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario file; ValueError naming the file and the problem."""
+    try:
+        data: Any = yaml.safe_load(Path(path).read_text())
+        return Scenario.model_validate(data or {})
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValueError(f"{path}: {problems}") from None
