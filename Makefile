@@ -33,6 +33,11 @@ lint: $(STAMP)
 test: $(STAMP) victoria-metrics lint
 	$(VENV)/bin/python -m pytest -q
 
+# The main job: simulated plant -> gateway -> files under ./data (or InfluxDB when
+# INFLUXDB_V2_URL is set), with a live view. DURATION=20 stops after 20 s.
+demo: $(STAMP)
+	$(VENV)/bin/gateway demo $(if $(DURATION),--duration $(DURATION)) $(DEMO_ARGS)
+
 bench: $(STAMP)
 	$(PY) -m bench
 

@@ -126,7 +126,7 @@ class ModbusServerHandle:
     def __init__(self, server: ModbusTcpServer, bank: RegisterBank) -> None:
         self.server = server
         self.bank = bank
-        sockets = server.transport.sockets  # type: ignore[union-attr]
+        sockets = server.transport.sockets  # type: ignore[attr-defined]
         self.host, self.port = sockets[0].getsockname()[:2]
 
     @property

@@ -37,8 +37,10 @@ class Gateway:
         batch_size: int = 5000,
         flush_interval: float = 1.0,
         clock: Clock | None = None,
+        observers: Sequence[Callable[[list[Sample]], None]] = (),
     ) -> None:
         self.clock = clock or SystemClock()
+        self.observers = list(observers)
         self.precision = precision
         self.pipeline = build_pipeline(
             tag for plan in connections for scan in plan.scans for tag in scan.tags
@@ -52,6 +54,8 @@ class Gateway:
 
     def emit(self, samples: list[Sample]) -> None:
         """Collector callback: filter, encode once, queue for every sink."""
+        for observe in self.observers:
+            observe(samples)
         lines = encode_lines(self.pipeline.apply(samples), self.precision)
         if not lines:
             return

@@ -1,0 +1,58 @@
+"""Scenario files and the runner's virtual clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.testing import FakeClock
+from simulators.process.plant import Plant
+from simulators.runner import PlantRunner
+from simulators.scenario import Scenario, load_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "simulators" / "scenarios"
+
+
+@pytest.mark.parametrize(
+    "name", ["normal-shift", "anode-effect-storm", "feeder-jam", "rectifier-trip"]
+)
+def test_bundled_scenarios_load(name):
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    assert scenario.events
+    assert scenario.sorted_events()[0].at > 0
+
+
+def test_a_broken_scenario_names_file_and_field(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("events:\n  - {at: soon, fault: feeder_jam}\n")
+    with pytest.raises(ValueError, match=r"bad.yaml: events.0.at: .*'soon' is not a duration"):
+        load_scenario(path)
+
+
+async def test_runner_steps_simulated_time_and_fires_events_on_time():
+    plant = Plant(cells=2, seed=1)
+    scenario = Scenario.model_validate(
+        {
+            "events": [
+                {"at": "30s", "fault": "rectifier_trip"},
+                {"at": 90, "command": "reset_rectifier"},
+            ]
+        }
+    )
+    clock = FakeClock()
+    runner = PlantRunner(plant, speed=10.0, duration=60.0, scenario=scenario, clock=clock)
+    await runner.run()
+    assert plant.t == pytest.approx(60.0)
+    assert runner.steps == 60
+    # speed 10: 60 simulated seconds take 6 seconds of (fake) wall time
+    assert clock.monotonic() == pytest.approx(6.0)
+    assert plant.values("rectifier")["state"] == 4  # TRIPPED at 30 s, reset only at 90 s
+    assert len(runner.events) == 1
+
+
+async def test_duration_is_simulated_time_at_max_speed():
+    plant = Plant(cells=1, seed=1)
+    runner = PlantRunner(plant, speed=None, duration=600.0)
+    await runner.run()
+    assert plant.t == pytest.approx(600.0)
