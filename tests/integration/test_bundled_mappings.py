@@ -49,15 +49,17 @@ async def test_gateway_reads_the_whole_plant_through_the_bundled_maps():
         await plc.stop()
     assert samples
     assert all(s.quality is not Quality.BAD for s in samples)
-    bits = {(s.device, t.point.tag): t.bit for s in plan.scans for t in s.tags if t.bit is not None}
+    tags = {(s.device, t.point.tag): t for s in plan.scans for t in s.tags}
     for sample in samples:
         values = plant.values(sample.point.device)
-        bit = bits.get((sample.point.device, sample.point.tag))
-        if bit is not None:  # alarm bit tags view the device's alarm word
+        tag = tags[(sample.point.device, sample.point.tag)]
+        if tag.bit is not None:  # alarm bit tags view the device's alarm word
             word = values[ALARMS[plant.kind(sample.point.device)][0]]
-            assert sample.value == bool(word >> bit & 1), sample
+            assert sample.value == bool(word >> tag.bit & 1), sample
         elif isinstance(values[sample.point.tag], float):
-            assert sample.value == pytest.approx(values[sample.point.tag], rel=1e-6, abs=0.01)
+            # scaled integers are exact to half a step; floats to float32 precision
+            step = tag.scale[0] / 2 + 1e-9 if tag.scale else 0.0
+            assert sample.value == pytest.approx(values[sample.point.tag], rel=1e-6, abs=step)
         else:
             assert sample.value == values[sample.point.tag], sample
     assert len(samples) == sum(len(s.tags) for s in plan.scans)
