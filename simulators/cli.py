@@ -14,6 +14,7 @@ import asyncio
 import logging
 import signal
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,34 @@ def _servers_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--modbus-port", type=int, default=5020, help="0 picks a free port")
     p.add_argument("--opcua-port", type=int, default=4840, help="0 picks a free port")
     p.add_argument("--no-opcua", action="store_true", help="do not start the OPC UA server")
+    p.add_argument(
+        "--modbus-devices",
+        default="*",
+        metavar="GLOBS",
+        help="devices the Modbus PLC exposes, e.g. 'cell??' (default: all)",
+    )
+    p.add_argument(
+        "--opcua-devices",
+        default="*",
+        metavar="GLOBS",
+        help="devices the OPC UA PLC exposes, e.g. 'rectifier,*_feeder' (default: all)",
+    )
+    p.add_argument(
+        "--modbus-fault",
+        action="append",
+        default=[],
+        metavar="DEVICE:SETTINGS",
+        help="e.g. cell05:exception=6 or cell03:delay=2 or cell07:silent "
+        "(repeatable; applies from the start)",
+    )
+    p.add_argument(
+        "--opcua-bad",
+        action="append",
+        default=[],
+        metavar="DEVICE.TAG=STATUS",
+        help="force a status on an OPC UA node, e.g. rectifier.oil_temp="
+        "BadCommunicationError (repeatable)",
+    )
     p.add_argument(
         "--speed", type=_speed, default=1.0, help="simulated seconds per wall second, or 'max'"
     )
@@ -83,19 +112,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def select(plant: Any, globs: str) -> list[str]:
+    """Plant devices matching comma-separated shell patterns; ValueError when none do."""
+    patterns = [g.strip() for g in globs.split(",") if g.strip()]
+    chosen = [d for d in plant.device_names() if any(fnmatch(d, p) for p in patterns)]
+    if not chosen:
+        raise ValueError(f"no plant device matches {globs!r}")
+    return chosen
+
+
+def apply_modbus_fault(modbus: Any, spec: str) -> None:
+    """`DEVICE:exception=6,delay=0.5,silent` -> that unit's fault switches."""
+    device, _, settings = spec.partition(":")
+    faults = modbus.faults(device)
+    for item in filter(None, settings.split(",")):
+        key, _, value = item.partition("=")
+        if key == "exception":
+            faults.exception = int(value)
+        elif key == "delay":
+            faults.delay = float(value)
+        elif key == "silent":
+            faults.silent = value.lower() not in ("0", "false", "no")
+        else:
+            raise ValueError(f"--modbus-fault {spec!r}: unknown setting {key!r}")
+
+
 async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> None:
     """Start the servers around `plant` and run it until the duration or a signal."""
     from simulators.modbus_plc import ModbusPlc
     from simulators.record import Recorder
     from simulators.runner import PlantRunner
 
-    modbus = ModbusPlc(plant, args.host, args.modbus_port)
+    modbus = ModbusPlc(plant, args.host, args.modbus_port, select(plant, args.modbus_devices))
+    for spec in args.modbus_fault:
+        apply_modbus_fault(modbus, spec)
     await modbus.start()
     opcua = None
     if not args.no_opcua:
         from simulators.opcua_plc import OpcUaPlc
 
-        opcua = OpcUaPlc(plant, args.host, args.opcua_port)
+        opcua = OpcUaPlc(plant, args.host, args.opcua_port, select(plant, args.opcua_devices))
+        for spec in args.opcua_bad:
+            node, _, status = spec.partition("=")
+            device, _, tag = node.partition(".")
+            opcua.set_bad_status(device, tag, status or None)
         await opcua.start()
     recorder = Recorder(args.record) if args.record else None
     runner = PlantRunner(

@@ -1,0 +1,131 @@
+"""`python -m simulators`: plant, replay, export-mappings, command-line faults."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from pymodbus.client import AsyncModbusTcpClient
+
+from simulators.record import read_frames
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def simulators(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulators",
+        *args,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def finished(proc: asyncio.subprocess.Process) -> tuple[int, str]:
+    _, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()
+
+
+async def test_plant_at_max_speed_records_its_duration_in_simulated_time(tmp_path):
+    record = tmp_path / "run.lp"
+    proc = await simulators(
+        "plant",
+        "--cells",
+        "2",
+        "--speed",
+        "max",
+        "--duration",
+        "2m",
+        "--modbus-port",
+        "0",
+        "--no-opcua",
+        "--record",
+        str(record),
+        "--scenario",
+        str(ROOT / "simulators/scenarios/feeder-jam.yaml"),
+    )
+    code, err = await finished(proc)
+    assert code == 0, err
+    frames = list(read_frames(record))
+    assert len(frames) == 121
+    assert (frames[-1][0] - frames[0][0]) == 120_000_000_000
+    assert "Plant stopped at t=120s after 120 steps." in err
+
+    proc = await simulators(
+        "replay", str(record), "--speed", "max", "--modbus-port", "0", "--no-opcua"
+    )
+    code, err = await finished(proc)
+    assert code == 0, err
+    assert "Plant stopped at t=120s" in err
+
+
+async def test_command_line_modbus_fault_and_sigterm():
+    proc = await simulators(
+        "plant",
+        "--cells",
+        "2",
+        "--modbus-port",
+        "0",
+        "--no-opcua",
+        "--modbus-fault",
+        "cell02:exception=6",
+        "--log-level",
+        "INFO",
+    )
+    assert proc.stderr is not None
+    port = None
+    while port is None:  # bounded by the wait_for below
+        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        assert line, "the simulator exited early"
+        if match := re.search(r"Modbus modbus\+tcp://127\.0\.0\.1:(\d+)", line):
+            port = int(match.group(1))
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
+    await client.connect()
+    try:
+        busy = await client.read_input_registers(0, count=2, device_id=2)
+        fine = await client.read_input_registers(0, count=2, device_id=1)
+    finally:
+        client.close()
+    assert busy.isError()
+    assert busy.exception_code == 6
+    assert not fine.isError()
+    proc.send_signal(signal.SIGTERM)
+    code, _ = await finished(proc)
+    assert code == 0
+
+
+async def test_unknown_fault_is_a_clear_error():
+    proc = await simulators(
+        "plant",
+        "--fault",
+        "meteor_strike:cell01",
+        "--no-opcua",
+        "--modbus-port",
+        "0",
+        "--duration",
+        "1",
+    )
+    code, err = await finished(proc)
+    assert code == 2
+    assert err.startswith("error: ")
+    assert "meteor_strike" in err
+    assert "Traceback" not in err
+
+
+async def test_export_mappings_writes_the_bundled_maps(tmp_path):
+    proc = await simulators("export-mappings", str(tmp_path))
+    code, err = await finished(proc)
+    assert code == 0, err
+    for name in ("plant.yaml", "cell-tags.csv", "feeder-tags.csv", "rectifier-tags.csv"):
+        assert (tmp_path / name).read_text() == (ROOT / "mappings" / name).read_text()
