@@ -1,0 +1,370 @@
+"""An OPC UA server (asyncua) that exposes the simulated potline as a software PLC.
+
+Address space (namespace "urn:plc-gateway:simulator"), string node ids built from the path:
+
+    Objects/Plant/Potline1                        ns=<i>;s=Potline1          InjectFault, ClearFault
+    Objects/Plant/Potline1/Rectifier              ns=<i>;s=Potline1.Rectifier        Reset()
+    Objects/Plant/Potline1/Cell01                 ns=<i>;s=Potline1.Cell01   Tap(), ChangeAnode()
+    Objects/Plant/Potline1/Cell01/Feeder          ns=<i>;s=Potline1.Cell01.Feeder
+    .../Cell01/bath_temp                          ns=<i>;s=Potline1.Cell01.bath_temp
+
+One variable per catalog tag (browse name = tag name). The runner steps the plant and calls
+`publish()`; only nodes whose value or status changed are written. Client writes to writable
+tags go to `plant.write()`; the plant's bad tags and forced statuses are served as StatusCodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import errno
+import logging
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Protocol, cast
+
+from asyncua import Node, Server, ua
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.address_space import AddressSpace, AttributeService
+
+from simulators.catalog import CATALOG, TagDef
+from simulators.opcua_faults import (
+    FAULT_ARGS,
+    command_method,
+    drop_client_sessions,
+    fault_method,
+    free_port,
+    status_code,
+)
+from simulators.opcua_nodes import (
+    VARIANT,
+    add_method,
+    add_variable,
+    encode,
+    nid,
+    same_value,
+    status_of,
+)
+
+NAMESPACE_URI = "urn:plc-gateway:simulator"
+POTLINE = "Potline1"
+
+log = logging.getLogger(__name__)
+_ADMIN = User(role=UserRole.Admin)
+
+
+_GOOD = status_of(ua.StatusCodes.Good)
+
+
+class PlantModel(Protocol):
+    """What the server needs of `simulators.process.plant.Plant`."""
+
+    @property
+    def FAULTS(self) -> Sequence[str]: ...
+    def device_names(self) -> list[str]: ...
+    def kind(self, device: str) -> str: ...
+    def values(self, device: str) -> Mapping[str, object]: ...
+    def bad(self, device: str) -> Mapping[str, str]: ...
+    def write(self, device: str, tag: str, value: object) -> None: ...
+    def tap(self, cell: str) -> None: ...
+    def change_anode(self, cell: str) -> None: ...
+    def reset_rectifier(self) -> None: ...
+    def inject(self, fault: str, target: str | None = None) -> None: ...
+    def clear(self, fault: str, target: str | None = None) -> None: ...
+
+
+def device_path(device: str) -> str:
+    """Dotted path of a plant device: rectifier -> Potline1.Rectifier, cell01_feeder ->
+    Potline1.Cell01.Feeder."""
+    return ".".join([POTLINE, *(part.capitalize() for part in device.split("_"))])
+
+
+def node_id(device: str, tag: str) -> str:
+    """The string identifier of a tag's variable, e.g. Potline1.Cell01.bath_temp."""
+    return f"{device_path(device)}.{tag}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Var:
+    device: str
+    tag: TagDef
+    ident: str  # string node id (namespace index added per server)
+
+    @property
+    def vtype(self) -> ua.VariantType:
+        return VARIANT[self.tag.kind]
+
+
+class _PlantWrites(AttributeService):
+    """Routes Value writes on the plant's variables to `plant.write()`; the rest to asyncua."""
+
+    def __init__(self, aspace: AddressSpace, plc: OpcUaPlc) -> None:
+        super().__init__(aspace)
+        self._plc = plc
+
+    async def write(self, params: ua.WriteParameters, user: User = _ADMIN) -> list[ua.StatusCode]:
+        results: list[ua.StatusCode] = []
+        for item in params.NodesToWrite:
+            var = self._plc._var_of(item.NodeId)
+            if var is not None and item.AttributeId == ua.AttributeIds.Value:
+                results.append(await self._plc._client_write(var, item.Value))
+            else:
+                results += await super().write(ua.WriteParameters(NodesToWrite=[item]), user)
+        return results
+
+
+class OpcUaPlc:
+    """The plant (or some of its devices) as an OPC UA server on host:port (0 = any free)."""
+
+    def __init__(
+        self,
+        plant: PlantModel,
+        host: str = "127.0.0.1",
+        port: int = 4840,
+        devices: Sequence[str] | None = None,
+    ) -> None:
+        names = plant.device_names()
+        unknown = sorted(set(devices or ()) - set(names))
+        if unknown:
+            raise ValueError(f"unknown plant devices: {', '.join(unknown)}")
+        self.plant = plant
+        self.host = host
+        self.port = port
+        self.devices = [d for d in names if devices is None or d in devices]
+        self._vars: dict[str, _Var] = {}
+        for device in self.devices:
+            for tag in CATALOG[plant.kind(device)]:
+                self._vars[node_id(device, tag.name)] = _Var(device, tag, node_id(device, tag.name))
+        self._forced: dict[str, ua.StatusCode] = {}
+        self._served: dict[str, tuple[object, int]] = {}  # ident -> (value, status) now served
+        self._server: Server | None = None
+        self._clock: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stamp: datetime | None = None  # the last source timestamp given to publish()
+        self.ns = 0
+        quiet_asyncua()
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"opc.tcp://{host}:{self.port}"
+
+    @property
+    def server(self) -> Server:
+        """The running asyncua server (for tests that need to look inside)."""
+        if self._server is None:
+            raise RuntimeError("the OPC UA server is not running")
+        return self._server
+
+    async def start(self) -> None:
+        """Build the address space and listen. Port 0 picks a free port (kept on restart)."""
+        if self._server is not None:
+            raise RuntimeError("already started")
+        await self._serve(await self._build(), pick=self.port == 0, attempts=20)
+
+    async def stop(self) -> None:
+        for task in [*self._tasks, *([self._clock] if self._clock else [])]:
+            task.cancel()
+        await asyncio.gather(
+            *self._tasks, *([self._clock] if self._clock else []), return_exceptions=True
+        )
+        self._clock = None
+        if self._server is not None:
+            server, self._server = self._server, None
+            await server.stop()
+
+    async def restart(self, down_for: float = 0.0) -> None:
+        """Stop, stay down `down_for` s, serve again on the same port with the same node ids.
+        Sessions and subscriptions are lost, as on a real restart. The new address space is
+        built before the old server stops, so the outage lasts about `down_for`."""
+        new = await self._build()
+        await self.stop()
+        await asyncio.sleep(down_for)
+        await self._serve(new, pick=self.port == 0, attempts=50)
+
+    async def _serve(self, server: Server, pick: bool, attempts: int) -> None:
+        for attempt in range(attempts):
+            if pick:
+                self.port = free_port(self.host)
+            server.set_endpoint(self.endpoint)
+            try:
+                await server.start()
+                break
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or attempt == attempts - 1:
+                    raise
+                log.info("port %d in use, retrying", self.port)
+                await asyncio.sleep(0 if pick else 0.05)
+                server = await self._build()  # a failed start leaves asyncua half torn down
+        self._server = server
+        self._served.clear()
+        self._clock = asyncio.create_task(_tick_current_time(server))
+        await self._publish(self.devices, self._stamp)
+
+    async def _build(self) -> Server:
+        server = Server()
+        await server.init()
+        server.disable_clock()  # its clock task makes stop() wait up to 1 s; see _tick_current_time
+        server.set_server_name("plc-gateway simulated PLC")
+        await server.set_application_uri("urn:plc-gateway:simulator:opcua-plc")
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        server.set_identity_tokens([ua.AnonymousIdentityToken, ua.UserNameIdentityToken])
+        server.iserver.attribute_service = _PlantWrites(server.iserver.aspace, self)
+        self.ns = await server.register_namespace(NAMESPACE_URI)
+        await self._add_nodes(server)
+        return server
+
+    async def _add_nodes(self, server: Server) -> None:
+        ns = self.ns
+        folder = await server.nodes.objects.add_folder(
+            nid("Plant", ns), ua.QualifiedName("Plant", ns)
+        )
+        potline = await folder.add_object(nid(POTLINE, ns), ua.QualifiedName(POTLINE, ns))
+        objects: dict[str, Node] = {POTLINE: potline}
+        for name, act in (("InjectFault", self.plant.inject), ("ClearFault", self.plant.clear)):
+            call = fault_method(self.plant.FAULTS, act)
+            await add_method(potline, f"{POTLINE}.{name}", ns, call, FAULT_ARGS)
+        for device in self.devices:
+            path = device_path(device).split(".")
+            for depth in range(2, len(path) + 1):  # the device object and missing parents
+                ident = ".".join(path[:depth])
+                if ident not in objects:
+                    objects[ident] = await objects[".".join(path[: depth - 1])].add_object(
+                        nid(ident, ns), ua.QualifiedName(path[depth - 1], ns)
+                    )
+            path_id = ".".join(path)
+            obj = objects[path_id]
+            values = self.plant.values(device)
+            for tag in CATALOG[self.plant.kind(device)]:
+                var = self._vars[node_id(device, tag.name)]
+                value = ua.Variant(encode(tag.kind, values[tag.name]), var.vtype)
+                await add_variable(obj, var.ident, ns, tag, value)
+            for name, action in self._commands(device):
+                await add_method(obj, f"{path_id}.{name}", ns, command_method(action))
+
+    def _commands(self, device: str) -> list[tuple[str, Callable[[], None]]]:
+        kind = self.plant.kind(device)
+        if kind == "cell":
+            return [
+                ("Tap", partial(self.plant.tap, device)),
+                ("ChangeAnode", partial(self.plant.change_anode, device)),
+            ]
+        if kind == "rectifier":
+            return [("Reset", self.plant.reset_rectifier)]
+        return []
+
+    # ---- publishing ------------------------------------------------------------------
+
+    async def publish(self, now: datetime | None = None) -> None:
+        """Copy the plant's values and bad tags into the variables. `now` (e.g. derived from
+        plant time) becomes the source timestamp; default: the wall clock (UTC)."""
+        if now is not None:  # naive datetimes are taken as UTC
+            self._stamp = now if now.tzinfo else now.replace(tzinfo=UTC)
+        await self._publish(self.devices, self._stamp if now is not None else None)
+
+    async def _publish(self, devices: Sequence[str], stamp: datetime | None) -> None:
+        if self._server is None:
+            return
+        server = self._server
+        wall = datetime.now(UTC)
+        for device in devices:
+            values, bad = self.plant.values(device), self.plant.bad(device)
+            for tag in CATALOG[self.plant.kind(device)]:
+                var = self._vars[node_id(device, tag.name)]
+                value = encode(tag.kind, values[tag.name])
+                status = self._forced.get(var.ident) or (
+                    status_code(bad[tag.name]) if tag.name in bad else _GOOD
+                )
+                served = self._served.get(var.ident)
+                if (
+                    served is not None
+                    and served[1] == status.value
+                    and same_value(served[0], value)
+                ):
+                    continue
+                self._served[var.ident] = (value, status.value)
+                datavalue = ua.DataValue(
+                    ua.Variant(value, var.vtype),
+                    status,
+                    SourceTimestamp=cast(ua.DateTime, stamp or wall),
+                    ServerTimestamp=cast(ua.DateTime, wall),
+                )
+                await server.write_attribute_value(nid(var.ident, self.ns), datavalue)
+
+    # ---- faults ----------------------------------------------------------------------
+
+    def set_bad_status(self, device: str, tag: str, status: str | None) -> None:
+        """Serve `status` (any StatusCode name; Bad* ones carry no value) on a node until it is
+        cleared with None. Applied at once when the server runs, and kept over publish()."""
+        ident = node_id(device, tag)
+        if ident not in self._vars:
+            raise KeyError(f"{device}.{tag} is not exposed by this server")
+        if status is None:
+            self._forced.pop(ident, None)
+        else:
+            self._forced[ident] = status_code(status)
+        self._soon(self._publish([device], self._stamp))
+
+    async def drop_sessions(self) -> None:
+        """Close every client session and connection; clients have to reconnect."""
+        await drop_client_sessions(self.server)
+
+    # ---- client requests ---------------------------------------------------------------
+
+    def _var_of(self, nodeid: ua.NodeId) -> _Var | None:
+        if nodeid.NamespaceIndex != self.ns or not isinstance(nodeid.Identifier, str):
+            return None
+        return self._vars.get(nodeid.Identifier)
+
+    async def _client_write(self, var: _Var, datavalue: ua.DataValue) -> ua.StatusCode:
+        if not var.tag.writable:
+            return status_of(ua.StatusCodes.BadNotWritable)
+        variant = datavalue.Value
+        if variant is None or variant.VariantType != var.vtype:
+            return status_of(ua.StatusCodes.BadTypeMismatch)
+        try:
+            self.plant.write(var.device, var.tag.name, variant.Value)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.info("write %s = %r refused: %s", var.ident, variant.Value, exc)
+            return status_of(ua.StatusCodes.BadOutOfRange)
+        await self._publish([var.device], self._stamp)  # the client reads back what it wrote
+        return _GOOD
+
+    def _soon(self, job: Coroutine[Any, Any, None]) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(job)
+        except RuntimeError:  # no running loop: the next publish() applies it
+            job.close()
+            return
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def _tick_current_time(server: Server) -> None:
+    """Keep Server/ServerStatus/CurrentTime moving (once a second), cancellable at once."""
+    status_node = server.get_node(nid(ua.ObjectIds.Server_ServerStatus))
+    time_node = server.get_node(nid(ua.ObjectIds.Server_ServerStatus_CurrentTime))
+    while True:
+        now = datetime.now(UTC)
+        status: ua.ServerStatusDataType = await status_node.read_value()
+        await status_node.write_value(dataclasses.replace(status, CurrentTime=now))
+        await time_node.write_value(now)
+        await asyncio.sleep(1.0)
+
+
+def quiet_asyncua() -> None:
+    """asyncua logs every request at INFO and routine things at WARNING, and every Bad answer
+    to a client (routine here: a dropped session's reactivation attempt) at ERROR. Keep it
+    to errors, and service-fault answers to critical, unless the application configured
+    those loggers itself."""
+    for name, level in (
+        ("asyncua", logging.ERROR),
+        ("asyncua.server.uaprocessor", logging.CRITICAL),
+    ):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(level)
