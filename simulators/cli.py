@@ -14,6 +14,7 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,16 @@ def _duration(text: str) -> float:
         return float(parse_duration(text))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _start(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
 def _servers_args(p: argparse.ArgumentParser) -> None:
@@ -95,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     plant.add_argument("--product", default="Nd", choices=["Nd", "PrNd", "GdFe"])
     plant.add_argument("--seed", type=int, default=0)
     plant.add_argument("--scenario", metavar="FILE", help="a scenario timeline (YAML)")
+    plant.add_argument(
+        "--start",
+        type=_start,
+        default=None,
+        metavar="ISO8601",
+        help="timestamp of simulated time 0 (default: now); with the same "
+        "seed and scenario, records are bit-identical",
+    )
     plant.add_argument(
         "--fault",
         action="append",
@@ -160,6 +179,7 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
     recorder = Recorder(args.record) if args.record else None
     runner = PlantRunner(
         plant,
+        epoch_ns=getattr(args, "start", None),
         modbus=modbus,
         opcua=opcua,
         speed=args.speed,

@@ -122,3 +122,21 @@ def write(directory: Path, cells: int = 12) -> list[Path]:
         path.write_text(text)
         written.append(path)
     return written
+
+
+def register_table(kind: str) -> str:
+    """The Markdown table of one device kind's registers (for the simulators README)."""
+    units = {t.name: t.unit for t in CATALOG[kind]}
+    rows = [
+        "| tag | space | address | type | order | scale | unit |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for reg in REGISTERS[kind]:
+        width = "" if reg.length is None else f"[{reg.length}]"
+        multi = reg.dtype in (DataType.FLOAT32, DataType.FLOAT64, DataType.UINT32, DataType.UINT64)
+        rows.append(
+            f"| {reg.tag} | {reg.space.value} | {reg.address} | {reg.dtype.value}{width} | "
+            f"{reg.order.value if multi else ''} | {f'x{reg.factor:g}' if reg.scaled else ''} | "
+            f"{units[reg.tag]} |"
+        )
+    return "\n".join(rows)

@@ -36,6 +36,7 @@ class PlantRunner:
         scenario: Scenario | None = None,
         recorder: Recorder | None = None,
         clock: Clock | None = None,
+        epoch_ns: int | None = None,
     ) -> None:
         self.plant = plant
         self.modbus = modbus
@@ -46,7 +47,7 @@ class PlantRunner:
         self.events = deque(scenario.sorted_events() if scenario else [])
         self.recorder = recorder
         self.clock = clock or SystemClock()
-        self.epoch_ns = self.clock.now_ns()
+        self.epoch_ns = self.clock.now_ns() if epoch_ns is None else epoch_ns
         self.steps = 0
         self._tasks: set[asyncio.Future[Any]] = set()
 

@@ -70,6 +70,33 @@ async def test_plant_at_max_speed_records_its_duration_in_simulated_time(tmp_pat
     assert "Plant stopped at t=120s" in err
 
 
+async def test_same_seed_scenario_and_start_give_identical_records(tmp_path):
+    args = [
+        "plant",
+        "--cells",
+        "3",
+        "--seed",
+        "4",
+        "--speed",
+        "max",
+        "--duration",
+        "15m",
+        "--modbus-port",
+        "0",
+        "--no-opcua",
+        "--start",
+        "2026-01-01T00:00:00Z",
+        "--scenario",
+        str(ROOT / "simulators/scenarios/anode-effect-storm.yaml"),
+    ]
+    for name in ("a.lp", "b.lp"):
+        code, err = await finished(await simulators(*args, "--record", str(tmp_path / name)))
+        assert code == 0, err
+    first = (tmp_path / "a.lp").read_bytes()
+    assert first == (tmp_path / "b.lp").read_bytes()
+    assert first.split(b"\n")[0].endswith(b" 1767225600000000000")
+
+
 async def test_command_line_modbus_fault_and_sigterm():
     proc = await simulators(
         "plant",
