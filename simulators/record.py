@@ -125,8 +125,15 @@ class ReplayPlant:
     def bad(self, device: str) -> dict[str, str]:
         return self.state[device][2]
 
+    FAULTS: tuple[str, ...] = ()
+
     def write(self, device: str, tag: str, value: object) -> None:
         raise ValueError("a replayed run is read-only")
+
+    def _read_only(self, *_: object) -> None:
+        raise ValueError("a replayed run is read-only")
+
+    inject = clear = tap = change_anode = reset_rectifier = _read_only
 
 
 def ground_truth(path: str | Path, device: str, tag: str) -> list[tuple[int, object]]:

@@ -83,3 +83,27 @@ async def test_replay_serves_the_recorded_values_over_modbus(tmp_path):
         await server.stop()
     with pytest.raises(ValueError, match="read-only"):
         replay.write("rectifier", "line_current_sp", 5.0)
+
+
+async def test_replay_serves_the_recorded_values_over_opcua(tmp_path):
+    from asyncua import Client
+
+    from simulators.opcua_plc import OpcUaPlc, node_id
+
+    await record_run(tmp_path / "run.lp", seed=5)
+    replay = ReplayPlant(tmp_path / "run.lp")
+    server = OpcUaPlc(replay, port=0)
+    await server.start()
+    try:
+        for _ in range(25):  # t = 25 s: cell02 is in the anode effect injected at 20 s
+            replay.step(1.0)
+        await server.publish()
+        async with Client(server.endpoint) as client:
+            ns = await client.get_namespace_index("urn:plc-gateway:simulator")
+            node = client.get_node(f"ns={ns};s={node_id('cell02', 'cell_voltage')}")
+            got = await node.read_value()
+        truth = dict(ground_truth(tmp_path / "run.lp", "cell02", "cell_voltage"))
+        assert got == truth[replay.epoch_ns + 25_000_000_000]
+        assert got > 15
+    finally:
+        await server.stop()
