@@ -47,7 +47,8 @@ devices:
   - name: cell07
     endpoint: {endpoint}
     unit_id: 1
-    timeout: 1s
+    timeout: 5s     # generous and without retries: one served read is exactly one sample,
+    retries: 0      # even on a loaded machine (a retried read would skip a counter value)
     scan_rate: 200ms
     measurement: cell
     metadata: {{site: baotou, potline: "1"}}
@@ -87,7 +88,10 @@ async def test_run_writes_exact_values_and_read_timestamps(victoria, tmp_path):
     assert proc.returncode == 0, err.decode()
 
     series = await victoria.wait_for_series_async(
-        lambda s: len(by_name(s).get("cell_reads", {}).get("values", [])) == len(bank.read_times_ns)
+        lambda s: (
+            len(by_name(s).get("cell_reads", {}).get("values", [])) == len(bank.read_times_ns)
+        ),
+        30,
     )
     got = by_name(series)
     reads = got["cell_reads"]
@@ -133,7 +137,7 @@ async def test_sigterm_flushes_and_exits_zero(victoria, tmp_path):
         await server.stop()
     assert proc.returncode == 0, err.decode()
     series = await victoria.wait_for_series_async(
-        lambda s: len(by_name(s)["cell_reads"]["values"]) == served
+        lambda s: len(by_name(s)["cell_reads"]["values"]) == served, 30
     )
     assert by_name(series)["cell_reads"]["values"] == list(range(1, served + 1))
 
