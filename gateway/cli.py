@@ -65,8 +65,11 @@ def cmd_once(args: argparse.Namespace) -> int:
     plans = compile_connections(_load(args.paths).devices)
     pipeline = build_pipeline(t for p in plans for s in p.scans for t in s.tags)
 
+    async def discard(_: list[Sample]) -> None:
+        return None
+
     async def scan(plan: ConnectionPlan) -> list[Sample]:
-        connection = ModbusConnection(plan, lambda _: None)
+        connection = ModbusConnection(plan, discard)
         try:
             return await connection.scan_all()
         finally:
@@ -87,25 +90,16 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Poll and write until SIGINT/SIGTERM or --duration."""
-    from gateway.runtime.app import Gateway
-    from gateway.runtime.sinkset import build_sinks, effective_sinks
-    from gateway.sinks.lineprotocol import Precision
+    from gateway.config.models import BufferConfig
+    from gateway.runtime.assemble import build_gateway
 
     config = _load(args.paths)
-    plans = compile_connections(config.devices)
-    sinks = build_sinks(config.sinks)
-    settings = effective_sinks(config.sinks, {})
+    drain = args.drain_timeout or (config.buffer or BufferConfig()).drain_timeout
 
     async def main() -> bool:
-        gateway = Gateway(
-            plans,
-            sinks,
-            Precision(settings.precision),
-            settings.batch_size,
-            settings.flush_interval,
-        )
+        gateway, _ = build_gateway(config, health_port=args.health_port)
         gateway.install_signal_handlers()
-        return await gateway.run(args.duration, args.drain_timeout)
+        return await gateway.run(args.duration, drain)
 
     return EXIT_OK if asyncio.run(main()) else EXIT_FAILED
 
@@ -147,9 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--drain-timeout",
                 type=float,
-                default=10.0,
+                default=None,
                 metavar="S",
-                help="how long to keep writing buffered data when stopping",
+                help="how long to keep writing buffered data when stopping "
+                "(default: buffer.drain_timeout, 10 s)",
+            )
+            p.add_argument(
+                "--health-port",
+                type=int,
+                default=None,
+                metavar="P",
+                help="port of /healthz, /readyz and /metrics (default: health.port, 9273; "
+                "0 disables)",
             )
     demo = sub.add_parser("demo", help="simulated plant -> gateway -> files or InfluxDB, live view")
     demo.add_argument(

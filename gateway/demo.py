@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 from pathlib import Path
 
 from gateway.config import load_tagmaps
-from gateway.config.compile import compile_connections
-from gateway.config.models import FileSinkConfig, SinksConfig
+from gateway.config.models import BufferConfig, FileSinkConfig, SinksConfig
 from gateway.runtime.app import Gateway
+from gateway.runtime.assemble import build_gateway
 from gateway.runtime.sinkset import ENV, build_sinks
 from gateway.sinks.base import Sink
 from gateway.telemetry.liveview import LiveView
@@ -63,7 +64,11 @@ async def run_demo(
     env = {**os.environ, "PLANT_HOST": "127.0.0.1", "PLANT_MODBUS_PORT": str(modbus.port)}
     config = load_tagmaps([find_mappings(mappings)], env=env)
     wanted = set(plant.device_names())
-    plans = compile_connections(tuple(d for d in config.devices if d.name in wanted))
+    config = dataclasses.replace(
+        config,
+        devices=tuple(d for d in config.devices if d.name in wanted),
+        buffer=BufferConfig(directory=str(Path(data_dir) / "buffer")),
+    )
     sinks, where = sinks_for_demo(data_dir)
     runner = PlantRunner(
         plant, modbus=modbus, speed=speed, scenario=load_scenario(scenario or DEFAULT_SCENARIO)
@@ -71,15 +76,15 @@ async def run_demo(
     gateway: Gateway | None = None
 
     def status() -> str:
-        written = sum(f.written for f in gateway.forwarders) if gateway else 0
-        backlog = sum(f.buffer.depth for f in gateway.forwarders) if gateway else 0
+        written = sum(f.stats.written for f in gateway.forwarders) if gateway else 0
+        backlog = sum(f.buffer.stats.depth for f in gateway.forwarders) if gateway else 0
         return (
             f"plant t={plant.t:7.0f}s (x{speed:g})   sink: {where}   written {written} "
             f"lines, backlog {backlog}"
         )
 
     view = LiveView("plc-gateway demo", status=status)
-    gateway = Gateway(plans, sinks, flush_interval=1.0, observers=[view.observe])
+    gateway, _ = build_gateway(config, sinks=sinks, observers=[view.observe], health_port=0)
     stop_plant = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

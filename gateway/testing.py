@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from gateway.buffer.memory import MemoryBuffer
+from gateway.runtime.forwarder import Forwarder
+from gateway.sinks.base import Sink
+
 
 class FakeClock:
     """A clock tests drive by hand; sleep() advances time at once and records the request."""
@@ -28,3 +32,8 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
+
+
+def memory_forwarders(*sinks: Sink, flush_interval: float = 0.05) -> list[Forwarder]:
+    """One forwarder with a memory buffer per sink (for tests of the runtime)."""
+    return [Forwarder(MemoryBuffer(name=s.name), s, flush_interval=flush_interval) for s in sinks]

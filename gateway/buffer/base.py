@@ -1,40 +1,67 @@
 """The buffer contract: lines leave a buffer only when the sink acknowledged them.
 
-`begin(n)` returns the oldest lines without removing them; `commit(batch)` removes them once
-the sink has accepted them. Anything not committed stays queued, in order.
+`put(lines)` queues lines without blocking (no I/O); `persist()` makes everything put so far
+durable (one transaction for the SQLite buffer; a no-op in memory). `begin(n)` returns the
+oldest persisted lines without removing them; `ack(batch)` removes them once the sink has
+accepted them. Anything not acknowledged stays queued, in order, also across restarts for a
+durable buffer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Lines `first` .. `first + len(lines) - 1` of the buffer's sequence."""
+    """Lines with sequence numbers `first` .. `last` (inclusive) of the buffer's order."""
 
     first: int
+    last: int
     lines: tuple[str, ...]
+
+
+@dataclass
+class BufferStats:
+    """Counters and levels of one buffer (exported as metrics)."""
+
+    received: int = 0  # lines put
+    sent: int = 0  # lines acknowledged and removed
+    dropped: dict[str, int] = field(default_factory=lambda: {"full": 0, "age": 0})
+    depth: int = 0  # lines held (persisted and pending)
+    bytes: int = 0  # bytes of the lines held (UTF-8)
+    oldest_ns: int | None = None  # put time of the oldest line held
 
 
 class Buffer(Protocol):
     """Store-and-forward queue of line-protocol lines."""
 
-    def put(self, lines: Sequence[str]) -> int:
-        """Queue lines; return how many lines the overflow policy dropped."""
+    name: str
+    stats: BufferStats
+    durable: bool  # survives a restart of the gateway
+
+    async def open(self) -> None:
+        """Open (and for a durable buffer, recover) the store."""
         ...
 
-    def begin(self, max_lines: int) -> Batch | None:
-        """The oldest queued lines (at most `max_lines`), still queued; None when empty."""
+    def put(self, lines: Sequence[str]) -> None:
+        """Queue lines (the overflow policy may drop lines; counted in stats.dropped)."""
         ...
 
-    def commit(self, batch: Batch) -> None:
-        """Remove an acknowledged batch."""
+    async def persist(self) -> None:
+        """Make every line put so far durable."""
         ...
 
-    @property
-    def depth(self) -> int:
-        """Lines queued."""
+    async def begin(self, max_lines: int) -> Batch | None:
+        """The oldest persisted lines (at most `max_lines`), still queued; None when empty."""
+        ...
+
+    async def ack(self, batch: Batch, count: int | None = None) -> None:
+        """Remove an acknowledged batch, or only its first `count` lines."""
+        ...
+
+    async def close(self) -> None:
+        """Persist what is pending and release the store."""
         ...

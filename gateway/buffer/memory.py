@@ -1,4 +1,8 @@
-"""In-memory buffer, bounded, dropping the oldest lines when full (counted, logged per episode)."""
+"""In-memory buffer: bounded, dropping the oldest lines when full (counted, logged per episode).
+
+Not durable: what it holds is lost when the process ends. Used by tests and by `buffer:
+{type: memory}`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import logging
 from collections import deque
 from collections.abc import Sequence
 
-from gateway.buffer.base import Batch
+from gateway.buffer.base import Batch, BufferStats
+from gateway.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -14,49 +19,66 @@ log = logging.getLogger(__name__)
 class MemoryBuffer:
     """A bounded FIFO of lines with sequence numbers."""
 
-    def __init__(self, max_lines: int = 1_000_000, name: str = "memory") -> None:
+    durable = False
+
+    def __init__(
+        self, max_lines: int = 1_000_000, name: str = "memory", clock: Clock | None = None
+    ) -> None:
         self.max_lines = max_lines
         self.name = name
-        self._lines: deque[str] = deque()
+        self.clock = clock or SystemClock()
+        self.stats = BufferStats()
+        self._lines: deque[tuple[int, str]] = deque()  # (put time, line)
         self._first = 0  # sequence number of _lines[0]
-        self.received = 0
-        self.sent = 0
-        self.dropped = 0
         self._overflowing = False
 
-    @property
-    def depth(self) -> int:
-        return len(self._lines)
+    async def open(self) -> None:
+        return None
 
-    def put(self, lines: Sequence[str]) -> int:
-        self._lines.extend(lines)
-        self.received += len(lines)
+    def put(self, lines: Sequence[str]) -> None:
+        now = self.clock.now_ns()
+        self._lines.extend((now, line) for line in lines)
+        self.stats.received += len(lines)
+        self.stats.bytes += sum(len(line) for line in lines)
         excess = len(self._lines) - self.max_lines
-        if excess <= 0:
+        if excess > 0:
+            for _ in range(excess):
+                self.stats.bytes -= len(self._lines.popleft()[1])
+            self._first += excess
+            self.stats.dropped["full"] += excess
+            if not self._overflowing:
+                log.error(
+                    "Buffer %s full (%d lines): dropping the oldest lines.",
+                    self.name,
+                    self.max_lines,
+                )
+                self._overflowing = True
+        elif self._overflowing and len(self._lines) < 0.9 * self.max_lines:
             self._overflowing = False
-            return 0
-        for _ in range(excess):
-            self._lines.popleft()
-        self._first += excess
-        self.dropped += excess
-        if not self._overflowing:
-            log.error(
-                "Buffer %s full (%d lines): dropping the oldest lines.", self.name, self.max_lines
-            )
-            self._overflowing = True
-        return excess
+        self._levels()
 
-    def begin(self, max_lines: int) -> Batch | None:
+    async def persist(self) -> None:
+        return None
+
+    async def begin(self, max_lines: int) -> Batch | None:
         if not self._lines:
             return None
         count = min(max_lines, len(self._lines))
-        lines = tuple(self._lines[i] for i in range(count))
-        return Batch(self._first, lines)
+        lines = tuple(self._lines[i][1] for i in range(count))
+        return Batch(self._first, self._first + count - 1, lines)
 
-    def commit(self, batch: Batch) -> None:
-        end = batch.first + len(batch.lines)
-        remove = max(0, min(end - self._first, len(self._lines)))
+    async def ack(self, batch: Batch, count: int | None = None) -> None:
+        last = batch.last if count is None else batch.first + count - 1
+        remove = max(0, min(last + 1 - self._first, len(self._lines)))
         for _ in range(remove):
-            self._lines.popleft()
+            self.stats.bytes -= len(self._lines.popleft()[1])
         self._first += remove
-        self.sent += remove
+        self.stats.sent += remove
+        self._levels()
+
+    async def close(self) -> None:
+        return None
+
+    def _levels(self) -> None:
+        self.stats.depth = len(self._lines)
+        self.stats.oldest_ns = self._lines[0][0] if self._lines else None

@@ -43,6 +43,8 @@ class ScanPlan:
     unit: int
     interval_s: float
     requests: tuple[ReadRequest, ...]
+    demote_after: int = 3
+    demote_max_s: float = 60.0
 
     @property
     def tags(self) -> tuple[TagPlan, ...]:
@@ -141,7 +143,16 @@ def compile_device(device: ModbusDevice) -> tuple[ScanPlan, ...]:
     for rate in sorted(by_rate):
         spans = [Span(t, t.space, device.unit_id, t.address, t.count) for t in by_rate[rate]]
         requests = plan_reads(spans, max_gap=device.max_gap, max_registers=device.max_registers)
-        scans.append(ScanPlan(device.name, device.unit_id, rate, tuple(requests)))
+        scans.append(
+            ScanPlan(
+                device.name,
+                device.unit_id,
+                rate,
+                tuple(requests),
+                device.demote_after,
+                device.demote_max,
+            )
+        )
     return tuple(scans)
 
 

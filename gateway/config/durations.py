@@ -1,4 +1,5 @@
-"""Durations in tag maps: a number of seconds, or a string such as "500ms", "2s", "1.5m", "1h"."""
+"""Durations in tag maps: a number of seconds, or a string such as "500ms", "2s", "1.5m", "1h",
+"7d"."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
-DURATION_PATTERN = r"^\s*(\d+(\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$"
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$")
+DURATION_PATTERN = r"^\s*(\d+(\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$"
 
 
 def parse_duration(value: Any) -> Any:
@@ -21,7 +22,7 @@ def parse_duration(value: Any) -> Any:
     if isinstance(value, str):
         match = _PATTERN.match(value)
         if not match:
-            raise ValueError(f"{value!r} is not a duration (examples: 250ms, 1s, 2.5m, 1h)")
+            raise ValueError(f"{value!r} is not a duration (examples: 250ms, 1s, 2.5m, 1h, 7d)")
         return float(match.group(1)) * _UNITS[match.group(2) or "s"]
     return value
 

@@ -4,7 +4,8 @@ Every problem in every file is collected and raised at once as a `ConfigError`, 
 as `file:line path: message`. Per file: parse (`yamlsource`), substitute `${VAR}`
 (`envsubst`), merge `tags_csv` rows into `tags` (`csvtags`), validate each device on its own
 (so one broken device never hides another's problems), then run the cross-field checks
-(`checks`). Across files: device names are unique and at most one file has `sinks:`.
+(`checks`). Across files: device names are unique, and each of `sinks:`, `buffer:` and
+`health:` is in at most one file.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from pydantic import BaseModel, ValidationError
 from gateway.config.checks import check_device
 from gateway.config.csvtags import column_of, merge_csv_tags
 from gateway.config.envsubst import substitute
-from gateway.config.models import ModbusDevice, SinksConfig, TagMapFile
+from gateway.config.models import (
+    BufferConfig,
+    HealthConfig,
+    ModbusDevice,
+    SinksConfig,
+    TagMapFile,
+)
 from gateway.config.yamlsource import (
     DataPath,
     Locations,
@@ -41,6 +48,8 @@ class LoadedConfig:
     devices: tuple[ModbusDevice, ...]  # CSV tags already merged into device.tags
     sinks: SinksConfig | None  # from the one file that has a `sinks:` section, else None
     origin: dict[str, str]  # device name -> file it came from
+    buffer: BufferConfig | None = None  # likewise for `buffer:`
+    health: HealthConfig | None = None  # and `health:`
 
 
 def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -56,7 +65,14 @@ def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = No
     if loader.problems:
         unique = dict.fromkeys(loader.problems)
         raise ConfigError(sorted(unique, key=lambda p: (p.file, p.line or 0)))
-    return LoadedConfig(tuple(loader.devices), loader.sinks, loader.origin)
+    sections = loader.sections
+    return LoadedConfig(
+        tuple(loader.devices),
+        sections.get("sinks"),
+        loader.origin,
+        sections.get("buffer"),
+        sections.get("health"),
+    )
 
 
 @dataclass
@@ -97,6 +113,9 @@ class _File:
         return ""
 
 
+SECTIONS = ("sinks", "buffer", "health")  # settings that may appear in one file only
+
+
 class _Loader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
@@ -104,8 +123,8 @@ class _Loader:
         self.devices: list[ModbusDevice] = []
         self.origin: dict[str, str] = {}
         self.names: dict[str, tuple[str, int | None]] = {}
-        self.sinks: SinksConfig | None = None
-        self.sinks_at: tuple[str, int | None] | None = None
+        self.sections: dict[str, Any] = {}
+        self.sections_at: dict[str, tuple[str, int | None]] = {}
 
     def load_file(self, name: str) -> None:
         source = load_yaml(name)
@@ -114,7 +133,11 @@ class _Loader:
             return
         ctx = _File(name, source.locations, self.problems)
         if not isinstance(source.data, dict):
-            ctx.problem((), "the top level must be a mapping with `devices:` (and `sinks:`)")
+            ctx.problem(
+                (),
+                "the top level must be a mapping with `devices:` (and `sinks:`, "
+                "`buffer:`, `health:`)",
+            )
             return
         data = substitute(source.data, self.env, ctx.env_problem)
         self._top_level(ctx, data)
@@ -133,14 +156,17 @@ class _Loader:
         except ValidationError as exc:
             report_validation(ctx, (), rest, TagMapFile, exc)
             parsed = None
-        if data.get("sinks") is None:
-            return
-        if self.sinks_at is not None:
-            first = _at(*self.sinks_at)
-            ctx.problem(("sinks",), f"sinks is already defined in {first}; keep it in one file")
-        else:
-            self.sinks_at = ctx.where(("sinks",))
-            self.sinks = parsed.sinks if parsed is not None else None
+        for section in SECTIONS:
+            if data.get(section) is None:
+                continue
+            if section in self.sections_at:
+                first = _at(*self.sections_at[section])
+                ctx.problem(
+                    (section,), f"{section} is already defined in {first}; keep it in one file"
+                )
+                continue
+            self.sections_at[section] = ctx.where((section,))
+            self.sections[section] = getattr(parsed, section) if parsed is not None else None
 
     def _device(self, ctx: _File, path: DataPath, raw: Any) -> None:
         if isinstance(raw, dict):

@@ -131,6 +131,12 @@ class ModbusDevice(Strict):
         0, ge=0, le=124, description="unused registers a read may bridge to save a request"
     )
     max_registers: int = Field(125, ge=1, le=125, description="registers per read request")
+    demote_after: int = Field(
+        3, ge=0, description="failed scans in a row before the device is demoted (0: never)"
+    )
+    demote_max: Duration = Field(
+        60.0, gt=0, description="longest demotion; it starts at 1 s and doubles"
+    )
     scan_rate: Duration = Field(1.0, gt=0, description="default scan rate of the tags")
     scan_groups: dict[str, Duration] = Field(
         default_factory=dict, description="named scan rates tags can refer to with `scan`"
@@ -202,8 +208,48 @@ class SinksConfig(Strict):
     stdout: bool = False
 
 
+class BufferConfig(Strict):
+    """Store-and-forward buffer between the pipeline and each sink (one store per sink)."""
+
+    type: Literal["sqlite", "memory"] = Field(
+        "sqlite", description="sqlite: durable (survives restarts and crashes); memory: not"
+    )
+    directory: str = Field("data/buffer", description="where the SQLite files live")
+    max_lines: int = Field(10_000_000, ge=1, description="lines held per sink at most")
+    max_bytes: int = Field(2 * 1024**3, ge=1024, description="bytes held per sink at most")
+    max_age: Duration | None = Field(
+        None, gt=0, description="drop lines older than this (default: no age limit)"
+    )
+    when_full: Literal["drop_oldest", "drop_newest"] = Field(
+        "drop_oldest", description="which lines go when a limit is reached (counted, logged)"
+    )
+    commit_interval: Duration = Field(
+        1.0,
+        ge=0,
+        description="seconds between commits of new lines to disk: the most a SIGKILL can "
+        "lose; 0 commits every scan before the next one starts",
+    )
+    fsync: bool = Field(False, description="also survive power loss (slower commits)")
+    drain_timeout: Duration = Field(
+        10.0, gt=0, description="on SIGTERM, how long to keep writing before exiting"
+    )
+
+
+class HealthConfig(Strict):
+    """HTTP endpoint with /healthz, /readyz and /metrics, and the gateway's own statistics."""
+
+    listen: str = Field("127.0.0.1", description="address of the endpoint")
+    port: int = Field(9273, ge=0, le=65535, description="0 disables the endpoint")
+    stats_interval: Duration | None = Field(
+        10.0, gt=0, description="write measurement `gateway_stats` this often (null: never)"
+    )
+
+
 class TagMapFile(Strict):
-    """One tag-map file: devices, and optionally the sinks (in at most one file)."""
+    """One tag-map file: devices, and optionally the sinks, buffer and health sections (each
+    in at most one file)."""
 
     devices: list[ModbusDevice] = Field(default_factory=list)
     sinks: SinksConfig | None = None
+    buffer: BufferConfig | None = None
+    health: HealthConfig | None = None

@@ -1,7 +1,11 @@
 """The running gateway: collectors -> pipeline -> line protocol -> buffers -> forwarders -> sinks.
 
-`Gateway.run()` runs until `stop()` (SIGINT/SIGTERM) or the duration, then stops the
-collectors, flushes what the buffers hold within a deadline and closes the sinks.
+Every line goes through each sink's buffer. New lines are committed to the buffers every
+`commit_interval` seconds (0: after every scan, before the next one starts); forwarders send
+what is committed and remove it only when the sink acknowledged it. `run()` ends on `stop()`
+(SIGINT/SIGTERM) or after the duration: the collectors finish the scan they are in, what is in
+flight is committed, the forwarders write for at most `drain_timeout` seconds, and what is
+still unwritten stays in the (durable) buffers for the next start.
 """
 
 from __future__ import annotations
@@ -13,54 +17,61 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
-from gateway.buffer.memory import MemoryBuffer
 from gateway.clock import Clock, SystemClock
 from gateway.collectors.modbus.collector import ModbusConnection
 from gateway.config.compile import ConnectionPlan
 from gateway.model import Sample
 from gateway.pipeline import build_pipeline
 from gateway.runtime.forwarder import Forwarder
-from gateway.sinks.base import Sink
 from gateway.sinks.lineprotocol import Precision, encode_lines
 
 log = logging.getLogger(__name__)
 
+Observer = Callable[[list[Sample]], None]
+
 
 class Gateway:
-    """One gateway instance over compiled connection plans and started sinks."""
+    """One gateway instance over compiled connection plans and assembled outputs."""
 
     def __init__(
         self,
         connections: Sequence[ConnectionPlan],
-        sinks: Sequence[Sink],
+        forwarders: Sequence[Forwarder],
         precision: Precision = Precision.MS,
-        batch_size: int = 5000,
-        flush_interval: float = 1.0,
+        commit_interval: float = 1.0,
         clock: Clock | None = None,
-        observers: Sequence[Callable[[list[Sample]], None]] = (),
+        observers: Sequence[Observer] = (),
     ) -> None:
         self.clock = clock or SystemClock()
-        self.observers = list(observers)
         self.precision = precision
+        self.commit_interval = commit_interval
+        self.observers = list(observers)
         self.pipeline = build_pipeline(
             tag for plan in connections for scan in plan.scans for tag in scan.tags
         )
         self.connections = [ModbusConnection(p, self.emit, self.clock) for p in connections]
-        self.forwarders = [
-            Forwarder(MemoryBuffer(name=s.name), s, batch_size, flush_interval, self.clock)
-            for s in sinks
-        ]
+        self.forwarders = list(forwarders)
+        self.background: list[Callable[[], Awaitable[None]]] = []  # more jobs (health, stats)
         self._stop = asyncio.Event()
 
-    def emit(self, samples: list[Sample]) -> None:
+    async def emit(self, samples: list[Sample]) -> None:
         """Collector callback: filter, encode once, queue for every sink."""
         for observe in self.observers:
             observe(samples)
-        lines = encode_lines(self.pipeline.apply(samples), self.precision)
-        if not lines:
-            return
+        self.put(encode_lines(self.pipeline.apply(samples), self.precision))
+        if self.commit_interval == 0:
+            await self.commit()
+
+    def put(self, lines: list[str]) -> None:
+        """Queue lines for every sink (also used for the gateway's own statistics)."""
+        if lines:
+            for forwarder in self.forwarders:
+                forwarder.buffer.put(lines)
+
+    async def commit(self) -> None:
+        """Make every queued line durable and wake the forwarders."""
         for forwarder in self.forwarders:
-            forwarder.buffer.put(lines)
+            await forwarder.buffer.persist()
             forwarder.notify()
 
     def stop(self) -> None:
@@ -68,21 +79,20 @@ class Gateway:
         self._stop.set()
 
     async def run(self, duration: float | None = None, drain_timeout: float = 10.0) -> bool:
-        """Run until stopped; return True when everything collected was written.
-
-        Stopping: collectors finish the scan they are in (bounded by their timeouts), then the
-        forwarders write what the buffers hold within `drain_timeout`, then sinks close.
-        """
-        for forwarder in self.forwarders:
-            await forwarder.sink.start()
+        """Run until stopped; True when nothing collected is left unwritten or at risk."""
+        await self._open()
         collectors_stop = asyncio.Event()
         collectors = [
             asyncio.create_task(self._supervise(c.name, partial(c.run, collectors_stop)))
             for c in self.connections
         ]
-        forwarders = [
+        others = [asyncio.create_task(self._supervise("committer", self._commit_loop))]
+        others += [
             asyncio.create_task(self._supervise(f"sink {f.sink.name}", f.run))
             for f in self.forwarders
+        ]
+        others += [
+            asyncio.create_task(self._supervise("background", job)) for job in self.background
         ]
         try:
             with contextlib.suppress(TimeoutError):
@@ -90,12 +100,52 @@ class Gateway:
         finally:
             collectors_stop.set()
             await self._finish(collectors, self._scan_deadline())
-            await self._finish(forwarders, 0)
-            flushed = [await f.flush(drain_timeout) for f in self.forwarders]
-            for forwarder in self.forwarders:
-                await forwarder.sink.close()
+            await self._finish(others, 0)
+            ok = await self._drain(drain_timeout)
         log.info("Gateway stopped.")
-        return all(flushed)
+        return ok
+
+    async def _open(self) -> None:
+        for forwarder in self.forwarders:
+            await forwarder.buffer.open()
+            held = forwarder.buffer.stats.depth
+            if held:
+                log.info(
+                    "Buffer %s holds %d lines from before; they are written first.",
+                    forwarder.sink.name,
+                    held,
+                )
+            await forwarder.sink.start()
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self.clock.sleep(self.commit_interval or 1.0)
+            await self.commit()
+
+    async def _drain(self, timeout: float) -> bool:
+        """Commit, write what the buffers hold within `timeout`, close. True when nothing is
+        lost: everything written, or the rest kept in a durable buffer."""
+        await self.commit()
+        ok = True
+        for forwarder in self.forwarders:
+            flushed = await forwarder.flush(timeout)
+            left = forwarder.buffer.stats.depth
+            if not flushed and forwarder.buffer.durable:
+                log.warning(
+                    "Sink %s: %d lines not written yet; kept in the buffer for the next start.",
+                    forwarder.sink.name,
+                    left,
+                )
+            elif not flushed:
+                log.error(
+                    "Sink %s: %d lines could not be written and are lost (memory buffer).",
+                    forwarder.sink.name,
+                    left,
+                )
+                ok = False
+            await forwarder.sink.close()
+            await forwarder.buffer.close()
+        return ok
 
     def _scan_deadline(self) -> float:
         """Long enough for the slowest connection to finish one scan."""

@@ -3,7 +3,9 @@
 A batch leaves the buffer only after the sink accepted it. Retryable errors back off
 exponentially with jitter; a throttled sink is left alone for at least its Retry-After; a batch
 too large for the server is split in halves; lines the server rejects (400/422) are isolated by
-bisection, counted and set aside (never retried forever), and the rest are written.
+bisection and written to the dead-letter file (never retried forever), and the rest are
+written. Batches go out back to back while a backlog remains, so after an outage the backlog
+drains at the sink's speed while new data queues behind it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gateway.buffer.base import Buffer
 from gateway.clock import Clock, SystemClock
@@ -22,9 +25,22 @@ from gateway.errors import (
     RetryableSinkError,
     ThrottledSinkError,
 )
+from gateway.runtime.deadletter import DeadLetters
 from gateway.sinks.base import Sink
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class ForwarderStats:
+    """Counters of one sink (exported as metrics)."""
+
+    written: int = 0  # lines the sink accepted
+    batches: int = 0
+    retries: int = 0  # failed write attempts that will be retried
+    rejected: int = 0  # lines refused by the sink and dead-lettered
+    healthy: bool = True  # the last write attempt succeeded
+    last_error: str = ""
 
 
 class Forwarder:
@@ -38,6 +54,7 @@ class Forwarder:
         flush_interval: float = 1.0,
         clock: Clock | None = None,
         backoff: tuple[float, float] = (0.5, 30.0),
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.buffer = buffer
         self.sink = sink
@@ -45,15 +62,14 @@ class Forwarder:
         self.flush_interval = flush_interval
         self.clock = clock or SystemClock()
         self.backoff_min, self.backoff_max = backoff
+        self.dead_letters = dead_letters or DeadLetters(None)
+        self.stats = ForwarderStats()
         self.wakeup = asyncio.Event()
-        self.written = 0
-        self.retries = 0
-        self.rejected: list[str] = []
-        self.failing = False
+        self._done = 0  # lines of the current batch already written or dead-lettered
 
     def notify(self) -> None:
-        """Called after lines were queued: wake up early when a full batch is waiting."""
-        if self.buffer.depth >= self.batch_size:
+        """New lines were persisted: wake up early when a full batch is waiting."""
+        if self.buffer.stats.depth >= self.batch_size:
             self.wakeup.set()
 
     async def run(self) -> None:
@@ -63,35 +79,39 @@ class Forwarder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wakeup.wait(), self.flush_interval)
             self.wakeup.clear()
-            while (batch := self.buffer.begin(self.batch_size)) is not None:
-                wait = await self._deliver(batch.lines)
-                if wait is None:
-                    self.buffer.commit(batch)
-                    delay = self.backoff_min
-                    continue
-                pause = wait if wait > 0 else self._jitter(delay)
-                delay = min(self.backoff_max, delay * 2)
-                await self.clock.sleep(pause)
-                break
+            while (wait := await self._attempt()) is None:
+                delay = self.backoff_min
+            if wait is False:
+                continue
+            pause = wait if wait > 0 else delay * random.uniform(0.8, 1.2)
+            delay = min(self.backoff_max, delay * 2)
+            await self.clock.sleep(pause)
 
     async def flush(self, timeout: float) -> bool:
-        """Send everything queued, giving up after `timeout` seconds; True when empty."""
+        """Send everything persisted, giving up after `timeout` seconds; True when empty."""
         try:
             async with asyncio.timeout(timeout):
-                while (batch := self.buffer.begin(self.batch_size)) is not None:
-                    wait = await self._deliver(batch.lines)
+                while (wait := await self._attempt()) is not False:
                     if wait is not None:
                         await self.clock.sleep(max(wait, self.backoff_min))
-                        continue
-                    self.buffer.commit(batch)
         except TimeoutError:
-            log.error(
-                "Sink %s: %d lines could not be written before the shutdown deadline.",
-                self.sink.name,
-                self.buffer.depth,
-            )
             return False
         return True
+
+    async def _attempt(self) -> float | bool | None:
+        """Send the oldest batch. None: sent and acknowledged; False: nothing to send;
+        a number: failed, wait that long (0: use the backoff). Lines already written (or
+        dead-lettered) before a failure are acknowledged, so they are never sent twice."""
+        batch = await self.buffer.begin(self.batch_size)
+        if batch is None:
+            return False
+        self._done = 0
+        wait = await self._deliver(batch.lines)
+        if wait is None:
+            await self.buffer.ack(batch)
+        elif self._done:
+            await self.buffer.ack(batch, self._done)
+        return wait
 
     async def _deliver(self, lines: Sequence[str]) -> float | None:
         """Write lines; None when done, else seconds to wait (0: use the backoff)."""
@@ -103,44 +123,45 @@ class Forwarder:
         except RetryableSinkError as exc:
             self._failed(str(exc))
             return 0.0
-        self.written += len(lines)
-        if self.failing:
+        self.stats.batches += 1
+        if not self.stats.healthy:
             log.info("Sink %s is accepting writes again.", self.sink.name)
-            self.failing = False
+            self.stats.healthy = True
         return None
 
     async def _write(self, lines: Sequence[str]) -> None:
         """Write, splitting on 413 and isolating rejected lines on 400/422."""
         try:
             await self.sink.write(lines)
-        except PayloadTooLargeError:
+        except (PayloadTooLargeError, RejectedSinkError) as exc:
             if len(lines) == 1:
-                self._reject(lines, "line too large for the server")
+                await self._reject(lines, str(exc))
+                self._done += 1
                 return
-            await self._halves(lines)
-        except RejectedSinkError as exc:
-            if len(lines) == 1:
-                self._reject(lines, str(exc))
-                return
-            await self._halves(lines)
+            middle = len(lines) // 2
+            await self._write(lines[:middle])
+            await self._write(lines[middle:])
+            return
+        self.stats.written += len(lines)
+        self._done += len(lines)
 
-    async def _halves(self, lines: Sequence[str]) -> None:
-        middle = len(lines) // 2
-        await self._write(lines[:middle])
-        await self._write(lines[middle:])
-
-    def _reject(self, lines: Sequence[str], reason: str) -> None:
-        log.error("Sink %s rejected a line (%s); set aside: %s", self.sink.name, reason, lines[0])
-        self.rejected.extend(lines)
+    async def _reject(self, lines: Sequence[str], reason: str) -> None:
+        where = self.dead_letters.path or "nowhere (no dead-letter file)"
+        log.error(
+            "Sink %s rejected a line (%s); moved to %s: %s",
+            self.sink.name,
+            reason,
+            where,
+            lines[0][:200],
+        )
+        self.stats.rejected += len(lines)
+        await self.dead_letters.add(lines, reason)
 
     def _failed(self, reason: str) -> None:
-        self.retries += 1
-        if not self.failing:
+        self.stats.retries += 1
+        self.stats.last_error = reason
+        if self.stats.healthy:
             log.warning(
                 "Sink %s write failed: %s; keeping the data and retrying.", self.sink.name, reason
             )
-            self.failing = True
-
-    @staticmethod
-    def _jitter(seconds: float) -> float:
-        return seconds * random.uniform(0.8, 1.2)
+            self.stats.healthy = False

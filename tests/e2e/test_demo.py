@@ -27,8 +27,9 @@ def test_make_demo_runs_and_leaves_data(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     lines = [ln for f in tmp_path.glob("*.lp") for ln in f.read_text().splitlines()]
-    measurements = {parse_line(ln)[0] for ln in lines}
-    assert measurements == {"cell", "feeder", "rectifier"}
-    devices = {parse_line(ln)[1]["device"] for ln in lines}
+    parsed = [parse_line(ln) for ln in lines]
+    measurements = {m for m, _, _, _ in parsed}
+    assert measurements == {"cell", "feeder", "rectifier", "gateway_stats"}
+    devices = {tags["device"] for m, tags, _, _ in parsed if m != "gateway_stats"}
     assert len(devices) == 25
     assert "plc-gateway demo" in result.stdout  # the live view printed

@@ -15,6 +15,7 @@ from gateway.model import Quality, Sample
 from gateway.pipeline import build_pipeline
 from gateway.runtime.app import Gateway
 from gateway.sinks.memory import MemorySink
+from gateway.testing import memory_forwarders
 from simulators.modbus_server import RegisterBank, start_modbus_server
 
 pytestmark = pytest.mark.integration
@@ -136,7 +137,7 @@ async def test_scan_decodes_every_type_through_the_pipeline(plc):
         (Space.HOLDING_REGISTER, 100, 2),
         (Space.INPUT_REGISTER, 0, 12),
     ]
-    assert connection.stats.reads == 3
+    assert connection.devices["cell01"].reads == 3
 
 
 async def test_modbus_exception_makes_only_the_affected_tags_bad(plc):
@@ -259,15 +260,15 @@ async def test_dead_device_does_not_delay_another_device():
         ),
     )
     sink = MemorySink()
-    gateway = Gateway(compile_connections(devices), [sink], flush_interval=0.05)
+    gateway = Gateway(compile_connections(devices), memory_forwarders(sink), commit_interval=0.05)
     run = asyncio.create_task(gateway.run())
     try:
         await sink.wait_for(lambda lines: sum("device=b" in ln for ln in lines) >= 10, 10)
         a_lines = [ln for ln in sink.lines if "device=a" in ln]
         assert a_lines == []  # A's first scan is still waiting for its 2 s timeout
         a, b = gateway.connections
-        assert a.stats.scans == 0
-        assert b.stats.scans >= 10
+        assert a.devices["a"].scans == 0
+        assert b.devices["b"].scans >= 10
     finally:
         gateway.stop()
         await run
@@ -278,7 +279,7 @@ async def test_dead_device_does_not_delay_another_device():
 async def test_gateway_writes_scans_into_the_sink_with_metadata(plc):
     sink = MemorySink()
     plans = compile_connections((device(plc.endpoint, scan_rate=0.1),))
-    gateway = Gateway(plans, [sink], flush_interval=0.05)
+    gateway = Gateway(plans, memory_forwarders(sink), commit_interval=0.05)
     run = asyncio.create_task(gateway.run())
     try:
         await sink.wait_for(lambda lines: len(lines) >= 1, 10)

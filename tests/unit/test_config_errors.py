@@ -143,7 +143,8 @@ def test_duplicate_yaml_key(problems: Load) -> None:
         ("# nothing yet\n", "map.yaml: the file is empty"),
         (
             "- name: cell07\n",
-            "map.yaml:1: the top level must be a mapping with `devices:` (and `sinks:`)",
+            "map.yaml:1: the top level must be a mapping with `devices:` (and `sinks:`, "
+            "`buffer:`, `health:`)",
         ),
         (
             "devices: [a]\n---\ndevices: []\n",

@@ -13,8 +13,10 @@ from gateway.collectors.modbus.codec import decode
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space
 from gateway.config import LoadedConfig, load_tagmaps
 from gateway.config.models import (
+    BufferConfig,
     Deadband,
     FileSinkConfig,
+    HealthConfig,
     InfluxDBSinkConfig,
     ModbusDevice,
     ModbusTag,
@@ -106,7 +108,17 @@ def test_readme_shows_the_tested_files() -> None:
 
 @pytest.mark.parametrize(
     "model",
-    [ModbusDevice, ModbusTag, Scaling, Deadband, SinksConfig, InfluxDBSinkConfig, FileSinkConfig],
+    [
+        ModbusDevice,
+        ModbusTag,
+        Scaling,
+        Deadband,
+        SinksConfig,
+        InfluxDBSinkConfig,
+        FileSinkConfig,
+        BufferConfig,
+        HealthConfig,
+    ],
 )
 def test_readme_documents_every_field(model: type[BaseModel]) -> None:
     readme = README.read_text(encoding="utf-8")

@@ -20,34 +20,43 @@ def lines(n: int, prefix: str = "m v=") -> list[str]:
     return [f"{prefix}{i} {i}" for i in range(n)]
 
 
-def test_buffer_keeps_lines_until_commit():
+async def test_buffer_keeps_lines_until_acknowledged():
     buf = MemoryBuffer()
     buf.put(lines(5))
-    batch = buf.begin(3)
+    batch = await buf.begin(3)
     assert batch is not None
     assert batch.lines == tuple(lines(5)[:3])
-    assert buf.depth == 5  # begin does not remove
-    assert buf.begin(3) == batch  # and the same batch comes again until committed
-    buf.commit(batch)
-    assert buf.depth == 2
-    assert buf.begin(10).lines == tuple(lines(5)[3:])
+    assert buf.stats.depth == 5  # begin does not remove
+    assert await buf.begin(3) == batch  # and the same batch comes again until acknowledged
+    await buf.ack(batch)
+    assert buf.stats.depth == 2
+    assert (await buf.begin(10)).lines == tuple(lines(5)[3:])
 
 
-def test_buffer_full_drops_oldest_and_counts():
+async def test_buffer_full_drops_oldest_and_counts():
     buf = MemoryBuffer(max_lines=4)
-    assert buf.put(lines(3)) == 0
-    assert buf.put(lines(3, "n v=")) == 2
-    assert buf.dropped == 2
-    assert buf.begin(10).lines == ("m v=2 2", "n v=0 0", "n v=1 1", "n v=2 2")
+    buf.put(lines(3))
+    buf.put(lines(3, "n v="))
+    assert buf.stats.dropped["full"] == 2
+    assert (await buf.begin(10)).lines == ("m v=2 2", "n v=0 0", "n v=1 1", "n v=2 2")
 
 
-def test_commit_after_overflow_removes_only_what_is_left_of_the_batch():
+async def test_ack_after_overflow_removes_only_what_is_left_of_the_batch():
     buf = MemoryBuffer(max_lines=4)
     buf.put(lines(4))
-    batch = buf.begin(3)  # lines 0-2
+    batch = await buf.begin(3)  # lines 0-2
     buf.put(lines(2, "n v="))  # drops lines 0 and 1 while the batch is in flight
-    buf.commit(batch)  # removes line 2 only
-    assert buf.begin(10).lines == ("m v=3 3", "n v=0 0", "n v=1 1")
+    await buf.ack(batch)  # removes line 2 only
+    assert (await buf.begin(10)).lines == ("m v=3 3", "n v=0 0", "n v=1 1")
+
+
+async def test_partial_ack_removes_only_the_first_lines():
+    buf = MemoryBuffer()
+    buf.put(lines(5))
+    batch = await buf.begin(5)
+    await buf.ack(batch, 2)
+    assert (await buf.begin(10)).lines == tuple(lines(5)[2:])
+    assert buf.stats.sent == 2
 
 
 async def test_flush_writes_everything_in_batches():
@@ -57,8 +66,8 @@ async def test_flush_writes_everything_in_batches():
     assert await fwd.flush(5)
     assert sink.lines == lines(25)
     assert sink.writes == 3
-    assert buf.depth == 0
-    assert fwd.written == 25
+    assert buf.stats.depth == 0
+    assert fwd.stats.written == 25
 
 
 async def test_retryable_error_keeps_the_batch_and_backs_off():
@@ -69,10 +78,10 @@ async def test_retryable_error_keeps_the_batch_and_backs_off():
     task = asyncio.create_task(fwd.run())
     await sink.wait_for(lambda got: got == lines(3), 5)
     task.cancel()
-    assert fwd.retries == 2
+    assert fwd.stats.retries == 2
     assert 0.8 <= clock.sleeps[0] <= 1.2  # first backoff with jitter
     assert 1.6 <= clock.sleeps[1] <= 2.4  # doubled
-    assert buf.depth == 0
+    assert buf.stats.depth == 0
 
 
 async def test_throttled_waits_for_retry_after():
@@ -110,8 +119,9 @@ async def test_rejected_lines_are_isolated_and_the_rest_written():
     fwd = Forwarder(buf, sink, batch_size=100, clock=FakeClock())
     assert await fwd.flush(5)
     assert sink.lines == good
-    assert fwd.rejected == ["m poison=1 1"]
-    assert buf.depth == 0
+    assert fwd.dead_letters.recent == ["m poison=1 1"]
+    assert fwd.stats.rejected == 1
+    assert buf.stats.depth == 0
 
 
 async def test_flush_gives_up_at_its_deadline_and_keeps_the_data():
@@ -125,4 +135,4 @@ async def test_flush_gives_up_at_its_deadline_and_keeps_the_data():
     buf.put(lines(3))
     fwd = Forwarder(buf, sink, clock=SlowClock())
     assert await fwd.flush(0.2) is False
-    assert buf.depth == 3
+    assert buf.stats.depth == 3

@@ -3,20 +3,23 @@
 Every scan (one device at one rate) runs on its own fixed-rate schedule inside the
 connection's task, so scans of one connection never overlap and a slow or dead endpoint only
 delays itself. Failures become BAD samples with a reason; connection loss is retried with
-exponential backoff. State changes are logged once (down at WARNING, back at INFO).
+exponential backoff; a device that keeps failing is demoted (see devicestate.py) so that the
+other devices behind the same endpoint keep their schedules. State changes are logged once
+(down at WARNING, back at INFO).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 
 from gateway.clock import Clock, SystemClock
+from gateway.collectors.devicestate import DeviceHealth, DeviceStats, State
 from gateway.collectors.modbus.extract import exception_reason, extract, failed
 from gateway.collectors.modbus.planner import ReadRequest
 from gateway.collectors.modbus.types import Space
@@ -26,7 +29,7 @@ from gateway.model import Sample
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[list[Sample]], None]
+Emit = Callable[[list[Sample]], Awaitable[None]]
 
 _READ = {
     Space.COIL: "read_coils",
@@ -38,18 +41,11 @@ _READ = {
 
 @dataclass
 class ConnectionStats:
-    """Counters of one connection (labels: endpoint and device, never tag)."""
+    """Counters of one connection (metrics labels: endpoint)."""
 
     connected: bool = False
     connects: int = 0
     connect_failures: int = 0
-    reads: int = 0
-    read_errors: int = 0
-    scans: int = 0
-    late_scans: int = 0
-    samples: int = 0
-    last_scan_s: float = 0.0
-    device_up: dict[str, bool] = field(default_factory=dict)
 
 
 class ModbusConnection:
@@ -67,7 +63,9 @@ class ModbusConnection:
         self.clock = clock or SystemClock()
         self.name = str(plan.endpoint)
         self.lock = asyncio.Lock()
-        self.stats = ConnectionStats(device_up={d: True for d in plan.devices})
+        self.stats = ConnectionStats()
+        self.devices = {d: DeviceStats() for d in plan.devices}
+        self.health = {s.device: DeviceHealth(s.demote_after, s.demote_max_s) for s in plan.scans}
         self._backoff_min, self._backoff_max = backoff
         self._delay = self._backoff_min
         self._retry_at = 0.0
@@ -93,8 +91,8 @@ class ModbusConnection:
                 schedule, scan = min(schedules, key=lambda item: item[0].next_due)
                 if await self._sleep_or_stop(schedule.next_due - self.clock.monotonic(), stop):
                     break
-                self.emit(await self.scan(scan))
-                self.stats.late_scans += schedule.advance(self.clock.monotonic())
+                await self.emit(await self.scan(scan))
+                self.devices[scan.device].late_scans += schedule.advance(self.clock.monotonic())
         finally:
             self.close()
 
@@ -119,6 +117,11 @@ class ModbusConnection:
     async def scan(self, scan: ScanPlan) -> list[Sample]:
         """Read one device at one rate; failures are BAD samples, never exceptions."""
         began = self.clock.monotonic()
+        stats = self.devices[scan.device]
+        if self.health[scan.device].demoted(began):
+            stats.skipped_scans += 1
+            reason = f"device demoted: {stats.last_error}"
+            return [s for req in scan.requests for s in failed(req, self.clock.now_ns(), reason)]
         async with self.lock:
             if await self._ensure_connected():
                 samples = await self._read_requests(scan)
@@ -126,28 +129,32 @@ class ModbusConnection:
                 now = self.clock.now_ns()
                 reason = f"not connected: {self._last_error}"
                 samples = [s for req in scan.requests for s in failed(req, now, reason)]
-        self.stats.scans += 1
-        self.stats.samples += len(samples)
-        self.stats.last_scan_s = self.clock.monotonic() - began
+        stats.scans += 1
+        stats.last_scan_seconds = self.clock.monotonic() - began
+        stats.scan_seconds_total += stats.last_scan_seconds
         return samples
 
     async def _read_requests(self, scan: ScanPlan) -> list[Sample]:
         samples: list[Sample] = []
         answered = True
         for index, request in enumerate(scan.requests):
-            result, answered = await self._read(request, scan.unit)
+            result, answered = await self._read(request, scan.unit, scan.device)
             samples.extend(result)
             if not answered:
                 now = self.clock.now_ns()
                 for rest in scan.requests[index + 1 :]:
                     samples.extend(failed(rest, now, "skipped: device did not answer this scan"))
                 break
-        self._device_state(scan.device, answered)
+        if self.client.connected:  # a lost connection is the connection's failure, not the device's
+            self._device_state(scan.device, answered, samples)
         return samples
 
-    async def _read(self, request: ReadRequest, unit: int) -> tuple[list[Sample], bool]:
+    async def _read(
+        self, request: ReadRequest, unit: int, device: str
+    ) -> tuple[list[Sample], bool]:
         """Samples of one request, and whether the device answered (even with an exception)."""
-        self.stats.reads += 1
+        stats = self.devices[device]
+        stats.reads += 1
         read = getattr(self.client, _READ[request.space])
         try:
             response = await read(request.start, count=request.count, device_id=unit)
@@ -155,18 +162,18 @@ class ModbusConnection:
             self._lost(f"connection lost ({exc})")
             return failed(request, self.clock.now_ns(), self._last_error), False
         except ModbusException:
-            self.stats.read_errors += 1
+            stats.read_errors += 1
             reason = f"no response within {self.plan.timeout_s:g}s"
             if not self.client.connected:
                 self._lost(reason)
             return failed(request, self.clock.now_ns(), reason), False
         now = self.clock.now_ns()
         if response.isError():
-            self.stats.read_errors += 1
+            stats.read_errors += 1
             return failed(request, now, exception_reason(response.exception_code)), True
         values = response.bits if request.space.is_bit else response.registers
         if len(values) < request.count:
-            self.stats.read_errors += 1
+            stats.read_errors += 1
             return failed(request, now, f"short response ({len(values)} of {request.count})"), True
         return extract(request, values, now), True
 
@@ -203,13 +210,27 @@ class ModbusConnection:
         self._retry_at = self.clock.monotonic() + self._delay
         self._delay = min(self._backoff_max, self._delay * 2)
 
-    def _device_state(self, device: str, answered: bool) -> None:
-        was = self.stats.device_up.get(device, True)
-        if was and not answered:
-            log.warning("Device %s is not answering on %s.", device, self.name)
-        elif answered and not was:
+    def _device_state(self, device: str, answered: bool, samples: list[Sample]) -> None:
+        """Count the scan for the device's health; log its transitions once."""
+        stats = self.devices[device]
+        if not answered:
+            stats.last_error = samples[0].reason if samples else "no answer"
+        state = self.health[device].record(answered, self.clock.monotonic())
+        if state is stats.state:
+            return
+        if state is State.UP:
             log.info("Device %s is answering again on %s.", device, self.name)
-        self.stats.device_up[device] = answered
+        elif stats.state is State.UP:
+            log.warning(
+                "Device %s is not answering on %s: %s.", device, self.name, stats.last_error
+            )
+        if state is State.DEMOTED and stats.state is not State.DEMOTED:
+            log.warning(
+                "Device %s demoted: its scans are skipped for a while, retried with "
+                "backoff, so the other devices keep their schedules.",
+                device,
+            )
+        stats.state = state
 
     def close(self) -> None:
         """Close the connection."""

@@ -1,0 +1,33 @@
+"""Dead-letter file: lines a sink rejected (400/422), kept for an operator, never retried."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class DeadLetters:
+    """Appends rejected lines, each preceded by a `#` comment with the time and the reason
+    (line-protocol files allow comments, so the file can be fixed and re-imported)."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.count = 0
+        self.recent: list[str] = []  # the last rejected lines, for tests and the log
+
+    async def add(self, lines: Sequence[str], reason: str) -> None:
+        self.count += len(lines)
+        self.recent = [*self.recent, *lines][-100:]
+        if self.path is None:
+            return
+        stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        text = "".join(f"# {stamp} rejected: {reason}\n{line}\n" for line in lines)
+        await asyncio.to_thread(self._append, text)
+
+    def _append(self, text: str) -> None:
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(text)

@@ -1,0 +1,160 @@
+"""Zero data loss with real processes and a real database: a database outage, a SIGKILL of the
+gateway, a SIGTERM while the database is down; health and metrics while it happens."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+from simulators.modbus_server import start_modbus_server
+from tests.e2e.counting import CountingBank, counter, influx_env, tag_map
+from tests.processes import start_gateway
+from tests.vmserver import by_name
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+async def poll(check, timeout: float):
+    """Await check() (a blocking call run in a thread) until it returns something truthy."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (result := await asyncio.to_thread(check)):
+        assert loop.time() < deadline, f"condition not met within {timeout}s"
+        await asyncio.sleep(0.2)  # polling another process
+    return result
+
+
+async def stop_gateway(proc, timeout: float = 30) -> str:
+    proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode == 0, err.decode()
+    return err.decode()
+
+
+async def test_database_outage_loses_nothing_and_health_tells(victoria, tmp_path):
+    bank = CountingBank()
+    server = await start_modbus_server(bank)
+    port = free_port()
+    health = f"http://127.0.0.1:{port}"
+    path = tag_map(
+        tmp_path / "plant.yaml",
+        server.endpoint,
+        tmp_path / "data",
+        f"health: {{port: {port}, stats_interval: 1s}}",
+    )
+    proc = await start_gateway("run", str(path), env=influx_env(victoria))
+    try:
+        await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= 5, 30)
+        assert (await poll(lambda: get(f"{health}/readyz"), 10))[0] == 200
+        victoria.stop()  # the database goes away for a while; the gateway keeps polling
+        outage_start = bank.served
+        _, text = await poll(lambda: (r := get(f"{health}/readyz"))[0] == 503 and r, 30)
+        assert "sink not reachable: influxdb" in text
+        await poll(lambda: bank.served >= outage_start + 10, 30)  # 2 s of data piles up
+        _, metrics = get(f"{health}/metrics")
+        assert 'gateway_sink_up{sink="influxdb"} 0' in metrics
+        assert 'gateway_device_up{device="cell07"} 1' in metrics
+        depth = [
+            ln
+            for ln in metrics.splitlines()
+            if ln.startswith('gateway_buffer_lines{sink="influxdb"}')
+        ]
+        assert int(depth[0].split()[-1]) >= 5  # the backlog is held in the buffer
+        victoria.restart()
+        await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= outage_start + 10, 60)
+    finally:
+        err = await stop_gateway(proc)
+        await server.stop()
+    served = bank.served
+    series = await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= served, 30)
+    values, stamps = counter(series)
+    assert values == list(range(1, served + 1))  # every sample, in order, none twice
+    assert stamps == sorted(set(stamps))
+    assert "Sink influxdb write failed" in err  # logged once, when the outage began
+    assert err.count("Sink influxdb write failed") == 1
+    stats = by_name(series)
+    assert "gateway_stats_device_scans_total" in stats  # the gateway's own measurement
+
+
+async def test_sigkill_and_restart_resume_from_the_buffer(victoria, tmp_path):
+    """commit_interval 0: every scan is committed before the next starts, so a SIGKILL loses
+    at most the scan in progress. The data held while the database was down is written after
+    the restart."""
+    bank = CountingBank()
+    server = await start_modbus_server(bank)
+    path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data")
+    path.write_text(path.read_text().replace("commit_interval: 200ms", "commit_interval: 0"))
+    env = influx_env(victoria)
+    try:
+        first = await start_gateway("run", str(path), env=env)
+        await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= 3, 30)
+        victoria.stop()
+        await poll(lambda: bank.served >= 15, 30)
+        first.kill()  # SIGKILL: no shutdown code runs
+        await first.wait()
+        killed_at = bank.served
+        victoria.restart()
+        second = await start_gateway("run", str(path), env=env)
+        await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= killed_at + 5, 60)
+        await stop_gateway(second)
+    finally:
+        await server.stop()
+    served = bank.served
+    series = await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= served - 1, 30)
+    values, _ = counter(series)
+    missing = sorted(set(range(1, served + 1)) - set(values))
+    assert len(missing) <= 1  # at most the read in progress when the process was killed
+    assert all(killed_at - 1 <= m <= killed_at for m in missing)
+    assert len(values) == len(set(values))  # nothing twice
+    assert values == sorted(values)
+
+
+async def test_sigterm_with_the_database_down_exits_within_the_drain_timeout(victoria, tmp_path):
+    bank = CountingBank()
+    server = await start_modbus_server(bank)
+    path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data", "")
+    path.write_text(
+        path.read_text().replace(
+            "commit_interval: 200ms", "commit_interval: 200ms\n  drain_timeout: 2s"
+        )
+    )
+    env = influx_env(victoria)
+    try:
+        proc = await start_gateway("run", str(path), env=env)
+        await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= 3, 30)
+        victoria.stop()
+        await poll(lambda: bank.served >= 10, 30)
+        # bounded: a drain that ignored its 2 s timeout would retry the dead database forever
+        err = await stop_gateway(proc, timeout=30)  # exit code 0 is asserted inside
+        stopped_at = bank.served
+        assert "kept in the buffer for the next start" in err
+        victoria.restart()
+        again = await start_gateway("run", str(path), "--duration", "2", env=env)
+        _, err2 = await asyncio.wait_for(again.communicate(), 60)
+        assert again.returncode == 0, err2.decode()
+        assert "from before; they are written first" in err2.decode()
+    finally:
+        await server.stop()
+    served = bank.served
+    series = await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= served, 30)
+    assert counter(series)[0] == list(range(1, served + 1))
+    assert stopped_at < served
