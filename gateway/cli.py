@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from gateway import __version__
 from gateway.config import LoadedConfig, load_tagmaps
 from gateway.config.compile import ConnectionPlan, compile_connections
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, GatewayError
 from gateway.telemetry.logging import configure
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -114,10 +115,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_FAILED
 
 
+def seconds(text: str) -> float:
+    """A strictly positive, finite number of seconds (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"plc-gateway {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default INFO",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func, text in (
         ("check", cmd_check, "validate tag maps and report every problem"),
@@ -133,14 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument(
                 "--duration",
-                type=float,
+                type=seconds,
                 default=None,
                 metavar="S",
                 help="stop after S seconds (default: until SIGINT/SIGTERM)",
             )
             p.add_argument(
                 "--drain-timeout",
-                type=float,
+                type=seconds,
                 default=None,
                 metavar="S",
                 help="how long to keep writing buffered data when stopping "
@@ -157,12 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulated plant -> gateway -> files or InfluxDB, live view")
     demo.add_argument(
         "--duration",
-        type=float,
+        type=seconds,
         default=None,
         metavar="S",
         help="stop after S wall seconds (default: until Ctrl-C)",
     )
-    demo.add_argument("--speed", type=float, default=30.0, help="plant speed (x real time)")
+    demo.add_argument("--speed", type=seconds, default=30.0, help="plant speed (x real time)")
     demo.add_argument("--cells", type=int, default=12, choices=range(1, 13), metavar="1..12")
     demo.add_argument(
         "--scenario", default=None, help="scenario file (default: anode-effect storm)"
@@ -182,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) found.", file=sys.stderr)
+        return EXIT_CONFIG
+    except GatewayError as exc:  # e.g. a sink that cannot start: the environment is wrong
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return EXIT_FAILED

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import signal
 import sys
 from datetime import UTC, datetime
@@ -27,9 +28,22 @@ log = logging.getLogger("simulators")
 def _speed(text: str) -> float | None:
     if text == "max":
         return None
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("speed must be > 0 or 'max'")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"speed must be a positive number or 'max', not {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, not {text!r}")
     return value
 
 
@@ -52,8 +66,8 @@ def _start(text: str) -> int:
 
 def _servers_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--modbus-port", type=int, default=5020, help="0 picks a free port")
-    p.add_argument("--opcua-port", type=int, default=4840, help="0 picks a free port")
+    p.add_argument("--modbus-port", type=_port, default=5020, help="0 picks a free port")
+    p.add_argument("--opcua-port", type=_port, default=4840, help="0 picks a free port")
     p.add_argument("--no-opcua", action="store_true", help="do not start the OPC UA server")
     p.add_argument(
         "--modbus-devices",
@@ -93,7 +107,12 @@ def _servers_args(p: argparse.ArgumentParser) -> None:
         help="stop after this much SIMULATED time (e.g. 600, 10m)",
     )
     p.add_argument("--record", metavar="FILE", help="write every tag's value and time")
-    p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,13 +159,23 @@ def select(plant: Any, globs: str) -> list[str]:
     return chosen
 
 
+EXCEPTION_CODES = (1, 2, 3, 4, 5, 6, 8, 10, 11)
+
+
 def apply_modbus_fault(modbus: Any, spec: str) -> None:
     """`DEVICE:exception=6,delay=0.5,silent` -> that unit's fault switches."""
     device, _, settings = spec.partition(":")
+    if device not in modbus.devices:
+        raise ValueError(f"--modbus-fault {spec!r}: the Modbus PLC has no device {device!r}")
     faults = modbus.faults(device)
     for item in filter(None, settings.split(",")):
         key, _, value = item.partition("=")
         if key == "exception":
+            if not value.isdigit() or int(value) not in EXCEPTION_CODES:
+                raise ValueError(
+                    f"--modbus-fault {spec!r}: exception must be one of "
+                    f"{', '.join(map(str, EXCEPTION_CODES))}"
+                )
             faults.exception = int(value)
         elif key == "delay":
             faults.delay = float(value)
@@ -162,6 +191,7 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
     from simulators.record import Recorder
     from simulators.runner import PlantRunner
 
+    recorder = Recorder(args.record) if args.record else None
     modbus = ModbusPlc(plant, args.host, args.modbus_port, select(plant, args.modbus_devices))
     for spec in args.modbus_fault:
         apply_modbus_fault(modbus, spec)
@@ -174,9 +204,13 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
         for spec in args.opcua_bad:
             node, _, status = spec.partition("=")
             device, _, tag = node.partition(".")
-            opcua.set_bad_status(device, tag, status or None)
+            try:
+                opcua.set_bad_status(device, tag, status or None)
+            except KeyError:
+                raise ValueError(
+                    f"--opcua-bad {spec!r}: no node {node!r} on the OPC UA PLC"
+                ) from None
         await opcua.start()
-    recorder = Recorder(args.record) if args.record else None
     runner = PlantRunner(
         plant,
         epoch_ns=getattr(args, "start", None),
@@ -206,13 +240,15 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
 
 def cmd_plant(args: argparse.Namespace) -> int:
     from simulators.process.plant import Plant
-    from simulators.scenario import load_scenario
+    from simulators.scenario import check_scenario, load_scenario
 
     plant = Plant(cells=args.cells, product=args.product, seed=args.seed)
     for spec in args.fault:
         kind, _, target = spec.partition(":")
         plant.inject(kind, target or None)
     scenario = load_scenario(args.scenario) if args.scenario else None
+    if scenario is not None:
+        check_scenario(scenario, plant, args.scenario)
     asyncio.run(serve(plant, args, scenario))
     return 0
 
@@ -247,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"plant": cmd_plant, "replay": cmd_replay, "export-mappings": cmd_export}
     try:
         return commands[args.command](args)
-    except ValueError as exc:
+    except (ValueError, KeyError, OSError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -65,20 +65,20 @@ class PlantBank(RegisterBank):
                 if reg.space in (Space.COIL, Space.HOLDING_REGISTER):
                     self.writable.setdefault((unit_of(device), reg.space), []).append((device, reg))
 
-    async def async_setValues(
-        self, device_id: int, func_code: int, address: int, values: Sequence[int | bool]
+    def accept(
+        self, device_id: int, space: Space, address: int, values: Sequence[int | bool]
     ) -> ExcCodes | None:
-        result = await super().async_setValues(device_id, func_code, address, values)
-        if result is not None:
-            return result
-        space = Space.COIL if func_code in (5, 15) else Space.HOLDING_REGISTER
+        """Hand the writable tags a write touches to the plant; a refusal stores nothing."""
         end = address + len(values)
         for device, reg in self.writable.get((device_id, space), []):
             width = register_count(reg.dtype, reg.length)
             if reg.address < end and address < reg.address + width:
-                current = self.unit(device_id).get(space, reg.address, width) or []
+                registers = self.unit(device_id).get(space, reg.address, width) or []
+                for offset in range(reg.address, reg.address + width):  # the registers after
+                    if address <= offset < end:  # the write, without storing them yet
+                        registers[offset - reg.address] = int(values[offset - address])
                 try:
-                    self.plant.write(device, reg.tag, from_registers(reg, current))
+                    self.plant.write(device, reg.tag, from_registers(reg, registers))
                 except ValueError:
                     return ExcCodes.ILLEGAL_VALUE
         return None

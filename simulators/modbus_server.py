@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
+from pymodbus.pdu import ExceptionResponse
 from pymodbus.server import ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
@@ -115,9 +117,42 @@ class RegisterBank:
         space = _SPACE_OF_FUNCTION[func_code]
         if unit.get(space, address, len(values)) is None:
             return ExcCodes.ILLEGAL_ADDRESS
+        if (refused := self.accept(device_id, space, address, values)) is not None:
+            return refused
         unit.set(space, address, values)
         self.writes.append((device_id, space, address, [int(v) for v in values]))
         return None
+
+    def accept(
+        self, device_id: int, space: Space, address: int, values: Sequence[int | bool]
+    ) -> ExcCodes | None:
+        """Hook: refuse a write (nothing is stored) by returning an exception code."""
+        return None
+
+
+class _OwnIdsHandler(ServerRequestHandler):
+    """pymodbus 3.16's handler reads `self.last_pdu` again after awaiting the datastore, so a
+    slow answer went out with the transaction and unit id of the request that arrived
+    meanwhile. This one keeps each request's own PDU and address."""
+
+    async def handle_request(self) -> None:
+        pdu, addr = self.last_pdu, self.last_addr
+        if not pdu:
+            return
+        try:
+            response = await pdu.datastore_update(self.server.context, pdu.dev_id)
+        except NoSuchIdException:
+            response = ExceptionResponse(pdu.function_code, ExcCodes.GATEWAY_NO_RESPONSE)
+        except Exception:  # the datastore failed: answer like a PLC would
+            response = ExceptionResponse(pdu.function_code, ExcCodes.DEVICE_FAILURE)
+        response.transaction_id = pdu.transaction_id
+        response.dev_id = pdu.dev_id
+        self.server_send(response, addr)
+
+
+class _Server(ModbusTcpServer):
+    def callback_new_connection(self) -> ServerRequestHandler:
+        return _OwnIdsHandler(self, self.trace_packet, self.trace_pdu, self.trace_connect)
 
 
 class ModbusServerHandle:
@@ -144,7 +179,7 @@ async def start_modbus_server(
 ) -> ModbusServerHandle:
     """Serve `bank` over Modbus TCP; port 0 picks a free port (see handle.port)."""
     placeholder = SimDevice(0, simdata=[SimData(0, values=0, datatype=SimType.REGISTERS)])
-    server = ModbusTcpServer(placeholder, address=(host, port))
+    server = _Server(placeholder, address=(host, port))
     # pymodbus 3.16 reads and writes through `server.context` (async_getValues,
     # async_setValues, device_ids); serve our banks through that protocol.
     server.context = bank  # type: ignore[assignment]

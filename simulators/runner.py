@@ -68,15 +68,27 @@ class PlantRunner:
         """Run until the duration (simulated seconds) has passed or `stop` is set."""
         stop = stop or asyncio.Event()
         start = self.clock.monotonic()
-        await self._fire_due_events()
-        await self.publish()
-        while not stop.is_set() and not self._finished():
-            step = self.dt if self.duration is None else min(self.dt, self.duration - self.plant.t)
-            self.plant.step(step)
-            self.steps += 1
+        try:
             await self._fire_due_events()
             await self.publish()
-            await self._pace(start)
+            while not stop.is_set() and not self._finished():
+                step = (
+                    self.dt if self.duration is None else min(self.dt, self.duration - self.plant.t)
+                )
+                self.plant.step(step)
+                self.steps += 1
+                await self._fire_due_events()
+                await self.publish()
+                await self._pace(start)
+        finally:  # a server restart still in progress must not bring a server back later
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def pending(self) -> int:
+        """Background jobs (server restarts) still running."""
+        return sum(1 for task in self._tasks if not task.done())
 
     def _finished(self) -> bool:
         return self.duration is not None and self.plant.t >= self.duration - 1e-9

@@ -87,3 +87,28 @@ def load_scenario(path: str | Path) -> Scenario:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise ValueError(f"{path}: {problems}") from None
+
+
+def check_scenario(scenario: Scenario, plant: Any, name: object = "scenario") -> None:
+    """Check every event against the plant before the run starts (not hours into it);
+    ValueError listing every problem."""
+    devices = set(plant.device_names())
+    problems = []
+    for index, event in enumerate(scenario.events):
+        where = f"{name}: events[{index}] (at {event.at:g}s)"
+        for kind in (event.fault, event.clear):
+            if kind is not None and kind not in plant.FAULTS:
+                problems.append(
+                    f"{where}: unknown fault {kind!r} (known: {', '.join(plant.FAULTS)})"
+                )
+        named = [
+            event.target,
+            event.write and event.write.device,
+            event.modbus and event.modbus.device,
+            event.opcua and event.opcua.device,
+        ]
+        problems += [
+            f"{where}: no device {d!r} in this plant" for d in named if d and d not in devices
+        ]
+    if problems:
+        raise ValueError("\n".join(problems))

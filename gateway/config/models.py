@@ -44,7 +44,7 @@ _OneOrManyFiles = Annotated[
 class Strict(BaseModel):
     """Base: unknown keys are errors, loaded config is never mutated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Scaling(Strict):

@@ -86,11 +86,14 @@ class Gateway:
             asyncio.create_task(self._supervise(c.name, partial(c.run, collectors_stop)))
             for c in self.connections
         ]
-        others = [asyncio.create_task(self._supervise("committer", self._commit_loop))]
-        others += [
-            asyncio.create_task(self._supervise(f"sink {f.sink.name}", f.run))
+        forwarders_stop = asyncio.Event()
+        forwarders = [
+            asyncio.create_task(
+                self._supervise(f"sink {f.sink.name}", partial(f.run, forwarders_stop))
+            )
             for f in self.forwarders
         ]
+        others = [asyncio.create_task(self._supervise("committer", self._commit_loop))]
         others += [
             asyncio.create_task(self._supervise("background", job)) for job in self.background
         ]
@@ -100,12 +103,17 @@ class Gateway:
         finally:
             collectors_stop.set()
             await self._finish(collectors, self._scan_deadline())
+            forwarders_stop.set()  # a write in progress completes; it is not cut and resent
+            await self._finish(forwarders, drain_timeout)
             await self._finish(others, 0)
             ok = await self._drain(drain_timeout)
         log.info("Gateway stopped.")
         return ok
 
     async def _open(self) -> None:
+        """Start the sinks (a sink that cannot start is an error), then open the buffers."""
+        for forwarder in self.forwarders:
+            await forwarder.sink.start()
         for forwarder in self.forwarders:
             await forwarder.buffer.open()
             held = forwarder.buffer.stats.depth
@@ -115,7 +123,6 @@ class Gateway:
                     forwarder.sink.name,
                     held,
                 )
-            await forwarder.sink.start()
 
     async def _commit_loop(self) -> None:
         while True:

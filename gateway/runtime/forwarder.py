@@ -11,11 +11,11 @@ drains at the sink's speed while new data queues behind it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.buffer.base import Buffer
 from gateway.clock import Clock, SystemClock
@@ -43,6 +43,20 @@ class ForwarderStats:
     last_error: str = ""
 
 
+EMPTY = -1.0  # _attempt(): nothing to send
+
+
+async def _first(*jobs: Coroutine[Any, Any, Any], timeout: float | None = None) -> None:
+    """Wait until the first of `jobs` finishes (or `timeout`), then cancel the others."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class Forwarder:
     """Moves batches from one buffer to one sink."""
 
@@ -66,45 +80,46 @@ class Forwarder:
         self.stats = ForwarderStats()
         self.wakeup = asyncio.Event()
         self._done = 0  # lines of the current batch already written or dead-lettered
+        self._rejects: list[tuple[str, str]] = []  # refused in the current attempt
 
     def notify(self) -> None:
         """New lines were persisted: wake up early when a full batch is waiting."""
         if self.buffer.stats.depth >= self.batch_size:
             self.wakeup.set()
 
-    async def run(self) -> None:
-        """Forward until cancelled."""
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Forward until `stop` is set (a write in progress completes first) or cancelled."""
+        stop = stop or asyncio.Event()
         delay = self.backoff_min
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), self.flush_interval)
+        while not stop.is_set():
+            await _first(self.wakeup.wait(), stop.wait(), timeout=self.flush_interval)
             self.wakeup.clear()
-            while (wait := await self._attempt()) is None:
+            while not stop.is_set() and (wait := await self._attempt()) is None:
                 delay = self.backoff_min
-            if wait is False:
+            if stop.is_set() or wait is None or wait == EMPTY:
                 continue
             pause = wait if wait > 0 else delay * random.uniform(0.8, 1.2)
             delay = min(self.backoff_max, delay * 2)
-            await self.clock.sleep(pause)
+            await _first(self.clock.sleep(pause), stop.wait())
 
     async def flush(self, timeout: float) -> bool:
         """Send everything persisted, giving up after `timeout` seconds; True when empty."""
         try:
             async with asyncio.timeout(timeout):
-                while (wait := await self._attempt()) is not False:
+                while (wait := await self._attempt()) != EMPTY:
                     if wait is not None:
                         await self.clock.sleep(max(wait, self.backoff_min))
         except TimeoutError:
             return False
         return True
 
-    async def _attempt(self) -> float | bool | None:
-        """Send the oldest batch. None: sent and acknowledged; False: nothing to send;
-        a number: failed, wait that long (0: use the backoff). Lines already written (or
+    async def _attempt(self) -> float | None:
+        """Send the oldest batch. None: sent and acknowledged; EMPTY: nothing to send;
+        else it failed: wait that long (0: use the backoff). Lines already written (or
         dead-lettered) before a failure are acknowledged, so they are never sent twice."""
         batch = await self.buffer.begin(self.batch_size)
         if batch is None:
-            return False
+            return EMPTY
         self._done = 0
         wait = await self._deliver(batch.lines)
         if wait is None:
@@ -115,6 +130,7 @@ class Forwarder:
 
     async def _deliver(self, lines: Sequence[str]) -> float | None:
         """Write lines; None when done, else seconds to wait (0: use the backoff)."""
+        self._rejects = []
         try:
             await self._write(lines)
         except ThrottledSinkError as exc:
@@ -123,6 +139,8 @@ class Forwarder:
         except RetryableSinkError as exc:
             self._failed(str(exc))
             return 0.0
+        finally:
+            await self._set_aside()
         self.stats.batches += 1
         if not self.stats.healthy:
             log.info("Sink %s is accepting writes again.", self.sink.name)
@@ -146,16 +164,24 @@ class Forwarder:
         self._done += len(lines)
 
     async def _reject(self, lines: Sequence[str], reason: str) -> None:
+        self._rejects.extend((line, reason) for line in lines)
+
+    async def _set_aside(self) -> None:
+        """Dead-letter the lines the sink refused in this attempt; one log line per batch."""
+        if not self._rejects:
+            return
         where = self.dead_letters.path or "nowhere (no dead-letter file)"
         log.error(
-            "Sink %s rejected a line (%s); moved to %s: %s",
+            "Sink %s refused %d lines (first: %s); they are moved to %s and not retried.",
             self.sink.name,
-            reason,
+            len(self._rejects),
+            self._rejects[0][1],
             where,
-            lines[0][:200],
         )
-        self.stats.rejected += len(lines)
-        await self.dead_letters.add(lines, reason)
+        self.stats.rejected += len(self._rejects)
+        for line, reason in self._rejects:
+            await self.dead_letters.add([line], reason)
+        self._rejects = []
 
     def _failed(self, reason: str) -> None:
         self.stats.retries += 1

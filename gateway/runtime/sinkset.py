@@ -47,6 +47,17 @@ def influx_settings(cfg: InfluxDBSinkConfig, env: Mapping[str, str]) -> dict[str
     ]
     if missing:
         raise ConfigError(missing)
+    if not values["url"].startswith(("http://", "https://")):
+        raise ConfigError(
+            [
+                Problem(
+                    "sinks",
+                    None,
+                    "influxdb.url",
+                    f"{values['url']!r} is not an http:// or https:// URL",
+                )
+            ]
+        )
     return values
 
 

@@ -48,9 +48,11 @@ async def test_run_writes_exact_values_and_read_timestamps(victoria, tmp_path):
         "site": "baotou",
         "potline": "1",
     }
-    # each value is stamped when its read was answered: within 50 ms after the server served it
+    # each value is stamped when its read was answered: after the server served it (and within
+    # 500 ms, generous for a loaded machine; a value taken from an earlier read would be >= 200 ms
+    # before it, one scan period)
     for stamp_ms, served_ns in zip(reads["timestamps"], bank.read_times_ns, strict=True):
-        assert served_ns // 1_000_000 <= stamp_ms <= served_ns // 1_000_000 + 50
+        assert served_ns // 1_000_000 <= stamp_ms <= served_ns // 1_000_000 + 500
     assert set(got["cell_voltage"]["values"]) == {9.75}
     assert set(got["cell_reads_quality"]["values"]) == {0}
     assert got["cell_voltage"]["timestamps"] == got["cell_product"]["timestamps"]

@@ -131,3 +131,40 @@ def test_usage_errors_exit_two(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--log-level", "bogus", "check", "x.yaml"],
+        ["run", "x.yaml", "--duration", "nan"],
+        ["run", "x.yaml", "--duration", "-5"],
+        ["run", "x.yaml", "--drain-timeout", "-1"],
+    ],
+)
+def test_bad_arguments_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_sink_that_cannot_start_is_a_clear_error(tmp_path, capsys):
+    path = write_map(tmp_path / "r.yaml", "modbus+tcp://127.0.0.1:1")
+    path.write_text(path.read_text() + "sinks: {file: {directory: /proc/no/such/dir}}\n")
+    assert main(["run", str(path), "--duration", "1", "--health-port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "error: " in err
+    assert "/proc/no/such/dir" in err
+    assert "Traceback" not in err
+
+
+def test_an_influxdb_url_without_scheme_is_a_config_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("INFLUXDB_V2_URL", "localhost:8086")
+    monkeypatch.setenv("INFLUXDB_V2_BUCKET", "b")
+    path = write_map(tmp_path / "r.yaml", "modbus+tcp://127.0.0.1:1")
+    assert main(["run", str(path), "--duration", "1", "--health-port", "0"]) == 2
+    assert (
+        "influxdb.url: 'localhost:8086' is not an http:// or https:// URL"
+        in capsys.readouterr().err
+    )

@@ -116,10 +116,13 @@ async def test_holding_register_writes_act_on_the_plant(plc):
 
 async def test_invalid_setpoint_is_refused_with_illegal_value(plc):
     server, client = plc
+    before = (await client.read_holding_registers(200, count=1, device_id=1)).registers
     response = await client.write_register(200, 99, device_id=1)  # no such feed mode
     assert response.isError()
     assert response.exception_code == 3
     assert server.plant.values("cell01_feeder")["mode"] != 99
+    after = (await client.read_holding_registers(200, count=1, device_id=1)).registers
+    assert after == before  # the refused value was not stored either
 
 
 @pytest.mark.parametrize("code", [2, 4, 6, 11])
@@ -163,3 +166,33 @@ async def test_dropped_connections_and_restart(plc):
     response = await again.read_input_registers(0, count=2, device_id=100)
     assert not response.isError()
     again.close()
+
+
+async def test_a_late_answer_never_carries_another_requests_ids():
+    """A slow unit answers after the client gave up; that late answer must keep its own
+    transaction and unit id, so it can never be taken for the answer to the next request."""
+    from simulators.modbus_server import RegisterBank, start_modbus_server
+
+    bank = RegisterBank()
+    bank.unit(1).set(Space.HOLDING_REGISTER, 0, [111])
+    bank.unit(2).set(Space.HOLDING_REGISTER, 0, [222])
+    bank.unit(1).faults.delay = 0.6
+    bank.unit(2).faults.delay = 0.15  # unit 1's late answer comes while unit 2's is awaited
+    server = await start_modbus_server(bank)
+    client = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=0.5, retries=0)
+    await client.connect()
+    seen = []
+    try:
+        with pytest.raises(ModbusIOException):
+            await client.read_holding_registers(0, count=1, device_id=1)
+        for _ in range(3):
+            try:
+                response = await client.read_holding_registers(0, count=1, device_id=2)
+            except ModbusIOException:
+                continue  # the late answer of unit 1 arrived instead: refused, as it must be
+            seen.append(response.registers[0])
+    finally:
+        client.close()
+        await server.stop()
+    assert seen
+    assert set(seen) == {222}

@@ -42,7 +42,7 @@ async def test_plant_at_max_speed_records_its_duration_in_simulated_time(tmp_pat
     proc = await simulators(
         "plant",
         "--cells",
-        "2",
+        "12",
         "--speed",
         "max",
         "--duration",
@@ -74,7 +74,7 @@ async def test_same_seed_scenario_and_start_give_identical_records(tmp_path):
     args = [
         "plant",
         "--cells",
-        "3",
+        "12",
         "--seed",
         "4",
         "--speed",
@@ -156,3 +156,54 @@ async def test_export_mappings_writes_the_bundled_maps(tmp_path):
     assert code == 0, err
     for name in ("plant.yaml", "cell-tags.csv", "feeder-tags.csv", "rectifier-tags.csv"):
         assert (tmp_path / name).read_text() == (ROOT / "mappings" / name).read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--modbus-port", "70000"], "port"),
+        (["--modbus-fault", "nosuch:silent"], "nosuch"),
+        (["--modbus-fault", "cell01:exception=99"], "99"),
+        (["--opcua-bad", "nosuch.tag=BadCommunicationError"], "nosuch"),
+        (["--speed", "nan"], "speed"),
+        (["--record", "/proc/no/such/file.lp"], "/proc/no"),
+        (["--log-level", "bogus"], "--log-level"),
+    ],
+)
+async def test_bad_arguments_give_a_message_not_a_traceback(args, message):
+    proc = await simulators(
+        "plant", "--cells", "2", "--modbus-port", "0", "--opcua-port", "0", "--duration", "1", *args
+    )
+    code, err = await finished(proc)
+    assert code == 2, err
+    assert message in err
+    assert "Traceback" not in err
+
+
+async def test_a_scenario_naming_an_unknown_device_fails_at_start(tmp_path):
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text("events:\n  - {at: 5h, fault: feeder_jam, target: cell99_feeder}\n")
+    proc = await simulators(
+        "plant",
+        "--cells",
+        "2",
+        "--modbus-port",
+        "0",
+        "--no-opcua",
+        "--duration",
+        "1",
+        "--scenario",
+        str(scenario),
+    )
+    code, err = await finished(proc)
+    assert code == 2
+    assert "cell99_feeder" in err
+    assert "Traceback" not in err
+
+
+async def test_replay_of_a_missing_file_is_a_clear_error(tmp_path):
+    proc = await simulators("replay", str(tmp_path / "missing.lp"), "--no-opcua")
+    code, err = await finished(proc)
+    assert code == 2
+    assert "missing.lp" in err
+    assert "Traceback" not in err

@@ -525,3 +525,44 @@ def test_bit_tags_may_overlap_the_word_they_view(tmp_path):
     )
     config = load_tagmaps([path])
     assert [t.name for t in config.devices[0].tags] == ["alarm_word", "low_oxide", "anode_effect"]
+
+
+@pytest.mark.parametrize(
+    ("line", "path"),
+    [
+        ("    scan_groups: {fast: .nan}\n", "devices[0].scan_groups.fast"),
+        ("    scan_rate: .inf\n", "devices[0].scan_rate"),
+        ("    deadband: {absolute: .nan}\n", "devices[0].deadband.absolute"),
+    ],
+)
+def test_non_finite_numbers_are_rejected(tmp_path, line, path):
+    from gateway.config import load_tagmaps
+    from gateway.errors import ConfigError
+
+    file = tmp_path / "nan.yaml"
+    file.write_text(
+        "devices:\n  - name: cell01\n    endpoint: modbus+tcp://127.0.0.1:5020\n" + line
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_tagmaps([file])
+    (problem,) = exc.value.problems
+    assert f"{file}:4 {path}: " in str(problem)
+    assert "finite" in str(problem)
+
+
+def test_non_finite_scaling_is_rejected(tmp_path):
+    from gateway.config import load_tagmaps
+    from gateway.errors import ConfigError
+
+    file = tmp_path / "nan.yaml"
+    file.write_text(
+        "devices:\n"
+        "  - name: cell01\n"
+        "    endpoint: modbus+tcp://127.0.0.1:5020\n"
+        "    tags:\n"
+        "      - {name: v, space: input_register, address: 0, scale: {factor: .nan}}\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"nan.yaml:5 devices\[0\].tags\[0\].scale.factor: .*finite"
+    ):
+        load_tagmaps([file])

@@ -56,3 +56,17 @@ async def test_duration_is_simulated_time_at_max_speed():
     runner = PlantRunner(plant, speed=None, duration=600.0)
     await runner.run()
     assert plant.t == pytest.approx(600.0)
+
+
+async def test_a_pending_server_restart_does_not_outlive_the_run():
+    from simulators.modbus_plc import ModbusPlc
+
+    plant = Plant(cells=1, seed=1)
+    plc = ModbusPlc(plant, port=0)
+    await plc.start()
+    scenario = Scenario.model_validate({"events": [{"at": 0, "modbus": {"restart": "30s"}}]})
+    runner = PlantRunner(plant, modbus=plc, speed=None, duration=5.0, scenario=scenario)
+    await runner.run()
+    assert runner.pending == 0  # the restart (30 s of downtime) was cancelled, not left running
+    await plc.stop()
+    assert plc.handle is None

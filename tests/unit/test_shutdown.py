@@ -1,0 +1,40 @@
+"""Stopping the gateway while a sink write is in progress writes every line exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from gateway.runtime.app import Gateway
+from gateway.sinks.memory import MemorySink
+from gateway.testing import memory_forwarders
+
+
+class SlowSink(MemorySink):
+    """Writes in a worker thread, like the file sink: once started, a write completes even
+    if the coroutine awaiting it is cancelled. `writing` is set while one is in progress."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = asyncio.Event()
+
+    async def write(self, lines):
+        self.writing.set()
+        await asyncio.to_thread(self._store, list(lines))
+
+    def _store(self, lines):
+        time.sleep(0.3)
+        self.lines.extend(lines)
+
+
+async def test_stop_during_a_write_neither_loses_nor_repeats_lines():
+    sink = SlowSink()
+    gateway = Gateway([], memory_forwarders(sink, flush_interval=0.01), commit_interval=0.01)
+    run = asyncio.create_task(gateway.run())
+    lines = [f"m v={i} {i}" for i in range(10)]
+    await asyncio.sleep(0)  # let run() open the outputs
+    gateway.put(lines)
+    await asyncio.wait_for(sink.writing.wait(), 5)
+    gateway.stop()  # while the write is in progress
+    assert await run is True
+    assert sink.lines == lines
