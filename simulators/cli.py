@@ -134,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
         "seed and scenario, records are bit-identical",
     )
     plant.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        metavar="YAML",
+        help="a timed scenario event, e.g. '{at: 2m, modbus: {drop_connections: true}}' or "
+        "'{at: 5m, opcua: {restart: 10s}}' (repeatable)",
+    )
+    plant.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -240,15 +248,17 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
 
 def cmd_plant(args: argparse.Namespace) -> int:
     from simulators.process.plant import Plant
-    from simulators.scenario import check_scenario, load_scenario
+    from simulators.scenario import check_scenario, load_scenario, with_events
 
     plant = Plant(cells=args.cells, product=args.product, seed=args.seed)
     for spec in args.fault:
         kind, _, target = spec.partition(":")
         plant.inject(kind, target or None)
     scenario = load_scenario(args.scenario) if args.scenario else None
+    if args.event:
+        scenario = with_events(scenario, args.event)
     if scenario is not None:
-        check_scenario(scenario, plant, args.scenario)
+        check_scenario(scenario, plant, args.scenario or "--event")
     asyncio.run(serve(plant, args, scenario))
     return 0
 

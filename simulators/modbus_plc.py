@@ -24,6 +24,7 @@ from simulators.modbus_server import (
 from simulators.process.plant import Plant
 from simulators.registermap import REGISTERS, Register, unit_of
 
+_UNSET = object()
 _LIMITS = {
     DataType.INT16: (-32768, 32767),
     DataType.UINT16: (0, 65535),
@@ -100,6 +101,7 @@ class ModbusPlc:
         self.devices = list(devices) if devices is not None else plant.device_names()
         self.bank = PlantBank(plant, self.devices)
         self.handle: ModbusServerHandle | None = None
+        self._published: dict[str, dict[str, object]] = {}  # device -> tag -> value served
         self.publish()
 
     @property
@@ -112,12 +114,16 @@ class ModbusPlc:
         self.port = self.handle.port
 
     def publish(self) -> None:
-        """Copy the plant's current values into the registers."""
+        """Copy the plant's current values into the registers (only what changed)."""
         for device in self.devices:
             unit = self.bank.unit(unit_of(device))
             values = self.plant.values(device)
+            last = self._published.setdefault(device, {})
             for reg in REGISTERS[self.plant.kind(device)]:
-                unit.set(reg.space, reg.address, to_registers(reg, values[reg.tag]))
+                value = values[reg.tag]
+                if last.get(reg.tag, _UNSET) != value:
+                    unit.set(reg.space, reg.address, to_registers(reg, value))
+                    last[reg.tag] = value
 
     def faults(self, device: str) -> UnitFaults:
         """The fault switches of a device's unit (exception code, delay, silence)."""

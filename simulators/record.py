@@ -16,27 +16,16 @@ from pathlib import Path
 from typing import IO
 
 from gateway.model import escape_key
-from gateway.sinks.lineprotocol import parse_line
+from gateway.sinks.lineprotocol import format_field, parse_line
 
 Values = dict[str, int | float | bool | str]
 
 
-def _field(name: str, value: int | float | bool | str) -> str:
-    if isinstance(value, bool):
-        return f"{name}={'true' if value else 'false'}"
-    if isinstance(value, int):
-        return f"{name}={value}i"
-    if isinstance(value, float):
-        return f"{name}={value!r}"
-    text = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{name}="{text}"'
-
-
 def record_line(kind: str, device: str, values: Values, bad: dict[str, str], time_ns: int) -> str:
     """One device's values at one instant."""
-    fields = [_field(escape_key(k), v) for k, v in values.items()]
-    fields += [_field(f"{escape_key(k)}_status", status) for k, status in bad.items()]
-    return f"{kind},device={escape_key(device)} {','.join(fields)} {time_ns}"
+    fields = [format_field(escape_key(k), v) for k, v in values.items()]
+    fields += [format_field(f"{escape_key(k)}_status", status) for k, status in bad.items()]
+    return f"{kind},device={escape_key(device)} {','.join(f for f in fields if f)} {time_ns}"
 
 
 class Recorder:

@@ -112,3 +112,15 @@ def check_scenario(scenario: Scenario, plant: Any, name: object = "scenario") ->
         ]
     if problems:
         raise ValueError("\n".join(problems))
+
+
+def with_events(scenario: Scenario | None, texts: list[str]) -> Scenario:
+    """`scenario` plus events given as YAML flow mappings (the --event option)."""
+    events = list(scenario.events) if scenario else []
+    for text in texts:
+        try:
+            events.append(Event.model_validate(yaml.safe_load(text)))
+        except (yaml.YAMLError, ValidationError) as exc:
+            raise ValueError(f"--event {text!r}: {exc}") from None
+    base = scenario or Scenario()
+    return base.model_copy(update={"events": events})

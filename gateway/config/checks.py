@@ -64,15 +64,6 @@ def registers_of(tag: ModbusTag) -> int:
     return register_count(tag.dtype)
 
 
-def span_of(tag: ModbusTag) -> float | None:
-    """The tag's engineering span (`range`, else `scale.eng`), for percent deadbands."""
-    if tag.range is not None:
-        return tag.range[1] - tag.range[0]
-    if tag.scale is not None and tag.scale.eng is not None:
-        return abs(tag.scale.eng[1] - tag.scale.eng[0])
-    return None
-
-
 def _type_fits_space(tag: ModbusTag) -> Found:
     dtype, space = tag.dtype, tag.space
     if space.is_bit and dtype is not DataType.BOOL:
@@ -155,7 +146,7 @@ def _deadband(tag: ModbusTag) -> Found:
     if not tag.dtype.is_numeric:
         return [(("deadband",), f"deadband needs a numeric type, not {tag.dtype.value}")]
     found = _deadband_form(deadband, ("deadband",))
-    if not found and deadband.percent is not None and not span_of(tag):
+    if not found and deadband.percent is not None and tag.span is None:
         found.append((("deadband", "percent"), "percent needs a span: set range or scale.eng"))
     return found
 

@@ -76,15 +76,6 @@ def linear(scale: Scaling | None) -> tuple[float, float] | None:
     return scale.factor, scale.offset
 
 
-def span_of(tag: ModbusTag) -> tuple[float, float] | None:
-    """The engineering span a percent deadband refers to: `range`, else `scale.eng`."""
-    if tag.range is not None:
-        return tag.range
-    if tag.scale is not None and tag.scale.eng is not None:
-        return (min(tag.scale.eng), max(tag.scale.eng))
-    return None
-
-
 def deadband_threshold(tag: ModbusTag, default: Deadband | None) -> float | None:
     """Absolute threshold, or None for "write every sample"."""
     band = tag.deadband or default
@@ -92,7 +83,7 @@ def deadband_threshold(tag: ModbusTag, default: Deadband | None) -> float | None
         return None
     if band.absolute is not None:
         return band.absolute
-    span = span_of(tag)
+    span = tag.span
     if band.percent is None or span is None:
         return None
     return abs(span[1] - span[0]) * band.percent / 100.0

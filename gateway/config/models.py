@@ -110,6 +110,15 @@ class ModbusTag(Strict):
     description: str = ""
 
     @property
+    def span(self) -> tuple[float, float] | None:
+        """The engineering span a percent deadband refers to: `range`, else `scale.eng`."""
+        if self.range is not None:
+            return self.range
+        if self.scale is not None and self.scale.eng is not None:
+            return (min(self.scale.eng), max(self.scale.eng))
+        return None
+
+    @property
     def dtype(self) -> DataType:
         """The declared type, or the default for the space."""
         if self.type is not None:

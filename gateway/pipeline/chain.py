@@ -23,7 +23,9 @@ class Pipeline:
         self.passed = 0
 
     def apply(self, samples: Iterable[Sample]) -> list[Sample]:
-        """The samples that survive every stage, in order."""
+        """The samples that survive every stage, in order. Stages change the samples in
+        place (scaling, quality), so after this call every given sample is in engineering
+        units, including those the deadband held back."""
         out = []
         stages = self.stages
         for sample in samples:

@@ -56,9 +56,10 @@ class Gateway:
 
     async def emit(self, samples: list[Sample]) -> None:
         """Collector callback: filter, encode once, queue for every sink."""
+        kept = self.pipeline.apply(samples)  # scales and qualifies `samples` in place
         for observe in self.observers:
-            observe(samples)
-        self.put(encode_lines(self.pipeline.apply(samples), self.precision))
+            observe(samples)  # every reading in engineering units, deadband or not
+        self.put(encode_lines(kept, self.precision))
         if self.commit_interval == 0:
             await self.commit()
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 from gateway.model import Quality, Sample
 
-__all__ = ["Precision", "encode_lines", "escape_string", "parse_line"]
+__all__ = ["Precision", "encode_lines", "escape_string", "format_field", "parse_line"]
 
 _DIVISORS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 
@@ -57,8 +57,8 @@ def escape_string(text: str) -> str:
     return text
 
 
-def _value_field(key: str, value: object) -> str | None:
-    """``key=value`` for a value that is not exactly bool/int/float/str (subclasses)."""
+def format_field(key: str, value: object) -> str | None:
+    """``key=value`` in line protocol (None for a non-finite float, which it cannot hold)."""
     if isinstance(value, bool):
         return f"{key}={'true' if value else 'false'}"
     if isinstance(value, int):
@@ -100,7 +100,7 @@ def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS)
         elif kind is str:
             part = f'{key}="{escape_string(value)}",'  # type: ignore[arg-type]
         else:
-            encoded = _value_field(key, value)
+            encoded = format_field(key, value)
             part = f"{encoded}," if encoded is not None else ""
         quality = sample.quality
         part = f"{part}{key}{quality_values[quality]}"

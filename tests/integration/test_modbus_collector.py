@@ -299,3 +299,73 @@ async def test_gateway_writes_scans_into_the_sink_with_metadata(plc):
     assert fields["product"] == "Nd"
     assert fields["feeding"] is True
     assert sink.closed
+
+
+async def test_a_connection_nobody_answers_on_is_reopened_with_backoff():
+    bank = RegisterBank()
+    bank.unit(1).set(Space.HOLDING_REGISTER, 0, [5])
+    server = await start_modbus_server(bank)
+    dev = ModbusDevice.model_validate(
+        {
+            "name": "rect",
+            "endpoint": server.endpoint,
+            "timeout": 0.3,
+            "retries": 0,
+            "demote_after": 0,
+            "tags": [{"name": "sp", "space": "holding_register", "address": 0}],
+        }
+    )
+    (plan,) = compile_connections((dev,))
+    connection = ModbusConnection(plan, lambda _: None, backoff=(0.05, 0.1))
+    try:
+        (ok,) = await connection.scan(plan.scans[0])
+        assert ok.value == 5
+        bank.unit(1).faults.silent = True
+        for _ in range(3):
+            await connection.scan(plan.scans[0])
+        assert connection.stats.connect_failures >= 1  # closed after the silence
+        bank.unit(1).faults.silent = False
+        for _ in range(50):  # bounded; the backoff here is at most 0.1 s
+            (sample,) = await connection.scan(plan.scans[0])
+            if sample.value == 5:
+                break
+            await asyncio.sleep(0.05)
+        assert sample.value == 5
+        assert connection.stats.connects >= 2  # it reconnected
+    finally:
+        connection.close()
+        await server.stop()
+
+
+async def test_one_silent_unit_does_not_reopen_a_shared_connection():
+    bank = RegisterBank()
+    for unit in (1, 2):
+        bank.unit(unit).set(Space.HOLDING_REGISTER, 0, [unit])
+    bank.unit(2).faults.silent = True
+    server = await start_modbus_server(bank)
+    tag = [{"name": "x", "space": "holding_register", "address": 0}]
+    devices = tuple(
+        ModbusDevice.model_validate(
+            {
+                "name": f"u{n}",
+                "endpoint": server.endpoint,
+                "unit_id": n,
+                "timeout": 0.3,
+                "retries": 0,
+                "demote_after": 0,
+                "tags": tag,
+            }
+        )
+        for n in (1, 2)
+    )
+    (plan,) = compile_connections(devices)
+    connection = ModbusConnection(plan, lambda _: None)
+    try:
+        for _ in range(4):
+            for scan in plan.scans:
+                await connection.scan(scan)
+        assert connection.stats.connects == 1
+        assert connection.stats.connect_failures == 0
+    finally:
+        connection.close()
+        await server.stop()

@@ -207,3 +207,41 @@ async def test_replay_of_a_missing_file_is_a_clear_error(tmp_path):
     assert code == 2
     assert "missing.lp" in err
     assert "Traceback" not in err
+
+
+async def test_a_timed_event_from_the_command_line_drops_the_connections():
+    proc = await simulators(
+        "plant",
+        "--cells",
+        "1",
+        "--modbus-port",
+        "0",
+        "--no-opcua",
+        "--speed",
+        "10",
+        "--event",
+        "{at: 20s, modbus: {drop_connections: true}}",
+    )
+    assert proc.stderr is not None
+    port = None
+    while port is None:  # bounded by the wait_for below
+        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        assert line, "the simulator exited early"
+        if match := re.search(r"Modbus modbus\+tcp://127\.0\.0\.1:(\d+)", line):
+            port = int(match.group(1))
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
+    assert await client.connect()
+    try:
+        while "drop_connections" not in line:  # the event fires at 20 s simulated, 2 s wall
+            line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+            assert line, "the simulator exited early"
+        for _ in range(100):  # bounded: the close reaches the client within a few loop turns
+            if not client.connected:
+                break
+            await asyncio.sleep(0.02)
+        assert not client.connected
+    finally:
+        client.close()
+        proc.send_signal(signal.SIGTERM)
+        code, _ = await finished(proc)
+    assert code == 0

@@ -71,6 +71,7 @@ class ModbusConnection:
         self._retry_at = 0.0
         self._last_error = "not connected yet"
         self._down_logged = False
+        self._last_answer = 0.0  # monotonic time of the last answer of any device
         self.client = AsyncModbusTcpClient(
             plan.endpoint.host,
             port=plan.endpoint.port,
@@ -164,10 +165,11 @@ class ModbusConnection:
         except ModbusException:
             stats.read_errors += 1
             reason = f"no response within {self.plan.timeout_s:g}s"
-            if not self.client.connected:
+            if not self.client.connected or self._silent_too_long():
                 self._lost(reason)
             return failed(request, self.clock.now_ns(), reason), False
         now = self.clock.now_ns()
+        self._last_answer = self.clock.monotonic()
         if response.isError():
             stats.read_errors += 1
             return failed(request, now, exception_reason(response.exception_code)), True
@@ -176,6 +178,11 @@ class ModbusConnection:
             stats.read_errors += 1
             return failed(request, now, f"short response ({len(values)} of {request.count})"), True
         return extract(request, values, now), True
+
+    def _silent_too_long(self) -> bool:
+        """Nobody behind this connection answered for two timeouts: treat the link as broken
+        (reopen it). One dead unit among answering ones never triggers this."""
+        return self.clock.monotonic() - self._last_answer > 2 * self.plan.timeout_s
 
     async def _ensure_connected(self) -> bool:
         if self.client.connected:
@@ -191,6 +198,7 @@ class ModbusConnection:
         if not ok:
             self._lost(error)
             return False
+        self._last_answer = self.clock.monotonic()  # a fresh connection starts the count
         if not self.stats.connected:
             log.info("Modbus %s connected.", self.name)
         self.stats.connected = True
