@@ -1,6 +1,7 @@
 """Benchmarks: throughput and CPU cost per sample, as ratios against baselines run alongside.
 
-    python -m bench            (or: make bench)
+    python -m bench            (or: make bench): everything below, then bench.buffer and
+                               bench.throughput (each also runs alone: python -m bench.buffer)
 
 Printed, never asserted: the machines are shared and noisy. Each figure is the best of
 several repetitions.
@@ -140,9 +141,13 @@ async def bench_scan() -> None:
 
 
 def main() -> None:
+    from bench import buffer, throughput
+
     bench_encode()
     bench_decode()
     asyncio.run(bench_scan())
+    buffer.main()
+    throughput.main()
 
 
 main()
