@@ -1,0 +1,54 @@
+"""docker-compose.yml and the Grafana dashboard agree with what the gateway writes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from gateway.config.compile import compile_connections
+from gateway.config.models import ModbusDevice
+from gateway.runtime.app import Gateway
+from gateway.sinks.memory import MemorySink
+from gateway.telemetry.metrics import collect
+from gateway.testing import memory_forwarders
+from simulators.registermap import REGISTERS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_compose_brings_up_influxdb_and_grafana_with_the_gateway_settings():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    influx, grafana = compose["services"]["influxdb"], compose["services"]["grafana"]
+    assert influx["image"].startswith("influxdb:2")
+    assert "${INFLUXDB_V2_TOKEN:-plant-dev-token}" in influx["environment"].values()
+    mounts = [v.split(":")[0] for v in grafana["volumes"]]
+    for mount in mounts:
+        if mount.startswith("./"):
+            assert (ROOT / mount).is_dir(), mount
+
+
+def gateway_stats_fields() -> set[str]:
+    device = ModbusDevice.model_validate(
+        {
+            "name": "d",
+            "endpoint": "modbus+tcp://127.0.0.1:1",
+            "tags": [{"name": "x", "space": "coil", "address": 0}],
+        }
+    )
+    gateway = Gateway(compile_connections((device,)), memory_forwarders(MemorySink()))
+    return {f.name.removeprefix("gateway_") for f in collect(gateway, 0)}
+
+
+async def test_every_dashboard_query_names_a_field_the_gateway_writes():
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/potline.json").read_text())
+    written = {kind: {r.tag for r in regs} for kind, regs in REGISTERS.items()}
+    written["gateway_stats"] = gateway_stats_fields()
+    queries = [t["query"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    assert len(queries) >= 10
+    for query in queries:
+        (measurement,) = re.findall(r'r\._measurement == "([^"]+)"', query)
+        (field,) = re.findall(r'r\._field == "([^"]+)"', query)
+        assert field in written[measurement], (measurement, field)
