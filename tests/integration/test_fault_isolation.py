@@ -149,3 +149,47 @@ async def test_dead_unit_behind_a_shared_endpoint_is_demoted():
         f.get("cell_voltage_reason") for _, t, f, _ in sink.parsed() if t["device"] == "cell02"
     }
     assert any(r and r.startswith("device demoted:") for r in reasons)
+
+
+async def test_dead_unit_with_retries_and_a_faster_rate_never_breaks_the_shared_link():
+    """The review's case: retries 1 (the default) and the dead unit polled faster than the
+    live one. The live unit must see no BAD sample; the dead one is demoted."""
+    plant = Plant(cells=2, seed=2)
+    plc = ModbusPlc(plant, port=0)
+    await plc.start()
+    plc.faults("cell02").silent = True
+    gateway, sink, task = await running(
+        [
+            cell("cell01", plc.endpoint, 1, timeout=0.3, retries=1, scan_rate=0.5),
+            cell("cell02", plc.endpoint, 2, timeout=0.3, retries=1, scan_rate=0.1),
+        ]
+    )
+    (conn,) = gateway.connections
+    try:
+        await sink.wait_for(lambda _: count(sink, "cell01") >= 8, 30)
+        assert int(conn.devices["cell02"].state) == -1  # demoted
+    finally:
+        await stop(gateway, task)
+        await plc.stop()
+    assert count(sink, "cell01", good=False) == 0
+    assert conn.stats.connect_failures == 0  # the shared link was never closed
+
+
+async def test_hung_device_on_its_own_link_is_demoted_not_flapping():
+    plant = Plant(cells=1, seed=2)
+    plc = ModbusPlc(plant, port=0)
+    await plc.start()
+    plc.faults("cell01").silent = True
+    gateway, sink, task = await running(
+        [cell("cell01", plc.endpoint, 1, timeout=0.2, retries=0, demote_after=2)]
+    )
+    (conn,) = gateway.connections
+    try:
+        await sink.wait_for(lambda _: conn.devices["cell01"].skipped_scans >= 3, 30)
+        assert int(conn.devices["cell01"].state) == -1
+        plc.faults("cell01").silent = False
+        await sink.wait_for(lambda _: count(sink, "cell01") >= 2, 30)  # back by itself
+    finally:
+        await stop(gateway, task)
+        await plc.stop()
+    assert int(conn.devices["cell01"].state) == 1

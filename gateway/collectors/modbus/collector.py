@@ -30,6 +30,7 @@ from gateway.model import Sample
 log = logging.getLogger(__name__)
 
 Emit = Callable[[list[Sample]], Awaitable[None]]
+ANSWERED, SILENT, LINK_LOST = object(), object(), object()  # outcomes of one request
 
 _READ = {
     Space.COIL: "read_coils",
@@ -71,7 +72,8 @@ class ModbusConnection:
         self._retry_at = 0.0
         self._last_error = "not connected yet"
         self._down_logged = False
-        self._last_answer = 0.0  # monotonic time of the last answer of any device
+        self._all_devices = set(plan.devices)
+        self._silent: set[str] = set()  # devices that failed to answer since the last answer
         self.client = AsyncModbusTcpClient(
             plan.endpoint.host,
             port=plan.endpoint.port,
@@ -80,6 +82,7 @@ class ModbusConnection:
             reconnect_delay=0,
             name=self.name,
         )
+        self.client.set_max_no_responses(2**31)  # reconnecting is our decision, not pymodbus's
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Scan on the fixed schedules until `stop` is set (a scan in progress completes) or
@@ -137,23 +140,24 @@ class ModbusConnection:
 
     async def _read_requests(self, scan: ScanPlan) -> list[Sample]:
         samples: list[Sample] = []
-        answered = True
+        outcome = ANSWERED
         for index, request in enumerate(scan.requests):
-            result, answered = await self._read(request, scan.unit, scan.device)
+            result, outcome = await self._read(request, scan.unit, scan.device)
             samples.extend(result)
-            if not answered:
+            if outcome is not ANSWERED:
                 now = self.clock.now_ns()
                 for rest in scan.requests[index + 1 :]:
                     samples.extend(failed(rest, now, "skipped: device did not answer this scan"))
                 break
-        if self.client.connected:  # a lost connection is the connection's failure, not the device's
-            self._device_state(scan.device, answered, samples)
+        if outcome is not LINK_LOST:  # a lost link is the connection's failure, not the device's
+            self._device_state(scan.device, outcome is ANSWERED, samples)
         return samples
 
     async def _read(
         self, request: ReadRequest, unit: int, device: str
-    ) -> tuple[list[Sample], bool]:
-        """Samples of one request, and whether the device answered (even with an exception)."""
+    ) -> tuple[list[Sample], object]:
+        """Samples of one request, and the outcome: ANSWERED (even with an exception), SILENT
+        (no answer in time) or LINK_LOST."""
         stats = self.devices[device]
         stats.reads += 1
         read = getattr(self.client, _READ[request.space])
@@ -161,28 +165,26 @@ class ModbusConnection:
             response = await read(request.start, count=request.count, device_id=unit)
         except ConnectionException as exc:
             self._lost(f"connection lost ({exc})")
-            return failed(request, self.clock.now_ns(), self._last_error), False
+            return failed(request, self.clock.now_ns(), self._last_error), LINK_LOST
         except ModbusException:
             stats.read_errors += 1
             reason = f"no response within {self.plan.timeout_s:g}s"
-            if not self.client.connected or self._silent_too_long():
-                self._lost(reason)
-            return failed(request, self.clock.now_ns(), reason), False
+            self._silent.add(device)
+            if not self.client.connected or self._silent >= self._all_devices:
+                self._lost(reason)  # nobody on this link answers: reopen it, with backoff
+            return failed(request, self.clock.now_ns(), reason), SILENT
         now = self.clock.now_ns()
-        self._last_answer = self.clock.monotonic()
+        self._silent.clear()
+        self._delay = self._backoff_min  # a real answer ends the connection's backoff
         if response.isError():
             stats.read_errors += 1
-            return failed(request, now, exception_reason(response.exception_code)), True
+            return failed(request, now, exception_reason(response.exception_code)), ANSWERED
         values = response.bits if request.space.is_bit else response.registers
         if len(values) < request.count:
             stats.read_errors += 1
-            return failed(request, now, f"short response ({len(values)} of {request.count})"), True
-        return extract(request, values, now), True
-
-    def _silent_too_long(self) -> bool:
-        """Nobody behind this connection answered for two timeouts: treat the link as broken
-        (reopen it). One dead unit among answering ones never triggers this."""
-        return self.clock.monotonic() - self._last_answer > 2 * self.plan.timeout_s
+            reason = f"short response ({len(values)} of {request.count})"
+            return failed(request, now, reason), ANSWERED
+        return extract(request, values, now), ANSWERED
 
     async def _ensure_connected(self) -> bool:
         if self.client.connected:
@@ -198,12 +200,11 @@ class ModbusConnection:
         if not ok:
             self._lost(error)
             return False
-        self._last_answer = self.clock.monotonic()  # a fresh connection starts the count
+        self._silent.clear()  # a fresh connection starts the count
         if not self.stats.connected:
             log.info("Modbus %s connected.", self.name)
         self.stats.connected = True
         self._down_logged = False
-        self._delay = self._backoff_min
         return True
 
     def _lost(self, reason: str) -> None:
