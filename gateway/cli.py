@@ -98,7 +98,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     drain = args.drain_timeout or (config.buffer or BufferConfig()).drain_timeout
 
     async def main() -> bool:
-        gateway, _ = build_gateway(config, health_port=args.health_port)
+        gateway, health = build_gateway(config, health_port=args.health_port)
+        if health is not None:
+            await health.start()  # a taken port is an error now, not a retry loop later
         gateway.install_signal_handlers()
         return await gateway.run(args.duration, drain)
 

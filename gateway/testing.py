@@ -37,3 +37,8 @@ class FakeClock:
 def memory_forwarders(*sinks: Sink, flush_interval: float = 0.05) -> list[Forwarder]:
     """One forwarder with a memory buffer per sink (for tests of the runtime)."""
     return [Forwarder(MemoryBuffer(name=s.name), s, flush_interval=flush_interval) for s in sinks]
+
+
+def soon(seconds: float) -> float:
+    """A deadline `seconds` from now on the running loop's clock (for Forwarder.flush)."""
+    return asyncio.get_running_loop().time() + seconds

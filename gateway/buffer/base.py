@@ -65,3 +65,8 @@ class Buffer(Protocol):
     async def close(self) -> None:
         """Persist what is pending and release the store."""
         ...
+
+    @property
+    def unpersisted(self) -> int:
+        """Lines put but not on disk (after close: lines that could not be saved)."""
+        ...

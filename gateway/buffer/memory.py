@@ -79,6 +79,11 @@ class MemoryBuffer:
     async def close(self) -> None:
         return None
 
+    @property
+    def unpersisted(self) -> int:
+        """Nothing is ever on disk here; losses are judged by `durable` (False)."""
+        return 0
+
     def _levels(self) -> None:
         self.stats.depth = len(self._lines)
         self.stats.oldest_ns = self._lines[0][0] if self._lines else None

@@ -27,6 +27,7 @@ per episode. Every SQLite call runs in a worker thread, one at a time.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -34,7 +35,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import IO, Literal, TypeVar
 
 from gateway.buffer.base import Batch, BufferStats
 from gateway.clock import Clock, SystemClock
@@ -97,6 +98,7 @@ class SqliteBuffer:
         self._conn: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self._pending: list[_Chunk] = []
+        self._lock_file: IO[str] | None = None
         self._pending_lines = self._pending_bytes = 0
         self._disk = _Disk(0, 0, None)
         self._full = False  # in an overflow episode (logged once)
@@ -146,6 +148,11 @@ class SqliteBuffer:
     async def close(self) -> None:
         await self._serial(self._close)
 
+    @property
+    def unpersisted(self) -> int:
+        """Lines put but not (yet) on disk: lost if the process ends now."""
+        return self._pending_lines
+
     # -- in the event loop, one at a time --
 
     async def _serial(self, op: Callable[[], Awaitable[T]]) -> T:
@@ -173,6 +180,7 @@ class SqliteBuffer:
             log.error("Buffer %s closed, %d lines not persisted.", self.name, self._pending_lines)
         self._conn = None
         await asyncio.to_thread(conn.close)
+        self._release_lock()
 
     def _need_conn(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -269,6 +277,14 @@ class SqliteBuffer:
 
     def _open_sync(self) -> tuple[sqlite3.Connection, _Disk]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        try:
+            return self._connect_or_recover()
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def _connect_or_recover(self) -> tuple[sqlite3.Connection, _Disk]:
         try:
             return self._connect()
         except sqlite3.DatabaseError as exc:
@@ -277,6 +293,22 @@ class SqliteBuffer:
             moved = self._move_aside()
             log.error(_MOVED, self.name, self.path, exc, moved)
         return self._connect()
+
+    def _take_lock(self) -> None:
+        """One gateway per buffer file: two would send the same lines (flock on <file>.lock,
+        released by the OS even after a crash)."""
+        handle = open(self.path.with_name(self.path.name + ".lock"), "a+")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise RuntimeError(f"buffer {self.path} is in use by another gateway process") from None
+        self._lock_file = handle
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
 
     def _connect(self) -> tuple[sqlite3.Connection, _Disk]:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

@@ -14,12 +14,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from gateway.clock import Clock, SystemClock
 from gateway.collectors.modbus.collector import ModbusConnection
 from gateway.config.compile import ConnectionPlan
+from gateway.errors import GatewayError
 from gateway.model import Sample
 from gateway.pipeline import build_pipeline
 from gateway.runtime.forwarder import Forwarder
@@ -28,6 +30,7 @@ from gateway.sinks.lineprotocol import Precision, encode_lines
 log = logging.getLogger(__name__)
 
 Observer = Callable[[list[Sample]], None]
+WRITE_GRACE = 60.0  # a write started before the drain deadline may finish (sinks time out)
 
 
 class Gateway:
@@ -104,10 +107,11 @@ class Gateway:
         finally:
             collectors_stop.set()
             await self._finish(collectors, self._scan_deadline())
-            forwarders_stop.set()  # a write in progress completes; it is not cut and resent
-            await self._finish(forwarders, drain_timeout)
+            deadline = asyncio.get_running_loop().time() + drain_timeout
+            forwarders_stop.set()  # a write in progress completes; it is never cut and resent
+            await self._finish(forwarders, drain_timeout + WRITE_GRACE)
             await self._finish(others, 0)
-            ok = await self._drain(drain_timeout)
+            ok = await self._drain(deadline)
         log.info("Gateway stopped.")
         return ok
 
@@ -116,7 +120,13 @@ class Gateway:
         for forwarder in self.forwarders:
             await forwarder.sink.start()
         for forwarder in self.forwarders:
-            await forwarder.buffer.open()
+            try:
+                await forwarder.buffer.open()
+            except (OSError, RuntimeError, sqlite3.Error) as exc:
+                for started in self.forwarders:
+                    await started.sink.close()
+                    await started.buffer.close()
+                raise GatewayError(f"buffer of sink {forwarder.sink.name}: {exc}") from None
             held = forwarder.buffer.stats.depth
             if held:
                 log.info(
@@ -130,29 +140,37 @@ class Gateway:
             await self.clock.sleep(self.commit_interval or 1.0)
             await self.commit()
 
-    async def _drain(self, timeout: float) -> bool:
-        """Commit, write what the buffers hold within `timeout`, close. True when nothing is
-        lost: everything written, or the rest kept in a durable buffer."""
+    async def _drain(self, deadline: float) -> bool:
+        """Commit, write what the buffers hold until `deadline` (all sinks at once), close.
+        True when nothing is lost: everything written, or the rest kept in a durable buffer."""
         await self.commit()
+        flushed = await asyncio.gather(*(f.flush(deadline) for f in self.forwarders))
         ok = True
-        for forwarder in self.forwarders:
-            flushed = await forwarder.flush(timeout)
-            left = forwarder.buffer.stats.depth
-            if not flushed and forwarder.buffer.durable:
+        for forwarder, done in zip(self.forwarders, flushed, strict=True):
+            buffer, name = forwarder.buffer, forwarder.sink.name
+            left = buffer.stats.depth
+            await forwarder.sink.close()
+            await buffer.close()
+            if buffer.unpersisted:
+                log.error(
+                    "Sink %s: %d lines could not be saved in the buffer and are lost.",
+                    name,
+                    buffer.unpersisted,
+                )
+                ok = False
+            elif not done and buffer.durable:
                 log.warning(
                     "Sink %s: %d lines not written yet; kept in the buffer for the next start.",
-                    forwarder.sink.name,
+                    name,
                     left,
                 )
-            elif not flushed:
+            elif not done:
                 log.error(
                     "Sink %s: %d lines could not be written and are lost (memory buffer).",
-                    forwarder.sink.name,
+                    name,
                     left,
                 )
                 ok = False
-            await forwarder.sink.close()
-            await forwarder.buffer.close()
         return ok
 
     def _scan_deadline(self) -> float:

@@ -21,9 +21,12 @@ from gateway.telemetry.metrics import collect, render_prometheus, stats_lines
 
 def readiness(gateway: Gateway) -> tuple[bool, str]:
     """Ready when every sink's last write succeeded and at least one device is up."""
-    down = [f.sink.name for f in gateway.forwarders if not f.stats.healthy]
+    down = [f.sink.name for f in gateway.forwarders if f.stats.healthy is False]
     if down:
         return False, f"sink not reachable: {', '.join(down)}"
+    untried = [f.sink.name for f in gateway.forwarders if f.stats.healthy is None]
+    if untried:
+        return False, f"no write to {', '.join(untried)} yet"
     up = [
         name
         for conn in gateway.connections

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class DeadLetters:
@@ -15,7 +18,9 @@ class DeadLetters:
     def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path is not None else None
         self.count = 0
+        self.lost = 0  # refused lines the file could not take
         self.recent: list[str] = []  # the last rejected lines, for tests and the log
+        self._failing = False
 
     async def add(self, lines: Sequence[str], reason: str) -> None:
         self.count += len(lines)
@@ -24,7 +29,20 @@ class DeadLetters:
             return
         stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         text = "".join(f"# {stamp} rejected: {reason}\n{line}\n" for line in lines)
-        await asyncio.to_thread(self._append, text)
+        try:
+            await asyncio.to_thread(self._append, text)
+        except OSError as exc:  # the refused lines are lost: say so once per episode
+            self.lost += len(lines)
+            if not self._failing:
+                log.error(
+                    "Cannot write the dead-letter file %s (%s): refused lines are "
+                    "dropped, counted in gateway_sink_rejected_total.",
+                    self.path,
+                    exc,
+                )
+                self._failing = True
+            return
+        self._failing = False
 
     def _append(self, text: str) -> None:
         assert self.path is not None

@@ -17,7 +17,7 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.buffer.base import Buffer
+from gateway.buffer.base import Batch, Buffer
 from gateway.clock import Clock, SystemClock
 from gateway.errors import (
     PayloadTooLargeError,
@@ -81,6 +81,8 @@ class Forwarder:
         self.wakeup = asyncio.Event()
         self._done = 0  # lines of the current batch already written or dead-lettered
         self._rejects: list[tuple[str, str]] = []  # refused in the current attempt
+        self._unacked: tuple[Batch, int | None] | None = None  # written, ack failed
+        self._buffer_failing = False
 
     def notify(self) -> None:
         """New lines were persisted: wake up early when a full batch is waiting."""
@@ -102,31 +104,62 @@ class Forwarder:
             delay = min(self.backoff_max, delay * 2)
             await _first(self.clock.sleep(pause), stop.wait())
 
-    async def flush(self, timeout: float) -> bool:
-        """Send everything persisted, giving up after `timeout` seconds; True when empty."""
-        try:
-            async with asyncio.timeout(timeout):
-                while (wait := await self._attempt()) != EMPTY:
-                    if wait is not None:
-                        await self.clock.sleep(max(wait, self.backoff_min))
-        except TimeoutError:
-            return False
-        return True
+    async def flush(self, deadline: float) -> bool:
+        """Send what is persisted until it is empty or the loop time reaches `deadline`; a
+        write already started is never cut (it is bounded by the sink's own timeout). True
+        when the buffer is empty."""
+        loop = asyncio.get_running_loop()
+        while loop.time() < deadline:
+            wait = await self._attempt()
+            if wait == EMPTY:
+                return True
+            if wait is not None:
+                await _first(
+                    self.clock.sleep(max(wait, self.backoff_min)),
+                    asyncio.sleep(max(0.0, deadline - loop.time())),
+                )
+        return await self.buffer.begin(1) is None
 
     async def _attempt(self) -> float | None:
         """Send the oldest batch. None: sent and acknowledged; EMPTY: nothing to send;
         else it failed: wait that long (0: use the backoff). Lines already written (or
-        dead-lettered) before a failure are acknowledged, so they are never sent twice."""
-        batch = await self.buffer.begin(self.batch_size)
+        dead-lettered) before a failure are acknowledged, so they are never sent twice; an
+        acknowledgement that fails is retried before anything else is sent."""
+        if self._unacked is not None and not await self._ack(*self._unacked):
+            return 0.0
+        try:
+            batch = await self.buffer.begin(self.batch_size)
+        except Exception as exc:  # the store itself failed: keep trying, log once
+            self._buffer_trouble(f"reading failed: {exc}")
+            return 0.0
         if batch is None:
             return EMPTY
         self._done = 0
         wait = await self._deliver(batch.lines)
-        if wait is None:
-            await self.buffer.ack(batch)
-        elif self._done:
-            await self.buffer.ack(batch, self._done)
+        count = None if wait is None else self._done
+        if count != 0 and not await self._ack(batch, count):
+            return 0.0
         return wait
+
+    async def _ack(self, batch: Batch, count: int | None) -> bool:
+        try:
+            await self.buffer.ack(batch, count)
+        except Exception as exc:
+            self._unacked = (batch, count)
+            self._buffer_trouble(f"acknowledging failed: {exc}")
+            return False
+        self._unacked = None
+        if self._buffer_failing:
+            log.info("Buffer %s works again.", self.buffer.name)
+            self._buffer_failing = False
+        return True
+
+    def _buffer_trouble(self, reason: str) -> None:
+        if not self._buffer_failing:
+            log.error(
+                "Buffer %s: %s; retrying (nothing is resent meanwhile).", self.buffer.name, reason
+            )
+            self._buffer_failing = True
 
     async def _deliver(self, lines: Sequence[str]) -> float | None:
         """Write lines; None when done, else seconds to wait (0: use the backoff)."""
@@ -139,12 +172,16 @@ class Forwarder:
         except RetryableSinkError as exc:
             self._failed(str(exc))
             return 0.0
+        except Exception as exc:  # a bug or an unexpected error of a sink: keep the data
+            log.exception("Sink %s raised an unexpected error; retrying.", self.sink.name)
+            self._failed(f"unexpected error: {exc!r}")
+            return 0.0
         finally:
             await self._set_aside()
         self.stats.batches += 1
-        if not self.stats.healthy:
+        if self.stats.healthy is False:
             log.info("Sink %s is accepting writes again.", self.sink.name)
-            self.stats.healthy = True
+        self.stats.healthy = True
         return None
 
     async def _write(self, lines: Sequence[str]) -> None:
@@ -186,7 +223,7 @@ class Forwarder:
     def _failed(self, reason: str) -> None:
         self.stats.retries += 1
         self.stats.last_error = reason
-        if self.stats.healthy:
+        if self.stats.healthy is not False:
             log.warning(
                 "Sink %s write failed: %s; keeping the data and retrying.", self.sink.name, reason
             )

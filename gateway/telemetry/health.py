@@ -8,6 +8,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from gateway.errors import GatewayError
+
 log = logging.getLogger(__name__)
 
 Ready = Callable[[], tuple[bool, str]]
@@ -24,16 +26,24 @@ class HealthServer:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        """Listen (port 0: a free port, then `port` tells which)."""
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        """Listen (port 0: a free port, then `port` tells which); GatewayError when the
+        address is taken or not allowed."""
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as exc:
+            raise GatewayError(
+                f"health endpoint {self.host}:{self.port}: {exc.strerror or exc} "
+                "(choose another with health.port or --health-port; 0 disables it)"
+            ) from None
         self.port = self._server.sockets[0].getsockname()[1]
         log.info(
             "Health and metrics on http://%s:%d/ (healthz, readyz, metrics).", self.host, self.port
         )
 
     async def serve(self) -> None:
-        """Start, then serve until cancelled."""
-        await self.start()
+        """Serve until cancelled (starting first if start() was not called)."""
+        if self._server is None:
+            await self.start()
         try:
             await asyncio.Event().wait()
         finally:

@@ -105,7 +105,13 @@ def _outputs(gateway: Gateway, add: _Add, now_ns: int) -> None:
                 (*labels, ("reason", reason)),
                 count,
             )
-        add("sink_up", "gauge", "1 when the last write succeeded", labels, fwd.stats.healthy)
+        add(
+            "sink_up",
+            "gauge",
+            "1 when the last write succeeded (0 before the first)",
+            labels,
+            fwd.stats.healthy is True,
+        )
         add("sink_written_total", "counter", "lines written", labels, fwd.stats.written)
         add("sink_retries_total", "counter", "failed writes retried", labels, fwd.stats.retries)
         add(

@@ -168,3 +168,37 @@ def test_an_influxdb_url_without_scheme_is_a_config_error(tmp_path, capsys, monk
         "influxdb.url: 'localhost:8086' is not an http:// or https:// URL"
         in capsys.readouterr().err
     )
+
+
+def test_a_health_port_in_use_is_a_clear_error(tmp_path, capsys):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    path = write_map(tmp_path / "r.yaml", "modbus+tcp://127.0.0.1:1")
+    path.write_text(
+        path.read_text()
+        + f"buffer: {{directory: {tmp_path}/buffer}}\nsinks: {{file: {{directory: {tmp_path}}}}}\n"
+    )
+    try:
+        code = main(["run", str(path), "--duration", "1", "--health-port", str(port)])
+    finally:
+        taken.close()
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"health endpoint 127.0.0.1:{port}" in err
+    assert "Traceback" not in err
+
+
+def test_an_impossible_buffer_directory_is_a_clear_error(tmp_path, capsys):
+    path = write_map(tmp_path / "r.yaml", "modbus+tcp://127.0.0.1:1")
+    path.write_text(
+        path.read_text()
+        + f"buffer: {{directory: /proc/no/such/dir}}\nsinks: {{file: {{directory: {tmp_path}}}}}\n"
+    )
+    assert main(["run", str(path), "--duration", "1", "--health-port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "error: buffer of sink" in err
+    assert "Traceback" not in err

@@ -10,7 +10,7 @@ from gateway.buffer.sqlite import SqliteBuffer
 from gateway.runtime.deadletter import DeadLetters
 from gateway.runtime.forwarder import Forwarder
 from gateway.sinks.influxdb import InfluxDBSink
-from gateway.testing import FakeClock
+from gateway.testing import FakeClock, soon
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +94,7 @@ async def queue(fwd: Forwarder, items: list[str]) -> None:
 async def test_429_retry_after_is_honoured_and_nothing_is_lost(endpoint, forwarder):
     endpoint.script = [(429, {"Retry-After": "7"}), (503, {})]
     await queue(forwarder, lines(10))
-    assert await forwarder.flush(10)
+    assert await forwarder.flush(soon(10))
     assert endpoint.requests == [429, 503, 204]
     assert forwarder.clock.sleeps[0] == 7.0  # as told
     assert forwarder.clock.sleeps[1] >= 0.5  # 503 without Retry-After: our own backoff
@@ -106,7 +106,7 @@ async def test_429_retry_after_is_honoured_and_nothing_is_lost(endpoint, forward
 async def test_413_splits_until_the_batches_fit(endpoint, forwarder):
     endpoint.max_lines = 30
     await queue(forwarder, lines(100))
-    assert await forwarder.flush(10)
+    assert await forwarder.flush(soon(10))
     assert endpoint.stored == lines(100)  # all of it, in order
     assert endpoint.requests.count(413) >= 2
     assert forwarder.stats.rejected == 0
@@ -120,7 +120,7 @@ async def test_refused_lines_are_dead_lettered_and_the_rest_written(
     bad = [f"cell,device=c1 {marker}=1i 1700000000999", f"cell,device=c2 {marker}=2i 1700000000998"]
     batch = good[:10] + bad[:1] + good[10:30] + bad[1:] + good[30:]
     await queue(forwarder, batch)
-    assert await forwarder.flush(10)
+    assert await forwarder.flush(soon(10))
     assert endpoint.stored == good  # every good line, in order, once
     assert forwarder.stats.rejected == 2
     letters = (tmp_path / "influxdb.rejected.lp").read_text().splitlines()
@@ -136,5 +136,5 @@ async def test_a_failure_in_the_middle_of_a_split_never_resends_what_was_written
     server holds every line exactly once."""
     endpoint.script = [(413, {}), (204, {}), (503, {})]
     await queue(forwarder, lines(20))
-    assert await forwarder.flush(10)
+    assert await forwarder.flush(soon(10))
     assert endpoint.stored == lines(20)

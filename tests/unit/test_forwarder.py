@@ -13,7 +13,7 @@ from gateway.errors import (
 )
 from gateway.runtime.forwarder import Forwarder
 from gateway.sinks.memory import MemorySink
-from gateway.testing import FakeClock
+from gateway.testing import FakeClock, soon
 
 
 def lines(n: int, prefix: str = "m v=") -> list[str]:
@@ -63,7 +63,7 @@ async def test_flush_writes_everything_in_batches():
     buf, sink = MemoryBuffer(), MemorySink()
     buf.put(lines(25))
     fwd = Forwarder(buf, sink, batch_size=10, clock=FakeClock())
-    assert await fwd.flush(5)
+    assert await fwd.flush(soon(5))
     assert sink.lines == lines(25)
     assert sink.writes == 3
     assert buf.stats.depth == 0
@@ -100,7 +100,7 @@ async def test_payload_too_large_is_split_in_halves():
     sink.fail_next = [PayloadTooLargeError("413")]
     buf.put(lines(6))
     fwd = Forwarder(buf, sink, batch_size=6, clock=FakeClock())
-    assert await fwd.flush(5)
+    assert await fwd.flush(soon(5))
     assert sink.lines == lines(6)
     assert sink.writes == 3  # the refused one, then two halves
 
@@ -117,7 +117,7 @@ async def test_rejected_lines_are_isolated_and_the_rest_written():
     good = lines(7)
     buf.put([*good[:3], "m poison=1 1", *good[3:]])
     fwd = Forwarder(buf, sink, batch_size=100, clock=FakeClock())
-    assert await fwd.flush(5)
+    assert await fwd.flush(soon(5))
     assert sink.lines == good
     assert fwd.dead_letters.recent == ["m poison=1 1"]
     assert fwd.stats.rejected == 1
@@ -134,5 +134,46 @@ async def test_flush_gives_up_at_its_deadline_and_keeps_the_data():
 
     buf.put(lines(3))
     fwd = Forwarder(buf, sink, clock=SlowClock())
-    assert await fwd.flush(0.2) is False
+    assert await fwd.flush(soon(0.2)) is False
     assert buf.stats.depth == 3
+
+
+async def test_a_failed_acknowledgement_is_retried_without_resending():
+    class FlakyAck(MemoryBuffer):
+        fails = 1
+
+        async def ack(self, batch, count=None):
+            if self.fails:
+                self.fails -= 1
+                raise OSError("disk I/O error")
+            await super().ack(batch, count)
+
+    buf, sink = FlakyAck(), MemorySink()
+    buf.put(lines(5))
+    fwd = Forwarder(buf, sink, clock=FakeClock())
+    assert await fwd.flush(soon(5))
+    assert sink.lines == lines(5)  # written once, although the first ack failed
+    assert buf.stats.depth == 0
+
+
+async def test_an_unwritable_dead_letter_file_does_not_block_the_sink(tmp_path):
+    from gateway.runtime.deadletter import DeadLetters
+
+    class PoisonSink(MemorySink):
+        async def write(self, batch):
+            if any("poison" in ln for ln in batch):
+                raise RejectedSinkError("400", status=400)
+            await super().write(batch)
+
+    buf, sink = MemoryBuffer(), PoisonSink()
+    good = lines(4)
+    buf.put([*good[:2], "m poison=1 1", *good[2:]])
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a file where the dead-letter folder should be
+    fwd = Forwarder(
+        buf, sink, clock=FakeClock(), dead_letters=DeadLetters(blocked / "sub" / "rejected.lp")
+    )
+    assert await fwd.flush(soon(5))
+    assert sink.lines == good  # written once each; the poison line did not block them
+    assert fwd.dead_letters.lost == 1
+    assert fwd.stats.rejected == 1

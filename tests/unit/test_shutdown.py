@@ -38,3 +38,24 @@ async def test_stop_during_a_write_neither_loses_nor_repeats_lines():
     gateway.stop()  # while the write is in progress
     assert await run is True
     assert sink.lines == lines
+
+
+async def test_a_write_longer_than_the_drain_deadline_is_finished_not_resent(tmp_path):
+    from gateway.buffer.sqlite import SqliteBuffer
+    from gateway.runtime.forwarder import Forwarder
+
+    sink = SlowSink()  # 0.3 s per write, far beyond the 0.05 s drain timeout below
+    buffer = SqliteBuffer(tmp_path / "slow.sqlite", name="slow")
+    gateway = Gateway([], [Forwarder(buffer, sink, flush_interval=0.01)], commit_interval=0.01)
+    run = asyncio.create_task(gateway.run(drain_timeout=0.05))
+    lines = [f"m v={i} {i}" for i in range(10)]
+    await asyncio.sleep(0)
+    gateway.put(lines)
+    await asyncio.wait_for(sink.writing.wait(), 5)
+    gateway.stop()
+    assert await run is True
+    assert sink.lines == lines  # once: the write finished and was acknowledged
+    again = SqliteBuffer(tmp_path / "slow.sqlite", name="slow")
+    await again.open()
+    assert again.stats.depth == 0  # nothing left to be sent a second time at the next start
+    await again.close()

@@ -360,7 +360,8 @@ async def test_an_unopenable_path_raises_and_touches_nothing(opened: Open, tmp_p
     with pytest.raises(sqlite3.OperationalError):
         await opened(path)
     assert (path / "keep").read_text() == "data"
-    assert [p.name for p in tmp_path.iterdir()] == ["buffer.db"]
+    # nothing but the buffer's lock file next to it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["buffer.db", "buffer.db.lock"]
 
 
 async def test_a_failing_persist_keeps_the_pending_lines_and_logs_once(
@@ -469,3 +470,14 @@ async def test_close_persists_what_is_pending_and_is_idempotent(opened: Open):
         await buf.begin(1)
     again = await opened()
     assert await drain(again) == lines(4)
+
+
+async def test_two_gateways_cannot_share_one_buffer_file(tmp_path):
+    first = SqliteBuffer(tmp_path / "x.sqlite")
+    await first.open()
+    second = SqliteBuffer(tmp_path / "x.sqlite")
+    with pytest.raises(RuntimeError, match="in use by another gateway"):
+        await second.open()
+    await first.close()
+    await second.open()  # free again once the first one closed it
+    await second.close()
