@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +31,7 @@ from gateway.sinks.lineprotocol import Precision, encode_lines
 log = logging.getLogger(__name__)
 
 Observer = Callable[[list[Sample]], None]
+EXIT_INTERRUPTED = 130  # forced exit on a second signal (128 + SIGINT)
 WRITE_GRACE = 60.0  # a write started before the drain deadline may finish (sinks time out)
 
 
@@ -204,7 +206,21 @@ class Gateway:
                 await self.clock.sleep(1.0)
 
     def install_signal_handlers(self) -> None:
-        """SIGINT and SIGTERM stop the gateway gracefully."""
+        """SIGINT and SIGTERM stop the gateway gracefully; a second one exits at once."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.stop)
+            loop.add_signal_handler(sig, self._on_signal)
+
+    def _on_signal(self) -> None:
+        if not self._stop.is_set():
+            log.info(
+                "Stopping: finishing scans, committing and writing what is buffered "
+                "(a second signal exits at once)."
+            )
+            self.stop()
+            return
+        log.warning(
+            "Second signal: exiting now. Committed data stays in the buffer; what was "
+            "read since the last commit is lost."
+        )
+        os._exit(EXIT_INTERRUPTED)

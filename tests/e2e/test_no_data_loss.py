@@ -160,3 +160,40 @@ async def test_sigterm_with_the_database_down_exits_within_the_drain_timeout(vic
     series = await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= served, 30)
     assert counter(series)[0] == list(range(1, served + 1))
     assert stopped_at < served
+
+
+async def test_a_second_signal_exits_at_once_keeping_committed_data(victoria, tmp_path):
+    bank = CountingBank()
+    server = await start_modbus_server(bank)
+    path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data")
+    path.write_text(
+        path.read_text().replace(
+            "commit_interval: 200ms", "commit_interval: 200ms\n  drain_timeout: 1h"
+        )
+    )
+    env = influx_env(victoria)
+    try:
+        proc = await start_gateway("run", str(path), env=env)
+        await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= 3, 30)
+        victoria.stop()  # the drain would now wait for up to an hour
+        await poll(lambda: bank.served >= 10, 30)
+        assert proc.stderr is not None
+        proc.send_signal(signal.SIGTERM)
+        while b"a second signal exits at once" not in await asyncio.wait_for(
+            proc.stderr.readline(), 30
+        ):
+            pass
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 30)
+        assert proc.returncode == 130
+        victoria.restart()
+        again = await start_gateway("run", str(path), "--duration", "2", env=env)
+        _, err = await asyncio.wait_for(again.communicate(), 60)
+        assert again.returncode == 0, err.decode()
+    finally:
+        await server.stop()
+    values, _ = counter(
+        await victoria.wait_for_series_async(lambda s: bank.served in counter(s)[0], 30)
+    )
+    assert len(values) == len(set(values))
+    assert values[: bank.served - 5] == list(range(1, bank.served - 4))  # committed: all there
