@@ -31,6 +31,16 @@ async def simulators(*args: str) -> asyncio.subprocess.Process:
     )
 
 
+async def modbus_port(proc: asyncio.subprocess.Process) -> int:
+    """The Modbus port a simulator started with --modbus-port 0 announces on stderr."""
+    assert proc.stderr is not None
+    while True:  # bounded by the wait_for
+        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
+        assert line, "the simulator exited early"
+        if match := re.search(r"Modbus modbus\+tcp://127\.0\.0\.1:(\d+)", line):
+            return int(match.group(1))
+
+
 async def finished(proc: asyncio.subprocess.Process) -> tuple[int, str]:
     _, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode is not None
@@ -110,13 +120,7 @@ async def test_command_line_modbus_fault_and_sigterm():
         "--log-level",
         "INFO",
     )
-    assert proc.stderr is not None
-    port = None
-    while port is None:  # bounded by the wait_for below
-        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
-        assert line, "the simulator exited early"
-        if match := re.search(r"Modbus modbus\+tcp://127\.0\.0\.1:(\d+)", line):
-            port = int(match.group(1))
+    port = await modbus_port(proc)
     client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
     await client.connect()
     try:
@@ -222,16 +226,11 @@ async def test_a_timed_event_from_the_command_line_drops_the_connections():
         "--event",
         "{at: 20s, modbus: {drop_connections: true}}",
     )
-    assert proc.stderr is not None
-    port = None
-    while port is None:  # bounded by the wait_for below
-        line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
-        assert line, "the simulator exited early"
-        if match := re.search(r"Modbus modbus\+tcp://127\.0\.0\.1:(\d+)", line):
-            port = int(match.group(1))
+    port = await modbus_port(proc)
     client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
     assert await client.connect()
     try:
+        line = ""
         while "drop_connections" not in line:  # the event fires at 20 s simulated, 2 s wall
             line = (await asyncio.wait_for(proc.stderr.readline(), 30)).decode()
             assert line, "the simulator exited early"
