@@ -146,13 +146,20 @@ class Gateway:
         """Commit, write what the buffers hold until `deadline` (all sinks at once), close.
         True when nothing is lost: everything written, or the rest kept in a durable buffer."""
         await self.commit()
-        flushed = await asyncio.gather(*(f.flush(deadline) for f in self.forwarders))
+        results = await asyncio.gather(
+            *(f.flush(deadline) for f in self.forwarders), return_exceptions=True
+        )
+        flushed = [r is True for r in results]  # an exception counts as not flushed
         ok = True
         for forwarder, done in zip(self.forwarders, flushed, strict=True):
             buffer, name = forwarder.buffer, forwarder.sink.name
             left = buffer.stats.depth
             await forwarder.sink.close()
-            await buffer.close()
+            try:
+                await buffer.close()
+            except Exception as exc:  # the store failed: what it did not save is lost
+                log.error("Buffer of sink %s could not be closed cleanly: %s", name, exc)
+                ok = False
             if buffer.unpersisted:
                 log.error(
                     "Sink %s: %d lines could not be saved in the buffer and are lost.",

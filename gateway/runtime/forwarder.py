@@ -39,7 +39,7 @@ class ForwarderStats:
     batches: int = 0
     retries: int = 0  # failed write attempts that will be retried
     rejected: int = 0  # lines refused by the sink and dead-lettered
-    healthy: bool = True  # the last write attempt succeeded
+    healthy: bool | None = None  # the last write succeeded (None: nothing written yet)
     last_error: str = ""
 
 
@@ -118,7 +118,10 @@ class Forwarder:
                     self.clock.sleep(max(wait, self.backoff_min)),
                     asyncio.sleep(max(0.0, deadline - loop.time())),
                 )
-        return await self.buffer.begin(1) is None
+        try:
+            return await self.buffer.begin(1) is None
+        except Exception:  # the store fails: report "not empty" and let the caller close
+            return False
 
     async def _attempt(self) -> float | None:
         """Send the oldest batch. None: sent and acknowledged; EMPTY: nothing to send;

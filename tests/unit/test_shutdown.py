@@ -59,3 +59,51 @@ async def test_a_write_longer_than_the_drain_deadline_is_finished_not_resent(tmp
     await again.open()
     assert again.stats.depth == 0  # nothing left to be sent a second time at the next start
     await again.close()
+
+
+async def test_a_sink_is_not_ready_before_its_first_write():
+    from gateway.runtime.assemble import readiness
+    from gateway.telemetry.metrics import collect, render_prometheus
+
+    sink = MemorySink()
+    gateway = Gateway([], memory_forwarders(sink))
+    ok, reason = readiness(gateway)
+    assert not ok
+    assert reason == "no write to memory yet"
+    assert 'gateway_sink_up{sink="memory"} 0' in render_prometheus(collect(gateway, 0))
+    gateway.put(["m v=1 1"])
+    assert await gateway.forwarders[0].flush(asyncio.get_running_loop().time() + 5)
+    assert 'gateway_sink_up{sink="memory"} 1' in render_prometheus(collect(gateway, 0))
+
+
+async def test_a_failing_store_at_shutdown_still_closes_every_sink(tmp_path):
+    from gateway.buffer.memory import MemoryBuffer
+    from gateway.runtime.forwarder import Forwarder
+
+    class BrokenStore(MemoryBuffer):
+        broken = False
+
+        async def begin(self, max_lines):
+            if self.broken:
+                raise OSError("disk I/O error")
+            return await super().begin(max_lines)
+
+    good, bad = MemorySink("good"), MemorySink("bad")
+    store = BrokenStore(name="bad")
+    gateway = Gateway(
+        [],
+        [
+            Forwarder(MemoryBuffer(name="good"), good, flush_interval=0.01),
+            Forwarder(store, bad, flush_interval=0.01),
+        ],
+        commit_interval=0.01,
+    )
+    run = asyncio.create_task(gateway.run(drain_timeout=0.2))
+    await asyncio.sleep(0)
+    store.broken = True
+    gateway.put(["m v=1 1"])
+    gateway.stop()
+    assert await run is False  # the memory store could not deliver: reported, not raised
+    assert good.closed
+    assert bad.closed
+    assert good.lines == ["m v=1 1"]

@@ -170,7 +170,7 @@ class ModbusConnection:
             stats.read_errors += 1
             reason = f"no response within {self.plan.timeout_s:g}s"
             self._silent.add(device)
-            if not self.client.connected or self._silent >= self._all_devices:
+            if not self.client.connected or self._silent >= self._active_devices():
                 self._lost(reason)  # nobody on this link answers: reopen it, with backoff
             return failed(request, self.clock.now_ns(), reason), SILENT
         now = self.clock.now_ns()
@@ -185,6 +185,11 @@ class ModbusConnection:
             reason = f"short response ({len(values)} of {request.count})"
             return failed(request, now, reason), ANSWERED
         return extract(request, values, now), ANSWERED
+
+    def _active_devices(self) -> set[str]:
+        """The devices currently polled (demoted ones send no requests)."""
+        now = self.clock.monotonic()
+        return {d for d in self._all_devices if not self.health[d].demoted(now)}
 
     async def _ensure_connected(self) -> bool:
         if self.client.connected:
