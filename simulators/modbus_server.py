@@ -9,6 +9,7 @@ exception code, a slow or missing answer) can be set per unit while it runs.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -74,7 +75,8 @@ class RegisterBank:
 
     def __init__(self) -> None:
         self.units: dict[int, Unit] = {}
-        self.writes: list[tuple[int, Space, int, list[int]]] = []
+        # the last client writes (unit, space, address, values), for tests; bounded
+        self.writes: deque[tuple[int, Space, int, list[int]]] = deque(maxlen=1000)
 
     def unit(self, unit_id: int) -> Unit:
         """The unit with this id, created empty when new."""
