@@ -7,7 +7,7 @@ import csv
 import io
 from pathlib import Path
 
-from gateway.collectors.modbus.types import DataType
+from gateway.collectors.modbus.types import DataType, register_count
 from gateway.config.csvtags import COLUMNS as CSV_COLUMNS
 from simulators.catalog import CATALOG, CellAlarm, FeederAlarm, RectifierAlarm, TagDef
 from simulators.registermap import RECTIFIER_UNIT, REGISTERS, Register
@@ -39,8 +39,13 @@ ALARMS = {
 ENDPOINT = "modbus+tcp://${PLANT_HOST:-127.0.0.1}:${PLANT_MODBUS_PORT:-5020}"
 
 
+def _order(reg: Register) -> str:
+    """The byte order, shown only where it matters: values wider than one register."""
+    wide = reg.dtype is not DataType.STRING and register_count(reg.dtype) > 1
+    return reg.order.value if wide else ""
+
+
 def _row(reg: Register, tag: TagDef) -> dict[str, str]:
-    multi = reg.dtype in (DataType.FLOAT32, DataType.FLOAT64, DataType.UINT32, DataType.UINT64)
     return {
         "name": reg.tag,
         "space": reg.space.value,
@@ -48,7 +53,7 @@ def _row(reg: Register, tag: TagDef) -> dict[str, str]:
         "type": reg.dtype.value,
         "bit": "",
         "length": str(reg.length or ""),
-        "byte_order": reg.order.value if multi else "",
+        "byte_order": _order(reg),
         "unit": tag.unit,
         "scale_factor": f"{reg.factor:g}" if reg.scaled else "",
         "description": tag.description,
@@ -140,10 +145,9 @@ def register_table(kind: str) -> str:
     ]
     for reg in REGISTERS[kind]:
         width = "" if reg.length is None else f"[{reg.length}]"
-        multi = reg.dtype in (DataType.FLOAT32, DataType.FLOAT64, DataType.UINT32, DataType.UINT64)
         rows.append(
             f"| {reg.tag} | {reg.space.value} | {reg.address} | {reg.dtype.value}{width} | "
-            f"{reg.order.value if multi else ''} | {f'x{reg.factor:g}' if reg.scaled else ''} | "
+            f"{_order(reg)} | {f'x{reg.factor:g}' if reg.scaled else ''} | "
             f"{units[reg.tag]} |"
         )
     return "\n".join(rows)

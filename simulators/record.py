@@ -35,7 +35,6 @@ class Recorder:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] = self.path.open("w", encoding="utf-8", buffering=1 << 16)
-        self.lines = 0
 
     def record(self, plant: object, time_ns: int) -> None:
         """Write every device of `plant` (a Plant or a ReplayPlant) at `time_ns`."""
@@ -44,7 +43,6 @@ class Recorder:
             values = plant.values(device)  # type: ignore[attr-defined]
             bad = plant.bad(device)  # type: ignore[attr-defined]
             self._file.write(record_line(kind, device, values, bad, time_ns) + "\n")
-            self.lines += 1
 
     def close(self) -> None:
         self._file.close()

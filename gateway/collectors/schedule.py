@@ -17,7 +17,6 @@ class FixedRate:
 
     interval: float
     next_due: float
-    late: int = 0
 
     def advance(self, now: float) -> int:
         """Move to the next due time after a run that ended at `now`; return slots skipped."""
@@ -26,5 +25,4 @@ class FixedRate:
             return 0
         skipped = math.ceil((now - self.next_due) / self.interval)
         self.next_due += skipped * self.interval
-        self.late += skipped
         return skipped

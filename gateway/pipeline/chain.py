@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from gateway.config.compile import TagPlan
 from gateway.model import Sample
@@ -22,14 +22,14 @@ class Pipeline:
         self.received = 0
         self.passed = 0
 
-    def apply(self, samples: Iterable[Sample]) -> list[Sample]:
+    def apply(self, samples: Sequence[Sample]) -> list[Sample]:
         """The samples that survive every stage, in order. Stages change the samples in
         place (scaling, quality), so after this call every given sample is in engineering
         units, including those the deadband held back."""
         out = []
         stages = self.stages
+        self.received += len(samples)
         for sample in samples:
-            self.received += 1
             current: Sample | None = sample
             for stage in stages:
                 current = stage(sample)
@@ -53,4 +53,8 @@ def build_pipeline(tags: Iterable[TagPlan]) -> Pipeline:
         if tag.deadband is not None or tag.heartbeat_s is not None:
             heartbeat = None if tag.heartbeat_s is None else int(tag.heartbeat_s * 1e9)
             bands[tag.point] = DeadbandRule(tag.deadband, heartbeat)
-    return Pipeline([Scale(scales), QualityCheck(ranges), DeadbandFilter(bands)])
+    stages: list[Stage] = [Scale(scales)] if scales else []
+    stages.append(QualityCheck(ranges))  # always: a NaN is BAD even without a range
+    if bands:
+        stages.append(DeadbandFilter(bands))
+    return Pipeline(stages)

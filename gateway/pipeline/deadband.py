@@ -30,12 +30,11 @@ class _Last:
 
 
 class DeadbandFilter:
-    """Suppress samples that carry no news; counts what it suppressed."""
+    """Suppress samples that carry no news (the pipeline counts what passes)."""
 
     def __init__(self, rules: dict[Point, DeadbandRule]) -> None:
         self.rules = rules
         self.last: dict[Point, _Last] = {}
-        self.suppressed = 0
 
     def __call__(self, sample: Sample) -> Sample | None:
         rule = self.rules.get(sample.point)
@@ -47,7 +46,6 @@ class DeadbandFilter:
                 sample.value, sample.quality, sample.reason, sample.time_ns
             )
             return sample
-        self.suppressed += 1
         return None
 
     @staticmethod

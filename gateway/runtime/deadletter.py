@@ -17,13 +17,11 @@ class DeadLetters:
 
     def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path is not None else None
-        self.count = 0
         self.lost = 0  # refused lines the file could not take
         self.recent: list[str] = []  # the last rejected lines, for tests and the log
         self._failing = False
 
     async def add(self, lines: Sequence[str], reason: str) -> None:
-        self.count += len(lines)
         self.recent = [*self.recent, *lines][-100:]
         if self.path is None:
             return

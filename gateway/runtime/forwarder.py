@@ -36,7 +36,6 @@ class ForwarderStats:
     """Counters of one sink (exported as metrics)."""
 
     written: int = 0  # lines the sink accepted
-    batches: int = 0
     retries: int = 0  # failed write attempts that will be retried
     rejected: int = 0  # lines refused by the sink and dead-lettered
     healthy: bool | None = None  # the last write succeeded (None: nothing written yet)
@@ -181,7 +180,6 @@ class Forwarder:
             return 0.0
         finally:
             await self._set_aside()
-        self.stats.batches += 1
         if self.stats.healthy is False:
             log.info("Sink %s is accepting writes again.", self.sink.name)
         self.stats.healthy = True

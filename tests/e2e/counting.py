@@ -35,7 +35,14 @@ class CountingBank(RegisterBank):
         return await super().async_getValues(device_id, func_code, address, count)
 
 
-def tag_map(path: Path, endpoint: str, data_dir: Path, extra: str = "") -> Path:
+def tag_map(
+    path: Path,
+    endpoint: str,
+    data_dir: Path,
+    extra: str = "",
+    commit_interval: str = "200ms",
+    drain_timeout: str = "10s",
+) -> Path:
     """The counter (every 200 ms), a float and a string (every second); InfluxDB from the
     environment plus a file sink under `data_dir`; `extra` adds top-level sections."""
     path.write_text(
@@ -61,7 +68,8 @@ sinks:
   file: {{directory: {data_dir}}}
 buffer:
   directory: {data_dir}/buffer
-  commit_interval: 200ms
+  commit_interval: {commit_interval}
+  drain_timeout: {drain_timeout}
 {extra}
 """
     )

@@ -101,8 +101,7 @@ async def test_sigkill_and_restart_resume_from_the_buffer(victoria, tmp_path):
     the restart."""
     bank = CountingBank()
     server = await start_modbus_server(bank)
-    path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data")
-    path.write_text(path.read_text().replace("commit_interval: 200ms", "commit_interval: 0"))
+    path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data", commit_interval="0")
     env = influx_env(victoria)
     try:
         first = await start_gateway("run", str(path), env=env)
@@ -133,12 +132,7 @@ async def test_sigkill_and_restart_resume_from_the_buffer(victoria, tmp_path):
 async def test_sigterm_with_the_database_down_exits_within_the_drain_timeout(victoria, tmp_path):
     bank = CountingBank()
     server = await start_modbus_server(bank)
-    path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data", "")
-    path.write_text(
-        path.read_text().replace(
-            "commit_interval: 200ms", "commit_interval: 200ms\n  drain_timeout: 2s"
-        )
-    )
+    path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data", drain_timeout="2s")
     env = influx_env(victoria)
     try:
         proc = await start_gateway("run", str(path), env=env)
@@ -165,12 +159,7 @@ async def test_sigterm_with_the_database_down_exits_within_the_drain_timeout(vic
 async def test_a_second_signal_exits_at_once_keeping_committed_data(victoria, tmp_path):
     bank = CountingBank()
     server = await start_modbus_server(bank)
-    path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data")
-    path.write_text(
-        path.read_text().replace(
-            "commit_interval: 200ms", "commit_interval: 200ms\n  drain_timeout: 1h"
-        )
-    )
+    path = tag_map(tmp_path / "plant.yaml", server.endpoint, tmp_path / "data", drain_timeout="1h")
     env = influx_env(victoria)
     try:
         proc = await start_gateway("run", str(path), env=env)
