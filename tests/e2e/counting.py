@@ -42,9 +42,12 @@ def tag_map(
     extra: str = "",
     commit_interval: str = "200ms",
     drain_timeout: str = "10s",
+    health: str = "{port: 0}",
 ) -> Path:
     """The counter (every 200 ms), a float and a string (every second); InfluxDB from the
-    environment plus a file sink under `data_dir`; `extra` adds top-level sections."""
+    environment plus a file sink under `data_dir`; `extra` adds top-level sections. The health
+    endpoint is off unless `health` names a port: a gateway or plant running on this machine
+    holds the default one, and the suite must pass beside it."""
     path.write_text(
         f"""
 devices:
@@ -70,6 +73,7 @@ buffer:
   directory: {data_dir}/buffer
   commit_interval: {commit_interval}
   drain_timeout: {drain_timeout}
+health: {health}
 {extra}
 """
     )

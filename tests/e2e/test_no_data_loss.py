@@ -59,7 +59,7 @@ async def test_database_outage_loses_nothing_and_health_tells(victoria, tmp_path
         tmp_path / "plant.yaml",
         server.endpoint,
         tmp_path / "data",
-        f"health: {{port: {port}, stats_interval: 1s}}",
+        health=f"{{port: {port}, stats_interval: 1s}}",
     )
     proc = await start_gateway("run", str(path), env=influx_env(victoria))
     try:
