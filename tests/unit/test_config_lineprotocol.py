@@ -154,3 +154,20 @@ def test_companion_names_in_other_measurements_are_fine(tmp_path: Path) -> None:
         "name: temp_quality, space: input_register, address: 1, measurement: lab",
     )
     loads(tmp_path, text)
+
+
+def test_the_example_of_mappings_readme(tmp_path: Path) -> None:
+    text = tags(
+        "name: a, space: coil, address: 0, tags: {path: 'C:\\plant\\'}",
+        'name: b, space: coil, address: 1, tags: {note: "two\\nlines"}',
+        "name: c, space: coil, address: 2, measurement: 'a\\ b'",
+        "name: d, space: coil, address: 3, field: 'c\\=d'",
+        "name: e, space: coil, address: 4, measurement: '#cell'",
+        "name: temp, space: coil, address: 5",
+        "name: temp_quality, space: coil, address: 6",
+    )
+    readme = (Path(__file__).parents[2] / "mappings" / "README.md").read_text(encoding="utf-8")
+    found = problems(tmp_path, text)
+    assert len(found) == 6
+    for line in found:
+        assert f"\n{line}\n" in readme, line
