@@ -171,3 +171,18 @@ def test_the_example_of_mappings_readme(tmp_path: Path) -> None:
     assert len(found) == 6
     for line in found:
         assert f"\n{line}\n" in readme, line
+
+
+def test_csv_rows_are_reported_at_their_line_and_column(tmp_path: Path) -> None:
+    (tmp_path / "tags.csv").write_text(
+        "name,space,address,field\ntemp,coil,0,\nt2,coil,1,temp_quality\nt3,coil,2,C:\\\n",
+        encoding="utf-8",
+    )
+    text = HEAD.replace("    tags:\n", "    tags_csv: tags.csv\n")
+    assert problems(tmp_path, text) == [
+        "tags.csv:3 devices[0].tags[1].field: field 'temp_quality' is also the quality field "
+        "of tag 'temp' (tags[0]) in measurement 'modbus' (column field)",
+        "tags.csv:4 devices[0].tags[2].field: field name 'C:\\\\' ends with a backslash, which "
+        "line protocol cannot carry (it would escape the separator after it and InfluxDB "
+        "refuses the line) (column field)",
+    ]
