@@ -118,11 +118,16 @@ class InfluxD:
         return False
 
     def _pings(self) -> bool:
+        """Up, and the process answering is ours (its command line names our config)."""
         try:
             with urllib.request.urlopen(f"{self.url}/ping", timeout=1) as resp:
-                return resp.status == 204 and resp.headers.get("X-Influxdb-Version") is not None
-        except (urllib.error.URLError, OSError):
+                if resp.status != 204:
+                    return False
+            with urllib.request.urlopen(f"{self.url}/debug/vars", timeout=2) as resp:
+                cmdline = json.loads(resp.read()).get("cmdline", [])
+        except (urllib.error.URLError, OSError, ValueError):
             return False
+        return str(self.directory / "influxdb.conf") in cmdline
 
     def log_text(self) -> str:
         try:
