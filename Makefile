@@ -25,12 +25,20 @@ victoria-metrics:
 
 .PHONY: victoria-metrics
 
+# A real InfluxDB line-protocol parser for the encoder's tests (InfluxDB 1.6's /write).
+influxdb:
+	@command -v influxd >/dev/null 2>&1 || test -x /usr/bin/influxd || { \
+	  echo "installing influxdb from Debian's packages"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq influxdb >/dev/null; }
+
+.PHONY: influxdb
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway simulators tests bench
 	$(VENV)/bin/ruff format --check gateway simulators tests bench
 	$(VENV)/bin/mypy
 
-test: $(STAMP) victoria-metrics lint
+test: $(STAMP) victoria-metrics influxdb lint
 	$(VENV)/bin/python -m pytest -q
 
 # The main job: simulated plant -> gateway -> files under ./data (or InfluxDB when

@@ -23,19 +23,34 @@ class Quality(enum.IntEnum):
 
 
 def escape_key(text: str) -> str:
-    """Escape a measurement name, tag key, tag value or field key for line protocol."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace(",", "\\,")
-        .replace("=", "\\=")
-        .replace(" ", "\\ ")
-        .replace("\n", "\\n")
-    )
+    """Escape a tag key, tag value or field key for line protocol.
+
+    Exactly what InfluxDB's parser undoes there: a backslash before comma, equals sign and
+    space. A backslash is otherwise kept literally by InfluxDB, so it is not doubled (a
+    doubled one would be stored twice). What line protocol cannot carry (a trailing
+    backslash, a newline) is refused by `gateway check`; a newline that reaches the encoder
+    anyway is written as the two characters ``\\n`` so that one record stays one line.
+    """
+    if "," in text:
+        text = text.replace(",", "\\,")
+    if "=" in text:
+        text = text.replace("=", "\\=")
+    if " " in text:
+        text = text.replace(" ", "\\ ")
+    if "\n" in text:
+        text = text.replace("\n", "\\n")
+    return text
 
 
 def escape_measurement(text: str) -> str:
-    """Escape a measurement name (commas and spaces; '=' is allowed there)."""
-    return text.replace("\\", "\\\\").replace(",", "\\,").replace(" ", "\\ ").replace("\n", "\\n")
+    """Escape a measurement name: commas and spaces only ('=' is literal there)."""
+    if "," in text:
+        text = text.replace(",", "\\,")
+    if " " in text:
+        text = text.replace(" ", "\\ ")
+    if "\n" in text:
+        text = text.replace("\n", "\\n")
+    return text
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -43,6 +58,8 @@ class Point:
     """Where one tag lands: measurement, tag set and field name.
 
     `series` is the escaped line-protocol prefix ``measurement,k=v,...`` with tag keys sorted.
+    `unsigned` points (uint64 tags) write their integers as unsigned (``u``): InfluxDB's
+    integers are signed 64-bit, and a field must keep one type, so it applies to every value.
     Points are built once at compile time and compared by identity, so they are cheap dict keys
     on the hot path.
     """
@@ -55,6 +72,7 @@ class Point:
     unit: str = ""
     series: str = dataclasses.field(default="", compare=False)
     field_key: str = dataclasses.field(default="", compare=False)
+    unsigned: bool = False
 
     @classmethod
     def build(
@@ -65,6 +83,8 @@ class Point:
         field_name: str,
         tags: dict[str, str],
         unit: str = "",
+        *,
+        unsigned: bool = False,
     ) -> Point:
         """Build a point with its escaped series key (tag keys sorted, empty values dropped)."""
         items = tuple(sorted((k, v) for k, v in tags.items() if v != ""))
@@ -72,7 +92,7 @@ class Point:
             f",{escape_key(k)}={escape_key(v)}" for k, v in items
         )
         key = escape_key(field_name)
-        return cls(device, tag, measurement, field_name, items, unit, series, key)
+        return cls(device, tag, measurement, field_name, items, unit, series, key, unsigned)
 
 
 @dataclass(slots=True)

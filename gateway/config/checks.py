@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from gateway.collectors.modbus.types import DataType, Space, register_count
 from gateway.config.durations import is_duration, parse_duration
+from gateway.config.linechecks import check_field_collisions, check_names
 from gateway.config.models import Deadband, ModbusDevice, ModbusTag
 
 Path = tuple[str | int, ...]
@@ -39,6 +40,8 @@ def check_device(device: ModbusDevice, positions: Sequence[int] | None = None) -
     found += _duplicate_names(device.tags, pos)
     found += _overlaps(device.tags, pos)
     found += _destinations(device, pos)
+    found += check_names(device, pos)  # what line protocol cannot carry
+    found += check_field_collisions(device, pos)  # `temp_quality` next to `temp`
     return found
 
 

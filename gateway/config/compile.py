@@ -108,6 +108,7 @@ def compile_tag(tag: ModbusTag, device: ModbusDevice) -> TagPlan:
         tag.field or tag.name,
         tags,
         tag.unit,
+        unsigned=tag.dtype is DataType.UINT64,  # values up to 2**64-1: written with `u`
     )
     dtype = tag.dtype
     return TagPlan(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from gateway.clock import Clock, SystemClock
 from gateway.config.compile import TagPlan
 from gateway.model import Sample
 from gateway.pipeline.deadband import DeadbandFilter, DeadbandRule
@@ -17,8 +18,11 @@ Stage = Callable[[Sample], Sample | None]
 class Pipeline:
     """Run every sample through the stages in order."""
 
-    def __init__(self, stages: list[Stage]) -> None:
+    def __init__(self, stages: list[Stage], clock: Clock | None = None) -> None:
         self.stages = stages
+        self.clock = clock or SystemClock()
+        # stages with timers (heartbeat): given the monotonic time once per batch
+        self._timed = [stage for stage in stages if isinstance(stage, DeadbandFilter)]
         self.received = 0
         self.passed = 0
 
@@ -28,6 +32,10 @@ class Pipeline:
         units, including those the deadband held back."""
         out = []
         stages = self.stages
+        if self._timed:
+            now = self.clock.monotonic()
+            for timed in self._timed:
+                timed.now_s = now
         self.received += len(samples)
         for sample in samples:
             current: Sample | None = sample
@@ -42,8 +50,9 @@ class Pipeline:
         return out
 
 
-def build_pipeline(tags: Iterable[TagPlan]) -> Pipeline:
-    """Scale, quality and deadband stages for these tags."""
+def build_pipeline(tags: Iterable[TagPlan], clock: Clock | None = None) -> Pipeline:
+    """Scale, quality and deadband stages for these tags; `clock` times the heartbeats
+    (monotonic; default the system clock)."""
     scales, ranges, bands = {}, {}, {}
     for tag in tags:
         if tag.scale is not None:
@@ -51,10 +60,9 @@ def build_pipeline(tags: Iterable[TagPlan]) -> Pipeline:
         if tag.range is not None:
             ranges[tag.point] = tag.range
         if tag.deadband is not None or tag.heartbeat_s is not None:
-            heartbeat = None if tag.heartbeat_s is None else int(tag.heartbeat_s * 1e9)
-            bands[tag.point] = DeadbandRule(tag.deadband, heartbeat)
+            bands[tag.point] = DeadbandRule(tag.deadband, tag.heartbeat_s)
     stages: list[Stage] = [Scale(scales)] if scales else []
     stages.append(QualityCheck(ranges))  # always: a NaN is BAD even without a range
     if bands:
         stages.append(DeadbandFilter(bands))
-    return Pipeline(stages)
+    return Pipeline(stages, clock)

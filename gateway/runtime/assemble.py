@@ -3,20 +3,23 @@ the health endpoint and the gateway's own statistics."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import LoadedConfig
-from gateway.config.compile import compile_connections
+from gateway.config.compile import ConnectionPlan, compile_connections
 from gateway.config.models import BufferConfig, HealthConfig
 from gateway.runtime.app import Gateway, Observer
 from gateway.runtime.outputs import build_forwarders
-from gateway.runtime.sinkset import build_sinks, effective_sinks
+from gateway.runtime.sinkset import build_sinks, describe_sink, effective_sinks
 from gateway.sinks.base import Sink
 from gateway.sinks.lineprotocol import Precision
 from gateway.telemetry.health import HealthServer
 from gateway.telemetry.metrics import collect, render_prometheus, stats_lines
+
+log = logging.getLogger(__name__)
 
 
 def readiness(gateway: Gateway) -> tuple[bool, str]:
@@ -53,8 +56,10 @@ def build_gateway(
     settings = effective_sinks(config.sinks, os.environ if env is None else env)
     buffering = config.buffer or BufferConfig()
     chosen = list(sinks) if sinks is not None else build_sinks(config.sinks, env)
+    connections = compile_connections(config.devices)
+    log_start(connections, chosen)
     gateway = Gateway(
-        compile_connections(config.devices),
+        connections,
         build_forwarders(chosen, config.sinks, buffering, clock),
         Precision(settings.precision),
         buffering.commit_interval,
@@ -75,6 +80,27 @@ def build_gateway(
     if health.stats_interval:
         gateway.background.append(_stats_writer(gateway, health.stats_interval, clock))
     return gateway, server
+
+
+def log_start(connections: Sequence[ConnectionPlan], sinks: Sequence[Sink]) -> None:
+    """Say once, at INFO, where the data goes and what is polled through each connection."""
+    for sink in sinks:
+        log.info("%s", describe_sink(sink))
+    for plan in connections:
+        devices = len(plan.devices)
+        names = ", ".join(plan.devices[:5]) + (f", ... (+{devices - 5})" if devices > 5 else "")
+        tags = sum(len(scan.tags) for scan in plan.scans)
+        log.info(
+            "connection %s: %s (%s), %s",
+            plan.endpoint,
+            _count(devices, "device"),
+            names,
+            _count(tags, "tag"),
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _stats_writer(gateway: Gateway, every: float, clock: Clock) -> Callable[[], Awaitable[None]]:

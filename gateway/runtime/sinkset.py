@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from gateway.config.models import FileSinkConfig, InfluxDBSinkConfig, SinksConfig
 from gateway.errors import ConfigError, Problem
@@ -86,3 +87,31 @@ def build_sinks(config: SinksConfig | None, env: Mapping[str, str] | None = None
     if cfg.stdout:
         sinks.append(StdoutSink())
     return sinks
+
+
+def describe_sink(sink: Sink) -> str:
+    """Where a sink writes, for the start-up log: never the token (nor URL credentials)."""
+    if isinstance(sink, InfluxDBSink):
+        return (
+            f"sink {sink.name}: InfluxDB {_without_credentials(sink.url)}, org {sink.org!r}, "
+            f"bucket {sink.bucket!r} (precision {sink.precision.value})"
+        )
+    if isinstance(sink, FileSink):
+        return (
+            f"sink {sink.name}: line-protocol files {sink.path} "
+            f"(rotated at {sink.max_bytes} bytes, {sink.keep} kept)"
+        )
+    if isinstance(sink, StdoutSink):
+        return f"sink {sink.name}: standard output"
+    return f"sink {sink.name}: {type(sink).__name__}"
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -2,8 +2,9 @@
 
 Schema, per sample of a point (see README.md in this package):
 
-* ``<field>=<value>`` when the value is not None (bool ``true``/``false``, int ``<n>i``,
-  float ``repr()``; NaN and infinities are omitted, str double-quoted);
+* ``<field>=<value>`` when the value is not None (bool ``true``/``false``, int ``<n>i``, or
+  ``<n>u`` for an unsigned point (uint64 tags), float ``repr()``; NaN and infinities are
+  omitted, str double-quoted);
 * ``<field>_quality=<0|1|2>i`` always (GOOD, UNCERTAIN, BAD);
 * ``<field>_reason="..."`` when the quality is not GOOD and there is a reason.
 
@@ -94,7 +95,7 @@ def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS)
         elif kind is float:
             part = f"{key}={value!r}," if isfinite(value) else ""  # type: ignore[arg-type]
         elif kind is int:
-            part = f"{key}={value}i,"
+            part = f"{key}={value}u," if point.unsigned else f"{key}={value}i,"
         elif kind is bool:
             part = f"{key}=true," if value else f"{key}=false,"
         elif kind is str:
@@ -124,28 +125,26 @@ def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS)
 # Parsing (tests, memory-sink helpers): correct for what encode_lines produces, not a full
 # implementation of every quirk of the InfluxDB parser.
 
-_KEY_ESCAPES = {"\\": "\\", ",": ",", "=": "=", " ": " ", '"': '"', "n": "\n"}
+# What InfluxDB's parser unescapes in each part; any other backslash is kept literally.
+_MEASUREMENT_ESCAPES = (",", " ")
+_TAG_ESCAPES = (",", "=", " ")
+_FIELD_KEY_ESCAPES = (",", "=", " ", '"')
 
 
-def _read_key(line: str, i: int, stops: str) -> tuple[str, int]:
-    """Read an escaped key (measurement, tag key/value, field key) up to an unescaped stop."""
-    out: list[str] = []
+def _read_key(line: str, i: int, stops: str, escapes: tuple[str, ...]) -> tuple[str, int]:
+    """Read a name (measurement, tag key/value, field key) up to a stop character that is not
+    preceded by a backslash, and undo the escapes InfluxDB undoes there."""
     n = len(line)
+    start = i
     while i < n:
-        c = line[i]
-        if c == "\\" and i + 1 < n:
-            nxt = line[i + 1]
-            if nxt in _KEY_ESCAPES:
-                out.append(_KEY_ESCAPES[nxt])
-            else:
-                out.append(c + nxt)
-            i += 2
-            continue
-        if c in stops:
+        if line[i] in stops and (i == start or line[i - 1] != "\\"):
             break
-        out.append(c)
         i += 1
-    return "".join(out), i
+    raw = line[start:i]
+    if "\\" in raw:
+        for char in escapes:
+            raw = raw.replace("\\" + char, char)
+    return raw, i
 
 
 def _read_string(line: str, i: int) -> tuple[str, int]:
@@ -182,25 +181,27 @@ def _typed(raw: str, line: str) -> object:
 def parse_line(line: str) -> tuple[str, dict[str, str], dict[str, object], int]:
     """Parse one line into (measurement, tags, fields with typed values, timestamp).
 
-    Escapes ``\\\\ \\, \\= \\<space> \\"`` and ``\\n`` are undone in names and tag values;
-    ``\\\\`` and ``\\"`` in string field values. Ints (``i``/``u`` suffix) become int,
-    booleans bool, other numbers float, quoted values str. A timestamp is required.
+    Escapes are undone as InfluxDB's parser does: ``\\,`` and ``\\<space>`` in the
+    measurement, also ``\\=`` in tag keys and values, also ``\\"`` in field keys (any other
+    backslash is literal there); ``\\\\`` and ``\\"`` in string field values. Ints
+    (``i``/``u`` suffix) become int, booleans bool, other numbers float, quoted values str.
+    A timestamp is required.
     """
-    measurement, i = _read_key(line, 0, ", ")
+    measurement, i = _read_key(line, 0, ", ", _MEASUREMENT_ESCAPES)
     if not measurement:
         raise ValueError(f"missing measurement in line: {line!r}")
     tags: dict[str, str] = {}
     while i < len(line) and line[i] == ",":
-        key, i = _read_key(line, i + 1, "=, ")
+        key, i = _read_key(line, i + 1, "=, ", _TAG_ESCAPES)
         if i >= len(line) or line[i] != "=":
             raise ValueError(f"bad tag in line: {line!r}")
-        tags[key], i = _read_key(line, i + 1, ", ")
+        tags[key], i = _read_key(line, i + 1, ", ", _TAG_ESCAPES)
     if i >= len(line) or line[i] != " ":
         raise ValueError(f"missing fields in line: {line!r}")
     fields: dict[str, object] = {}
     i += 1
     while True:
-        key, i = _read_key(line, i, "= ,")
+        key, i = _read_key(line, i, "= ,", _FIELD_KEY_ESCAPES)
         if not key or i >= len(line) or line[i] != "=":
             raise ValueError(f"bad field in line: {line!r}")
         i += 1

@@ -98,3 +98,20 @@ def test_tag_resolution_uses_device_defaults():
     assert mode.deadband is None  # percent deadband without a span: every change written
     assert mode.space is Space.HOLDING_REGISTER
     assert mode.count == 1
+
+
+def test_only_uint64_tags_land_on_unsigned_points():
+    types = ["uint64", "int64", "uint32", "uint16", "float64"]
+    tags = [
+        {"name": t, "space": "holding_register", "address": 4 * i, "type": t}
+        for i, t in enumerate(types)
+    ]
+    (conn,) = compile_connections((dev("meter", tags=tags),))
+    unsigned = {t.point.tag: t.point.unsigned for s in conn.scans for t in s.tags}
+    assert unsigned == {
+        "uint64": True,
+        "int64": False,
+        "uint32": False,
+        "uint16": False,
+        "float64": False,
+    }

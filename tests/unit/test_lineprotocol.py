@@ -54,6 +54,27 @@ def test_value_types(value: object, encoded: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [(2**64 - 1, "18446744073709551615u"), (2**63, "9223372036854775808u"), (0, "0u"), (7, "7u")],
+)
+def test_unsigned_points_write_every_integer_with_u(value: int, encoded: str) -> None:
+    # uint64 tags: InfluxDB integers are signed (2**63 and above are refused with `i`), and a
+    # field must keep one type, so every value of an unsigned point is written with `u`.
+    p = Point.build("plc1", "big", "boiler", "big", {"device": "plc1"}, unsigned=True)
+    (line,) = encode_lines([good(p, value)])
+    assert line == f"boiler,device=plc1 big={encoded},big_quality=0i {T_MS}"
+    assert parse_line(line)[2] == {"big": value, "big_quality": 0}
+
+
+def test_unsigned_point_keeps_floats_and_bad_samples_as_they_are() -> None:
+    p = Point.build("plc1", "big", "boiler", "big", {"device": "plc1"}, unsigned=True)
+    assert encode_lines([good(p, 2.5), bad(p, T + 10**6, "timeout")]) == [
+        f"boiler,device=plc1 big=2.5,big_quality=0i {T_MS}",
+        f'boiler,device=plc1 big_quality=2i,big_reason="timeout" {T_MS + 1}',
+    ]
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_non_finite_float_is_omitted_quality_kept(value: float) -> None:
     assert encode_lines([good(point(), value)]) == [f"boiler,device=plc1 temp_quality=0i {T_MS}"]
@@ -117,6 +138,28 @@ def test_escaping_of_measurement_tags_and_field_key() -> None:
     assert tags == {"area": "a=b,c d", "device": "plc 1"}
     assert fields == {"water temp": 1.0, "water temp_quality": 0}
     assert stamp == T_MS
+
+
+def test_backslashes_are_not_doubled_in_names_and_tag_values() -> None:
+    # InfluxDB keeps a backslash literally unless it precedes what it escapes there, so a
+    # doubled one would be stored twice (C:\\\\plant).
+    tags = {"device": "d", "path": "C:\\plant", "k": "a\\,b"}
+    p = Point.build("d", "t", "m\\x", "f\\g", tags)
+    (line,) = encode_lines([Sample(p, 1, Quality.GOOD, T)])
+    assert line == f"m\\x,device=d,k=a\\\\,b,path=C:\\plant f\\g=1i,f\\g_quality=0i {T_MS}"
+    assert parse_line(line) == (
+        "m\\x",
+        {"device": "d", "k": "a\\,b", "path": "C:\\plant"},
+        {"f\\g": 1, "f\\g_quality": 0},
+        T_MS,
+    )
+
+
+def test_double_quote_is_literal_in_tags_and_field_keys() -> None:
+    p = Point.build("d", "t", 'm"', 'f"', {"device": "d", "q": '"x"'})
+    (line,) = encode_lines([Sample(p, 1, Quality.GOOD, T)])
+    assert line == f'm",device=d,q="x" f"=1i,f"_quality=0i {T_MS}'
+    assert parse_line(line)[:3] == ('m"', {"device": "d", "q": '"x"'}, {'f"': 1, 'f"_quality': 0})
 
 
 def test_measurement_keeps_equals_sign_unescaped() -> None:

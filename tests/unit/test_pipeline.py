@@ -10,6 +10,7 @@ from gateway.config.compile import compile_tag
 from gateway.config.models import ModbusDevice
 from gateway.model import Point, Quality, Sample, bad
 from gateway.pipeline import build_pipeline
+from gateway.testing import FakeClock
 
 SECOND = 1_000_000_000
 
@@ -23,9 +24,12 @@ def tag_plan(**tag):
 
 
 def run(plan, *values_and_times):
-    pipeline = build_pipeline([plan])
+    """Each (value, t) read at time t (ns) of both clocks, wall and monotonic."""
+    clock = FakeClock()
+    pipeline = build_pipeline([plan], clock=clock)
     out = []
     for value, t in values_and_times:
+        clock.mono = t / SECOND
         sample = (
             bad(plan.point, t, value)
             if isinstance(value, str) and value.startswith("!")
@@ -97,6 +101,28 @@ def test_heartbeat_writes_an_unchanged_value_with_its_own_timestamp():
     times = [0, 5 * SECOND, 9 * SECOND, 10 * SECOND, 15 * SECOND, 20 * SECOND]
     out = run(plan, *[(50.0, t) for t in times])
     assert [s.time_ns for s in out] == [0, 10 * SECOND, 20 * SECOND]
+
+
+def test_heartbeat_runs_on_monotonic_time_when_the_wall_clock_steps():
+    plan = tag_plan(type="float32", deadband={"absolute": 1}, heartbeat="1m")
+    clock = FakeClock()
+    pipeline = build_pipeline([plan], clock=clock)
+
+    def scan() -> list[Sample]:
+        return pipeline.apply([Sample(plan.point, 50.0, Quality.GOOD, clock.now_ns())])
+
+    assert len(scan()) == 1
+    clock.wall_ns -= 3600 * SECOND  # the wall clock steps back an hour
+    clock.advance(30)
+    assert scan() == []
+    clock.advance(30)  # a minute after the last write, whatever the wall clock says
+    (beat,) = scan()
+    assert beat.time_ns == clock.now_ns()  # the sample keeps its wall-clock timestamp
+    clock.wall_ns += 7200 * SECOND  # and forward two hours: no early heartbeat
+    clock.advance(1)
+    assert scan() == []
+    clock.advance(59)
+    assert len(scan()) == 1
 
 
 def test_quality_change_always_passes_the_deadband():
