@@ -123,7 +123,7 @@ def compile_tag(tag: ModbusTag, device: ModbusDevice) -> TagPlan:
         range=tag.range,
         deadband=deadband_threshold(tag, device.deadband),
         heartbeat_s=tag.heartbeat or device.heartbeat,
-        encoding=tag.encoding,
+        encoding=tag.encoding or "utf-8",
     )
 
 

@@ -109,9 +109,10 @@ class ModbusTag(Strict):
     length: int | None = Field(
         None, ge=1, le=125, description="registers of a string (two characters each)"
     )
-    encoding: str = Field(
-        "utf-8",
-        description="text encoding of a string's bytes (utf-8, gbk, latin-1, shift_jis, ...)",
+    encoding: str | None = Field(
+        None,
+        description="text encoding of a string's bytes (gbk, latin-1, shift_jis, ...); "
+        "default utf-8",
     )
     byte_order: ByteOrder | None = Field(None, description="overrides the device's byte_order")
     scale: Scaling | None = Field(None, description="linear scaling to engineering units")
@@ -137,7 +138,9 @@ class ModbusTag(Strict):
 
     @field_validator("encoding")
     @classmethod
-    def _known_text_encoding(cls, value: str, info: ValidationInfo) -> str:
+    def _known_text_encoding(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
         if "type" not in info.data:  # the type itself is invalid (reported there)
             return text_encoding(value, DataType.STRING)
         return text_encoding(value, info.data["type"])
