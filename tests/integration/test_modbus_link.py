@@ -81,6 +81,28 @@ async def test_a_peer_that_closes_the_connection_is_a_lost_link_not_a_timeout(cl
         conn.close()
 
 
+async def test_a_close_between_scans_is_a_lost_link_too():
+    """The server accepts and closes at once, before any request: the scan reports the
+    close (wherever it lands: before the request or while it is in flight), not a timeout."""
+
+    async def close_at_once(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    conn = connection(f"modbus+tcp://127.0.0.1:{port}")
+    try:
+        samples = await conn.scan(conn.plan.scans[0])
+        assert {s.quality for s in samples} == {Quality.BAD}
+        assert all("closed by the peer" in s.reason for s in samples), samples
+        assert conn.devices["rect"].state is State.UP
+        assert conn.health["rect"].failures == 0
+    finally:
+        conn.close()
+        server.close()
+        await server.wait_closed()
+
+
 @pytest.fixture
 def refused_port() -> int:
     """A port on 127.0.0.1 that nothing listens on (bound, then closed)."""
@@ -112,7 +134,7 @@ async def test_an_unresolvable_host_says_name_resolution_failed():
     finally:
         conn.close()
     (reason,) = {s.reason for s in samples}
-    assert reason.startswith("not connected: name resolution failed for nonexistent.invalid")
+    assert reason.startswith("not connected: name resolution failed for nonexistent.invalid:502")
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ def describe(exc: BaseException | None) -> str:
 
 def test_name_resolution() -> None:
     exc = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-    assert describe(exc) == "name resolution failed for plc7.plant (Name or service not known)"
+    assert describe(exc) == (
+        "name resolution failed for plc7.plant:502 (Name or service not known)"
+    )
 
 
 def test_refused() -> None:

@@ -250,6 +250,8 @@ class ModbusConnection:
         if error:
             self._lost(error)
             return False
+        if not self.link.connected:  # closed by the peer at once (on_closed accounted for it)
+            return False
         self._silent.clear()  # a fresh connection starts the count
         self._unanswered_scans = 0
         if not self.stats.connected:

@@ -50,7 +50,7 @@ def describe_connect_error(exc: BaseException | None, host: str, port: int, time
     `exc` is the OSError the connect raised, or None when it timed out."""
     where = f"{host}:{port}"
     if isinstance(exc, socket.gaierror):
-        return f"name resolution failed for {host} ({exc.strerror or exc})"
+        return f"name resolution failed for {where} ({exc.strerror or exc})"
     if exc is None or isinstance(exc, TimeoutError):
         return f"connection to {where} timed out after {timeout:g}s"
     if not isinstance(exc, OSError):
