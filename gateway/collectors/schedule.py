@@ -7,8 +7,11 @@ are not queued up to run back to back.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
+
+from gateway.clock import Clock
 
 
 @dataclass(slots=True)
@@ -26,3 +29,15 @@ class FixedRate:
         skipped = math.ceil((now - self.next_due) / self.interval)
         self.next_due += skipped * self.interval
         return skipped
+
+
+async def sleep_or_stop(clock: Clock, seconds: float, stop: asyncio.Event) -> bool:
+    """Sleep on the clock; True when `stop` was set first."""
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((sleeper, stopper), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+        stopper.cancel()
+    return stop.is_set()

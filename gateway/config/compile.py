@@ -33,6 +33,7 @@ class TagPlan:
     range: tuple[float, float] | None
     deadband: float | None  # absolute threshold in engineering units; None = every sample
     heartbeat_s: float | None
+    encoding: str = "utf-8"  # of a string's bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ def compile_tag(tag: ModbusTag, device: ModbusDevice) -> TagPlan:
         range=tag.range,
         deadband=deadband_threshold(tag, device.deadband),
         heartbeat_s=tag.heartbeat or device.heartbeat,
+        encoding=tag.encoding or "utf-8",
     )
 
 

@@ -5,7 +5,7 @@ blank lines are skipped; a cell cannot span lines. Cells stay strings: validatio
 into 3 and "1.5" into 1.5. Column -> tag field:
 
     name space address type bit length byte_order unit scan heartbeat measurement field
-    description                     the field of the same name
+    description encoding            the field of the same name
     scale_factor scale_offset       scale.factor, scale.offset
     raw_low raw_high eng_low eng_high   scale.raw, scale.eng ([low, high] pairs)
     range_low range_high            range
@@ -37,6 +37,7 @@ _DIRECT = (
     "measurement",
     "field",
     "description",
+    "encoding",
 )
 
 #: column -> where its value goes in the tag (an int is an index in a [low, high] pair)

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space
 from gateway.config.durations import Duration
@@ -39,6 +47,20 @@ _OneOrManyFiles = Annotated[
     list[str],
     WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
 ]
+
+
+def text_encoding(value: str, dtype: DataType | None) -> str:
+    """A string tag's `encoding`: a text codec Python knows; only on type string (a value set
+    on another type would be silently ignored)."""
+    if dtype is not DataType.STRING:
+        raise ValueError("encoding is only used with type string")
+    try:
+        "A".encode(value)
+    except LookupError:
+        raise ValueError(
+            f"unknown text encoding {value!r} (e.g. utf-8, gbk, gb18030, latin-1, shift_jis)"
+        ) from None
+    return value
 
 
 class Strict(BaseModel):
@@ -87,6 +109,11 @@ class ModbusTag(Strict):
     length: int | None = Field(
         None, ge=1, le=125, description="registers of a string (two characters each)"
     )
+    encoding: str | None = Field(
+        None,
+        description="text encoding of a string's bytes (gbk, latin-1, shift_jis, ...); "
+        "default utf-8",
+    )
     byte_order: ByteOrder | None = Field(None, description="overrides the device's byte_order")
     scale: Scaling | None = Field(None, description="linear scaling to engineering units")
     unit: str = Field("", description="engineering unit, e.g. V, kA, degC")
@@ -108,6 +135,15 @@ class ModbusTag(Strict):
     field: str | None = Field(None, min_length=1, description="InfluxDB field; default: name")
     tags: Labels = Field(default_factory=dict, description="extra InfluxDB tags")
     description: str = ""
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_text_encoding(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if "type" not in info.data:  # the type itself is invalid (reported there)
+            return text_encoding(value, DataType.STRING)
+        return text_encoding(value, info.data["type"])
 
     @property
     def span(self) -> tuple[float, float] | None:

@@ -183,13 +183,8 @@ class Gateway:
         return ok
 
     def _scan_deadline(self) -> float:
-        """Long enough for the slowest connection to finish one scan."""
-        worst = 0.0
-        for c in self.connections:
-            plan = c.plan
-            requests = max((len(s.requests) for s in plan.scans), default=0)
-            worst = max(worst, requests * plan.timeout_s * (plan.retries + 1))
-        return worst + 1.0
+        """Long enough for the slowest connection to finish one scan, connecting included."""
+        return max((c.longest_scan_s() for c in self.connections), default=0.0) + 1.0
 
     @staticmethod
     async def _finish(tasks: list[asyncio.Task[None]], grace: float) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from gateway.collectors.modbus.codec import DecodeError, decode, encode
+from gateway.collectors.modbus.codec import DecodeError, InvalidText, decode, encode
 from gateway.collectors.modbus.types import ByteOrder, DataType
 
 ABCD, CDAB, BADC, DCBA = ByteOrder.ABCD, ByteOrder.CDAB, ByteOrder.BADC, ByteOrder.DCBA
@@ -184,8 +184,8 @@ VECTORS = [
         [0x3032, 0x82E2, 0x00AC],
         [0x3032, 0x82E2, 0x00AC],
     ),
-    # trailing space is kept: "A " = 41 20, then 00 00
-    *_four(STR, "A ", [0x4120, 0x0000], [0x4120, 0x0000], [0x2041, 0x0000], [0x2041, 0x0000]),
+    # an inner space is kept: "A B" = 41 20 42, then 00 (trailing spaces are padding, trimmed)
+    *_four(STR, "A B", [0x4120, 0x4200], [0x4120, 0x4200], [0x2041, 0x0042], [0x2041, 0x0042]),
     # empty string: all NUL
     *_four(STR, "", [0x0000], [0x0000], [0x0000], [0x0000]),
 ]
@@ -347,7 +347,9 @@ def test_encode_infinity() -> None:
         ([0x4100, 0x4243], ABCD, "A"),  # "A", NUL, then "BC" after the NUL is ignored
         ([0x0041, 0x4243], ABCD, ""),  # NUL first: empty
         ([0x0041, 0x4342], BADC, "A"),  # swapped: 41 00 42 43
-        ([0x4E64, 0x2020], ABCD, "Nd  "),  # trailing spaces kept
+        ([0x4E64, 0x2020], ABCD, "Nd"),  # trailing padding spaces trimmed
+        ([0x4E20, 0x6400], ABCD, "N d"),  # inner spaces kept
+        ([0x2020, 0x2000], ABCD, ""),  # only padding
     ],
 )
 def test_decode_string_cuts_at_first_nul(
@@ -482,6 +484,53 @@ def test_encode_bit_needs_a_bool(value: Any) -> None:
 def test_decode_invalid_utf8(registers: list[int], order: ByteOrder) -> None:
     with pytest.raises(DecodeError, match="UTF-8"):
         decode(registers, DataType.STRING, order)
+
+
+# --- string encodings ---
+
+# "电解槽" (electrolysis cell) in GBK: B5 E7 BD E2 B2 DB, then NUL padding
+GBK_CELL = [0xB5E7, 0xBDE2, 0xB2DB, 0x0000]
+
+
+def test_decode_gbk_string() -> None:
+    assert decode(GBK_CELL, DataType.STRING, encoding="gbk") == "电解槽"
+    assert decode([0xE7B5, 0xE2BD, 0xDBB2, 0x0000], DataType.STRING, BADC, encoding="gbk") == (
+        "电解槽"
+    )
+
+
+def test_gbk_bytes_are_not_utf8() -> None:
+    with pytest.raises(DecodeError, match="UTF-8"):
+        decode(GBK_CELL, DataType.STRING)
+
+
+def test_encode_gbk_string() -> None:
+    assert encode("电解槽", DataType.STRING, length=4, encoding="gbk") == GBK_CELL
+
+
+def test_invalid_bytes_carry_the_text_with_replacement_characters() -> None:
+    # B5 E7 is one GBK character; FF is never valid in GBK; 41 is "A"
+    with pytest.raises(InvalidText, match="GBK") as caught:
+        decode([0xB5E7, 0xFF41], DataType.STRING, encoding="gbk")
+    assert caught.value.text == "电\ufffdA"
+
+
+def test_padding_is_trimmed_in_other_encodings() -> None:
+    assert decode([0xB5E7, 0x2020, 0x0000], DataType.STRING, encoding="gbk") == "电"
+    assert decode([0x0041, 0x0020, 0x0000], DataType.STRING, encoding="utf-16-be") == "A"
+    assert decode([0x0041, 0x0000, 0x0042], DataType.STRING, encoding="utf-16-be") == "A"
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize(
+    ("text", "encoding", "length"),
+    [("电解槽 3", "gbk", 5), ("Größe", "latin-1", 3), ("タンク", "shift_jis", 3)],
+)
+def test_string_round_trip_in_other_encodings(
+    order: ByteOrder, text: str, encoding: str, length: int
+) -> None:
+    registers = encode(text, DataType.STRING, order, length=length, encoding=encoding)
+    assert decode(registers, DataType.STRING, order, encoding=encoding) == text
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from gateway.collectors.modbus.planner import (
     ReadRequest,
     Span,
     plan_reads,
+    split_at_gaps,
 )
 from gateway.collectors.modbus.types import Space
 
@@ -478,3 +479,47 @@ def test_greedy_is_optimal_against_every_partition_of_small_sets() -> None:
             len(p) for p in _partitions(spans) if all(_feasible(g, limit, max_gap) for g in p)
         )
         assert len(plan_reads(spans, max_gap=max_gap, max_registers=limit)) == best
+
+
+# --- splitting a request that bridged a gap -------------------------------------------------
+
+
+def test_split_at_gaps_gives_the_requests_without_the_holes() -> None:
+    spans = [span("a", 0, 2), span("b", 4, 2), span("c", 6), span("d", 9)]
+    (merged,) = plan_reads(spans, max_gap=4)
+    assert (merged.start, merged.count) == (0, 10)
+    assert shape(split_at_gaps(merged)) == [
+        (HR, 1, 0, 2, ("a",)),
+        (HR, 1, 4, 3, ("b", "c")),  # adjacent spans stay together
+        (HR, 1, 9, 1, ("d",)),
+    ]
+
+
+def test_split_keeps_overlapping_spans_together() -> None:
+    (merged,) = plan_reads([span("a", 0, 4), span("b", 2, 4), span("c", 8)], max_gap=2)
+    assert shape(split_at_gaps(merged)) == [(HR, 1, 0, 6, ("a", "b")), (HR, 1, 8, 1, ("c",))]
+
+
+def test_a_request_without_a_hole_is_not_split() -> None:
+    (request,) = plan_reads([span("a", 3, 2), span("b", 5), span("c", 5, 2)], max_gap=4)
+    assert split_at_gaps(request) == [request]
+
+
+def test_split_of_bits() -> None:
+    (merged,) = plan_reads([span("a", 0, space=CO), span("b", 100, space=CO)], max_gap=200)
+    assert shape(split_at_gaps(merged)) == [(CO, 1, 0, 1, ("a",)), (CO, 1, 100, 1, ("b",))]
+
+
+def test_split_pieces_serve_every_span_once() -> None:
+    rng = random.Random(8)
+    spans = [span(i, rng.randrange(200), rng.randrange(1, 4)) for i in range(40)]
+    for request in plan_reads(spans, max_gap=6):
+        pieces = split_at_gaps(request)
+        assert Counter(s.key for p in pieces for s in p.spans) == Counter(
+            s.key for s in request.spans
+        )
+        for piece in pieces:
+            covered = set()
+            for s in piece.spans:
+                covered.update(range(s.address, s.address + s.count))
+            assert covered == set(range(piece.start, piece.start + piece.count))  # no hole

@@ -107,3 +107,33 @@ async def test_a_failing_store_at_shutdown_still_closes_every_sink(tmp_path):
     assert good.closed
     assert bad.closed
     assert good.lines == ["m v=1 1"]
+
+
+async def test_the_scan_deadline_at_shutdown_includes_connecting():
+    """A scan in progress at shutdown may still be connecting (up to timeout + 1 s) before
+    its requests each wait timeout x (retries + 1): the deadline covers both."""
+    from gateway.config.compile import compile_connections
+    from gateway.config.models import ModbusDevice
+
+    tags = [
+        {"name": "run", "space": "coil", "address": 0},
+        {"name": "sp", "space": "holding_register", "address": 0},
+        {"name": "a", "space": "input_register", "address": 0},
+        {"name": "b", "space": "input_register", "address": 3},  # bridges a gap of 2
+    ]
+    device = ModbusDevice.model_validate(
+        {
+            "name": "rect",
+            "endpoint": "modbus+tcp://127.0.0.1:502",
+            "timeout": 2.0,
+            "retries": 1,
+            "max_gap": 2,
+            "tags": tags,
+        }
+    )
+    gateway = Gateway(compile_connections((device,)), memory_forwarders(MemorySink()))
+    connect = 2.0 + 1.0
+    # coil, holding, and the merged input read, which may be refused and read as 2 pieces
+    reads = 1 + 1 + (1 + 2)
+    assert gateway._scan_deadline() >= connect + reads * 2.0 * 2
+    gateway.connections[0].close()

@@ -15,11 +15,21 @@ from typing import NamedTuple
 
 from gateway.collectors.modbus.types import REGISTER_WIDTH, ByteOrder, DataType, register_count
 
-__all__ = ["DecodeError", "decode", "encode"]
+__all__ = ["DecodeError", "InvalidText", "decode", "encode"]
 
 
 class DecodeError(ValueError):
     """Registers that cannot be decoded as the tag's type."""
+
+
+class InvalidText(DecodeError):
+    """String registers with bytes that are invalid in the tag's encoding; `text` is the string
+    decoded with each invalid byte sequence replaced by U+FFFD."""
+
+    def __init__(self, encoding: str, why: str, text: str) -> None:
+        super().__init__(f"string registers are not valid {encoding.upper()}: {why}")
+        self.why = why
+        self.text = text
 
 
 class _Layout(NamedTuple):
@@ -59,8 +69,12 @@ def decode(
     order: ByteOrder = ByteOrder.ABCD,
     *,
     bit: int | None = None,
+    encoding: str = "utf-8",
 ) -> int | float | bool | str:
-    """Decode the registers of one tag; NaN and infinities are returned as they are."""
+    """Decode the registers of one tag; NaN and infinities are returned as they are.
+
+    A string ends at its first NUL and loses its trailing spaces (PLCs pad with either); its
+    bytes are decoded with `encoding` (raises InvalidText for bytes invalid in it)."""
     layout = _LAYOUTS.get((dtype, order))
     if layout is not None:
         if len(registers) != layout.width:
@@ -74,7 +88,7 @@ def decode(
     if dtype is DataType.BIT:
         return _decode_bit(registers, order, bit)
     if dtype is DataType.STRING:
-        return _decode_string(registers, order)
+        return _decode_string(registers, order, encoding)
     raise DecodeError(f"{dtype.value} values are not decoded from registers")
 
 
@@ -86,6 +100,7 @@ def encode(
     length: int | None = None,
     bit: int | None = None,
     current: int = 0,
+    encoding: str = "utf-8",
 ) -> list[int]:
     """Encode one tag value as registers (the inverse of `decode`).
 
@@ -104,7 +119,7 @@ def encode(
     if dtype is DataType.BIT:
         return [_encode_bit(value, order, bit, current)]
     if dtype is DataType.STRING:
-        return _encode_string(value, order, length)
+        return _encode_string(value, order, length, encoding)
     raise ValueError(f"{dtype.value} values are not encoded as registers")
 
 
@@ -148,27 +163,46 @@ def _string_struct(length: int, swap_bytes: bool) -> struct.Struct:
     return struct.Struct(("<" if swap_bytes else ">") + "H" * length)
 
 
-def _decode_string(registers: Sequence[int], order: ByteOrder) -> str:
+@lru_cache(maxsize=16)
+def _nul_is_a_byte(encoding: str) -> bool:
+    """True when NUL is the single byte 0 and no other character contains a 0 byte (ASCII
+    supersets: UTF-8, GBK, Shift-JIS, Latin-1...): the text can be cut before decoding, so
+    whatever follows the terminator is never decoded. Not so for UTF-16/32."""
+    return "\0A".encode(encoding) == b"\0A"
+
+
+def _text(raw: bytes, encoding: str, errors: str) -> str:
+    if _nul_is_a_byte(encoding):
+        end = raw.find(0)
+        return (raw if end < 0 else raw[:end]).decode(encoding, errors).rstrip(" ")
+    text = raw.decode(encoding, errors)
+    end = text.find("\0")
+    return (text if end < 0 else text[:end]).rstrip(" ")
+
+
+def _decode_string(registers: Sequence[int], order: ByteOrder, encoding: str) -> str:
     if not registers:
         raise DecodeError("a string needs at least one register, got 0")
     try:
         raw = _string_struct(len(registers), order.swap_bytes).pack(*registers)
     except struct.error:
         raise DecodeError(f"registers must be integers 0..65535, got {registers!r}") from None
-    end = raw.find(0)
     try:
-        return (raw if end < 0 else raw[:end]).decode("utf-8")
+        return _text(raw, encoding, "strict")
     except UnicodeDecodeError as exc:
-        raise DecodeError(f"string registers are not valid UTF-8: {exc.reason}") from None
+        raise InvalidText(encoding, exc.reason, _text(raw, encoding, "replace")) from None
 
 
-def _encode_string(value: object, order: ByteOrder, length: int | None) -> list[int]:
+def _encode_string(
+    value: object, order: ByteOrder, length: int | None, encoding: str = "utf-8"
+) -> list[int]:
     if not isinstance(value, str):
         raise ValueError(f"a string tag needs a str, got {value!r}")
     if "\0" in value:
         raise ValueError("a string value cannot contain NUL (NUL ends the string in registers)")
     count = register_count(DataType.STRING, length)
-    raw = value.encode("utf-8")
+    raw = value.encode(encoding)
     if len(raw) > 2 * count:
-        raise ValueError(f"{value!r} is {len(raw)} UTF-8 bytes, more than {count} registers hold")
+        name = encoding.upper()
+        raise ValueError(f"{value!r} is {len(raw)} {name} bytes, more than {count} registers hold")
     return list(_string_struct(count, order.swap_bytes).unpack(raw.ljust(2 * count, b"\0")))

@@ -3,34 +3,36 @@
 Every scan (one device at one rate) runs on its own fixed-rate schedule inside the
 connection's task, so scans of one connection never overlap and a slow or dead endpoint only
 delays itself. Failures become BAD samples with a reason; connection loss is retried with
-exponential backoff; a device that keeps failing is demoted (see devicestate.py) so that the
-other devices behind the same endpoint keep their schedules. State changes are logged once
-(down at WARNING, back at INFO).
+exponential backoff; a device that answers none of its requests scan after scan is demoted
+(see devicestate.py) so that the other devices behind the same endpoint keep their
+schedules. State changes are logged once (down at WARNING, back at INFO).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 
 from gateway.clock import Clock, SystemClock
 from gateway.collectors.devicestate import DeviceHealth, DeviceStats, State
 from gateway.collectors.modbus.extract import exception_reason, extract, failed
-from gateway.collectors.modbus.planner import ReadRequest
+from gateway.collectors.modbus.link import CLOSED_BY_PEER, ModbusLink
+from gateway.collectors.modbus.planner import ReadRequest, split_at_gaps
+from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
 from gateway.collectors.modbus.types import Space
-from gateway.collectors.schedule import FixedRate
+from gateway.collectors.schedule import FixedRate, sleep_or_stop
 from gateway.config.compile import ConnectionPlan, ScanPlan
 from gateway.model import Sample
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[list[Sample]], Awaitable[None]]
-ANSWERED, SILENT, LINK_LOST = object(), object(), object()  # outcomes of one request
+ILLEGAL_ADDRESS = 2
 
 _READ = {
     Space.COIL: "read_coils",
@@ -74,15 +76,20 @@ class ModbusConnection:
         self._down_logged = False
         self._all_devices = set(plan.devices)
         self._silent: set[str] = set()  # devices that failed to answer since the last answer
-        self.client = AsyncModbusTcpClient(
+        self._unanswered_scans = 0  # scans in a row in which no active device answered
+        self._hinted: set[str] = set()  # devices told that their unit_id may be wrong
+        # the requests each scan sends, in the order of the next scan: merged reads refused
+        # for their gap are replaced by their pieces, requests that got no answer go last
+        self._requests = {id(s): list(s.requests) for s in plan.scans}
+        self.link = ModbusLink(
             plan.endpoint.host,
-            port=plan.endpoint.port,
+            plan.endpoint.port,
             timeout=plan.timeout_s,
             retries=plan.retries,
-            reconnect_delay=0,
             name=self.name,
+            on_closed=lambda: self._lost(CLOSED_BY_PEER),
         )
-        self.client.set_max_no_responses(2**31)  # reconnecting is our decision, not pymodbus's
+        self.client = self.link.client
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Scan on the fixed schedules until `stop` is set (a scan in progress completes) or
@@ -93,23 +100,13 @@ class ModbusConnection:
         try:
             while not stop.is_set():
                 schedule, scan = min(schedules, key=lambda item: item[0].next_due)
-                if await self._sleep_or_stop(schedule.next_due - self.clock.monotonic(), stop):
+                due = schedule.next_due - self.clock.monotonic()
+                if await sleep_or_stop(self.clock, due, stop):
                     break
                 await self.emit(await self.scan(scan))
                 self.devices[scan.device].late_scans += schedule.advance(self.clock.monotonic())
         finally:
             self.close()
-
-    async def _sleep_or_stop(self, seconds: float, stop: asyncio.Event) -> bool:
-        """Sleep on the clock; True when `stop` was set first."""
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait((sleeper, stopper), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            stopper.cancel()
-        return stop.is_set()
 
     async def scan_all(self) -> list[Sample]:
         """Every scan once (for `gateway once`)."""
@@ -118,73 +115,125 @@ class ModbusConnection:
             samples.extend(await self.scan(scan))
         return samples
 
+    def longest_scan_s(self) -> float:
+        """The longest one scan can take: connecting (bounded by timeout + 1 s), then every
+        request timing out after its retries, a merged read refused for its gap once more
+        than its pieces. Shutdown waits this long for the scans in progress."""
+        per_request = self.plan.timeout_s * (self.plan.retries + 1)
+        reads = max(
+            (sum(_reads_at_most(r) for r in requests) for requests in self._requests.values()),
+            default=0,
+        )
+        return self.plan.timeout_s + 1.0 + reads * per_request
+
     async def scan(self, scan: ScanPlan) -> list[Sample]:
         """Read one device at one rate; failures are BAD samples, never exceptions."""
         began = self.clock.monotonic()
         stats = self.devices[scan.device]
+        requests = self._requests[id(scan)]
         if self.health[scan.device].demoted(began):
             stats.skipped_scans += 1
-            reason = f"device demoted: {stats.last_error}"
-            return [s for req in scan.requests for s in failed(req, self.clock.now_ns(), reason)]
+            reason = f"device demoted: {stats.last_error or 'no answer'}"
+            return [s for req in requests for s in failed(req, self.clock.now_ns(), reason)]
         async with self.lock:
             if await self._ensure_connected():
-                samples = await self._read_requests(scan)
+                samples = await self._read_requests(scan, requests, began)
             else:
                 now = self.clock.now_ns()
                 reason = f"not connected: {self._last_error}"
-                samples = [s for req in scan.requests for s in failed(req, now, reason)]
+                samples = [s for req in requests for s in failed(req, now, reason)]
         stats.scans += 1
         stats.last_scan_seconds = self.clock.monotonic() - began
         stats.scan_seconds_total += stats.last_scan_seconds
         return samples
 
-    async def _read_requests(self, scan: ScanPlan) -> list[Sample]:
+    async def _read_requests(
+        self, scan: ScanPlan, requests: list[ReadRequest], began: float
+    ) -> list[Sample]:
+        """Every request of the scan; after one got no answer, the others are still tried
+        while the scan is within its rate (its time budget)."""
         samples: list[Sample] = []
-        outcome = ANSWERED
-        for index, request in enumerate(scan.requests):
-            result, outcome = await self._read(request, scan.unit, scan.device)
-            samples.extend(result)
-            if outcome is not ANSWERED:
-                now = self.clock.now_ns()
-                for rest in scan.requests[index + 1 :]:
-                    samples.extend(failed(rest, now, "skipped: device did not answer this scan"))
+        tally = ScanTally()
+        todo = deque(requests)
+        reason = "not read"  # set with the reason whenever requests are left unread
+        while todo:
+            request = todo.popleft()
+            if tally.silent and self.clock.monotonic() - began >= scan.interval_s:
+                todo.appendleft(request)
+                reason = (
+                    f"not read: the scan's {scan.interval_s:g}s went to a request that got "
+                    "no answer"
+                )
                 break
-        if outcome is not LINK_LOST:  # a lost link is the connection's failure, not the device's
-            self._device_state(scan.device, outcome is ANSWERED, samples)
+            result, outcome, code = await self._read(request, scan.unit, scan.device)
+            if code == ILLEGAL_ADDRESS and (pieces := split_at_gaps(request)) != [request]:
+                self._split(scan.device, request, pieces)
+                todo.extendleft(reversed(pieces))
+                continue
+            samples.extend(result)
+            tally.add(request, outcome, code, result)
+            if outcome is Outcome.LINK_LOST:
+                reason = f"not connected: {self._last_error}"
+                break
+        now = self.clock.now_ns()
+        for rest in todo:
+            samples.extend(failed(rest, now, reason))
+        requests[:] = tally.next_order(todo)
+        if tally.answered is False and self._silent >= self._active_devices():
+            # nobody on this link answers (a half-open link?): after two such scans in a row
+            # reopen it, with backoff; one scan may just have been cut by its time budget
+            self._unanswered_scans += 1
+            if self._unanswered_scans >= 2:
+                self._lost(tally.silent_reason)
+        self._account(scan, tally)
         return samples
 
     async def _read(
         self, request: ReadRequest, unit: int, device: str
-    ) -> tuple[list[Sample], object]:
-        """Samples of one request, and the outcome: ANSWERED (even with an exception), SILENT
-        (no answer in time) or LINK_LOST."""
+    ) -> tuple[list[Sample], Outcome, int]:
+        """Samples of one request, its outcome, and its Modbus exception code (0: none)."""
         stats = self.devices[device]
         stats.reads += 1
-        read = getattr(self.client, _READ[request.space])
         try:
-            response = await read(request.start, count=request.count, device_id=unit)
+            response = await self.link.read(
+                _READ[request.space], request.start, request.count, unit
+            )
         except ConnectionException as exc:
-            self._lost(f"connection lost ({exc})")
-            return failed(request, self.clock.now_ns(), self._last_error), LINK_LOST
+            if self.stats.connected:  # not yet accounted (a close is, by the link's callback)
+                self._lost(f"connection lost ({exc})")
+            return failed(request, self.clock.now_ns(), self._last_error), Outcome.LINK_LOST, 0
         except ModbusException:
             stats.read_errors += 1
             reason = f"no response within {self.plan.timeout_s:g}s"
             self._silent.add(device)
-            if not self.client.connected or self._silent >= self._active_devices():
-                self._lost(reason)  # nobody on this link answers: reopen it, with backoff
-            return failed(request, self.clock.now_ns(), reason), SILENT
+            return failed(request, self.clock.now_ns(), reason), Outcome.SILENT, 0
         now = self.clock.now_ns()
         self._silent.clear()
+        self._unanswered_scans = 0
         self._delay = self._backoff_min  # a real answer ends the connection's backoff
         if response.isError():
             stats.read_errors += 1
-            return failed(request, now, exception_reason(response.exception_code)), ANSWERED
+            code = response.exception_code
+            return failed(request, now, exception_reason(code)), Outcome.ANSWERED, code
         values = response.bits if request.space.is_bit else response.registers
         if len(values) < request.count:
             stats.read_errors += 1
             reason = f"short response ({len(values)} of {request.count})"
-            return failed(request, now, reason), ANSWERED
-        return extract(request, values, now), ANSWERED
+            return failed(request, now, reason), Outcome.ANSWERED, 0
+        return extract(request, values, now), Outcome.ANSWERED, 0
+
+    def _split(self, device: str, merged: ReadRequest, pieces: list[ReadRequest]) -> None:
+        """Log, once per request, that a merged read is replaced by its pieces for good."""
+        log.warning(
+            "Device %s refused the read of %s %d..%d (illegal data address): it bridges "
+            "registers the device does not define, so it is split into %d reads from now on "
+            "(set max_gap lower to plan it that way).",
+            device,
+            merged.space.value,
+            merged.start,
+            merged.start + merged.count - 1,
+            len(pieces),
+        )
 
     def _active_devices(self) -> set[str]:
         """The devices currently polled (demoted ones send no requests)."""
@@ -192,20 +241,19 @@ class ModbusConnection:
         return {d for d in self._all_devices if not self.health[d].demoted(now)}
 
     async def _ensure_connected(self) -> bool:
-        if self.client.connected:
+        if self.link.connected:
             return True
         if self.clock.monotonic() < self._retry_at:
             return False
         self.stats.connects += 1
-        try:
-            ok = await asyncio.wait_for(self.client.connect(), self.plan.timeout_s + 1.0)
-            error = "" if ok else "connection refused or unreachable"
-        except (TimeoutError, OSError) as exc:
-            ok, error = False, f"cannot connect ({exc or type(exc).__name__})"
-        if not ok:
+        error = await self.link.connect()
+        if error:
             self._lost(error)
             return False
+        if not self.link.connected:  # closed by the peer at once (on_closed accounted for it)
+            return False
         self._silent.clear()  # a fresh connection starts the count
+        self._unanswered_scans = 0
         if not self.stats.connected:
             log.info("Modbus %s connected.", self.name)
         self.stats.connected = True
@@ -218,17 +266,27 @@ class ModbusConnection:
         if not self._down_logged:
             log.warning("Modbus %s down: %s; retrying with backoff.", self.name, reason)
             self._down_logged = True
+        else:
+            log.debug("Modbus %s still down: %s.", self.name, reason)
         self.stats.connected = False
         self.stats.connect_failures += 1
-        self.client.close()
+        self.link.close()
         self._retry_at = self.clock.monotonic() + self._delay
         self._delay = min(self._backoff_max, self._delay * 2)
 
-    def _device_state(self, device: str, answered: bool, samples: list[Sample]) -> None:
+    def _account(self, scan: ScanPlan, tally: ScanTally) -> None:
         """Count the scan for the device's health; log its transitions once."""
-        stats = self.devices[device]
+        device, stats = scan.device, self.devices[scan.device]
+        if tally.unit_hint and device not in self._hinted:
+            self._hinted.add(device)
+            log.warning("Device %s: %s.", device, unit_hint_message(scan.unit, tally.unit_hint))
+        elif tally.values:
+            self._hinted.discard(device)
+        answered = tally.answered
+        if answered is None:  # the link was lost before any answer: not the device's fault
+            return
         if not answered:
-            stats.last_error = samples[0].reason if samples else "no answer"
+            stats.last_error = tally.silent_reason
         state = self.health[device].record(answered, self.clock.monotonic())
         if state is stats.state:
             return
@@ -248,5 +306,11 @@ class ModbusConnection:
 
     def close(self) -> None:
         """Close the connection."""
-        self.client.close()
+        self.link.close()
         self.stats.connected = False
+
+
+def _reads_at_most(request: ReadRequest) -> int:
+    """Reads one request can cost in a scan: itself, plus its pieces if it gets split."""
+    pieces = len(split_at_gaps(request))
+    return 1 if pieces == 1 else 1 + pieces

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.collectors.modbus.codec import DecodeError, decode
+from gateway.collectors.modbus.codec import DecodeError, InvalidText, decode
 from gateway.collectors.modbus.planner import ReadRequest
 from gateway.collectors.modbus.types import DataType
 from gateway.config.compile import TagPlan
@@ -38,6 +38,9 @@ def extract(request: ReadRequest, values: Sequence[int | bool], time_ns: int) ->
         if tag.dtype is DataType.BOOL:
             out.append(Sample(tag.point, bool(values[offset]), Quality.GOOD, time_ns))
             continue
+        if tag.dtype is DataType.STRING:
+            out.append(_text(tag, values[offset : offset + tag.count], time_ns))
+            continue
         try:
             value = decode(values[offset : offset + tag.count], tag.dtype, tag.order, bit=tag.bit)
         except DecodeError as exc:
@@ -45,6 +48,19 @@ def extract(request: ReadRequest, values: Sequence[int | bool], time_ns: int) ->
             continue
         out.append(Sample(tag.point, value, Quality.GOOD, time_ns))
     return out
+
+
+def _text(tag: TagPlan, registers: Sequence[int | bool], time_ns: int) -> Sample:
+    """A string: GOOD; UNCERTAIN with U+FFFD in place of bytes invalid in its encoding (the
+    rest of the text is still worth having, but the value is not what the device holds)."""
+    try:
+        value = decode(registers, tag.dtype, tag.order, encoding=tag.encoding)
+    except InvalidText as exc:
+        reason = f"invalid {tag.encoding.upper()} bytes replaced with U+FFFD ({exc.why})"
+        return Sample(tag.point, exc.text, Quality.UNCERTAIN, time_ns, reason)
+    except DecodeError as exc:
+        return bad(tag.point, time_ns, f"decode error: {exc}")
+    return Sample(tag.point, value, Quality.GOOD, time_ns)
 
 
 def failed(request: ReadRequest, time_ns: int, reason: str) -> list[Sample]:

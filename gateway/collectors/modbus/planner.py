@@ -87,6 +87,17 @@ def plan_reads(
     return requests
 
 
+def split_at_gaps(request: ReadRequest) -> list[ReadRequest]:
+    """The requests that read ``request``'s spans without the holes between them, in address
+    order (a plan with ``max_gap`` 0); ``[request]`` when it reads no hole.
+
+    A device that answers "illegal data address" to a request bridging undefined registers
+    usually answers each of these pieces.
+    """
+    pieces = _plan_group(list(request.spans), request.count, 0)
+    return [request] if len(pieces) == 1 else pieces
+
+
 def _check_options(max_gap: int, max_registers: int, max_bits: int) -> None:
     if max_gap < 0:
         raise ValueError(f"max_gap must be >= 0, got {max_gap}")
