@@ -52,7 +52,7 @@ class Gateway:
         self.commit_interval = commit_interval
         self.observers = list(observers)
         self.pipeline = build_pipeline(
-            tag for plan in connections for scan in plan.scans for tag in scan.tags
+            (tag for plan in connections for scan in plan.scans for tag in scan.tags), self.clock
         )
         self.connections = [ModbusConnection(p, self.emit, self.clock) for p in connections]
         self.forwarders = list(forwarders)
