@@ -20,6 +20,7 @@ class MemoryBuffer:
     """A bounded FIFO of lines with sequence numbers."""
 
     durable = False
+    problem: str | None = None  # never "not durable": it is not meant to be
 
     def __init__(
         self, max_lines: int = 1_000_000, name: str = "memory", clock: Clock | None = None
