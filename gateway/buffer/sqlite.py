@@ -16,9 +16,10 @@ writes everything put so far in one transaction. The runtime calls `persist()` e
 
 Not durable (disk full, I/O error). While persisting fails, `problem` says why (logged once
 at ERROR, INFO when a persist works again) and the data keeps flowing: `begin()` hands out
-what is on disk first, then the pending lines, from memory, in order. A line sent from
-memory and acknowledged is gone for good (it is never persisted later); one that is persisted
-while its write is still running is deleted when that write is acknowledged. Deleting
+what is on disk first, then, from memory and in order, the pending lines a persist failed
+on (every line is tried on disk first, so the next commit notices when space is back). A line
+sent from memory and acknowledged is gone for good (it is never persisted later); one that is
+persisted while its write is still running is deleted when that write is acknowledged. Deleting
 acknowledged rows needs space too (the WAL grows): when it fails they are only marked as
 acknowledged in memory, skipped, and deleted by the next transaction that works; after a
 crash meanwhile they are sent again (InfluxDB overwrites identical points).
@@ -115,6 +116,7 @@ class SqliteBuffer:
         self._pending: list[Chunk] = []
         self._pending_lines = self._pending_bytes = 0
         self._mem_first = 0  # position of the first pending line in the memory order
+        self._tried = 0  # leading pending lines a persist failed on: they may be sent
         self._disk = Disk(0, 0, None)  # rows not acknowledged
         self._marked = 0  # rows up to this id are acknowledged but not deleted yet
         self._flight: _Flight | None = None
@@ -158,7 +160,7 @@ class SqliteBuffer:
 
     async def begin(self, max_lines: int) -> Batch | None:
         self._store.need()
-        if not self._disk.lines and (self.problem is None or not self._pending_lines):
+        if not self._disk.lines and (self.problem is None or not self._tried):
             self._flight = None
             return None  # the common idle case, without a thread hop
         return await self._serial(lambda: self._begin(max_lines))
@@ -195,9 +197,10 @@ class SqliteBuffer:
             if rows:
                 self._flight = _Flight(rows[0][0], rows[-1][0])
                 return Batch(rows[0][0], rows[-1][0], tuple(row[1] for row in rows))
-        if self.problem is None or not self._pending_lines:
+        if self.problem is None or not self._tried:
             return None
-        lines = tuple(islice(chain.from_iterable(c[1] for c in self._pending), max_lines))
+        pending = chain.from_iterable(c[1] for c in self._pending)
+        lines = tuple(islice(pending, min(max_lines, self._tried)))
         first, last = self._mem_first, self._mem_first + len(lines) - 1
         self._flight = _Flight(first, last, memory=True)
         return Batch(first, last, lines, memory=True)
@@ -270,6 +273,7 @@ class SqliteBuffer:
                 flight.last - flight.first + 1 if flight and in_memory else 0,
             )
         except sqlite3.Error as exc:
+            self._tried = sum(len(c[1]) for c in chunks)
             self._persist_failed(exc)
             return
         self._marked = 0
@@ -312,6 +316,7 @@ class SqliteBuffer:
             self._pending_bytes -= size - self._pending[0][2]
             left = 0
         self._mem_first += count
+        self._tried = max(0, self._tried - count)
         return count
 
     def _cutoff(self) -> int | None:
@@ -357,12 +362,13 @@ class SqliteBuffer:
         held = sum(c[2] for c in kept)
         self._pending_lines -= sum(len(c[1]) for c in kept)
         self._pending_bytes -= held
-        self._trim_front_of_pending()
+        dropped = self._trim_front_of_pending()
+        self._tried -= min(dropped, max(0, self._tried - spared))
         self._pending[:0] = kept
         self._pending_lines += sum(len(c[1]) for c in kept)
         self._pending_bytes += held
 
-    def _trim_front_of_pending(self) -> None:
+    def _trim_front_of_pending(self) -> int:
         n, b, dropped = self._pending_lines, self._pending_bytes, 0
         while self._pending and self._over(n, b):
             ns, lines, _ = self._pending[0]
@@ -377,6 +383,7 @@ class SqliteBuffer:
         self._pending_lines, self._pending_bytes = n, b
         if dropped:
             self._drop("full", dropped, "oldest")
+        return dropped
 
     def _drop(self, reason: str, count: int, which: str) -> None:
         self.stats.dropped[reason] += count

@@ -11,6 +11,7 @@ from gateway.config import LoadedConfig
 from gateway.config.compile import compile_connections
 from gateway.config.models import BufferConfig, HealthConfig
 from gateway.runtime.app import Gateway, Observer
+from gateway.runtime.forwarder import Forwarder
 from gateway.runtime.outputs import build_forwarders
 from gateway.runtime.sinkset import build_sinks, effective_sinks
 from gateway.sinks.base import Sink
@@ -20,10 +21,13 @@ from gateway.telemetry.metrics import collect, render_prometheus, stats_lines
 
 
 def readiness(gateway: Gateway) -> tuple[bool, str]:
-    """Ready when every sink's last write succeeded and at least one device is up."""
+    """Ready when every sink's last write succeeded, every durable buffer can persist, and
+    at least one device is up."""
     down = [f.sink.name for f in gateway.forwarders if f.stats.healthy is False]
-    if down:
-        return False, f"sink not reachable: {', '.join(down)}"
+    reasons = [f"sink not reachable: {', '.join(down)}"] if down else []
+    reasons += not_durable(gateway.forwarders)
+    if reasons:
+        return False, "; ".join(reasons)
     untried = [f.sink.name for f in gateway.forwarders if f.stats.healthy is None]
     if untried:
         return False, f"no write to {', '.join(untried)} yet"
@@ -37,6 +41,16 @@ def readiness(gateway: Gateway) -> tuple[bool, str]:
     if not up:
         return False, "no device up"
     return True, f"ready: {len(up)} devices up"
+
+
+def not_durable(forwarders: Sequence[Forwarder]) -> list[str]:
+    """ "buffer not durable: <why>" for each buffer that cannot persist (disk full...)."""
+    named = len(forwarders) > 1
+    return [
+        f"buffer not durable: {f.buffer.problem}" + (f" ({f.sink.name})" if named else "")
+        for f in forwarders
+        if f.buffer.problem is not None
+    ]
 
 
 def build_gateway(

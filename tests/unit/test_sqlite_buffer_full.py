@@ -211,3 +211,21 @@ async def test_unpersisted_lines_in_flight_are_not_trimmed(opened: Open):
     await buf.ack(batch)
     assert buf.stats.sent == 6
     assert await drain(buf) == lines(10)[8:] + lines(8, "n")
+
+
+async def test_only_lines_a_persist_failed_on_are_sent_from_memory(opened: Open):
+    """Every line is tried on disk first, so a commit notices when space is back."""
+    buf = await opened()
+    fill(buf)
+    buf.put(lines(10))
+    await buf.persist()
+    buf.put(lines(5, "n"))  # not tried yet
+    batch = await buf.begin(100)
+    assert batch is not None
+    assert batch.lines == tuple(lines(10))
+    await buf.ack(batch)
+    assert await buf.begin(100) is None
+    await buf.persist()  # fails for them too: now they may go
+    rest = await buf.begin(100)
+    assert rest is not None
+    assert rest.lines == tuple(lines(5, "n"))
