@@ -42,13 +42,27 @@ async def test_buffer_full_drops_oldest_and_counts():
     assert (await buf.begin(10)).lines == ("m v=2 2", "n v=0 0", "n v=1 1", "n v=2 2")
 
 
-async def test_ack_after_overflow_removes_only_what_is_left_of_the_batch():
+async def test_lines_in_flight_are_neither_dropped_nor_counted_against_the_limit():
     buf = MemoryBuffer(max_lines=4)
     buf.put(lines(4))
-    batch = await buf.begin(3)  # lines 0-2
-    buf.put(lines(2, "n v="))  # drops lines 0 and 1 while the batch is in flight
-    await buf.ack(batch)  # removes line 2 only
-    assert (await buf.begin(10)).lines == ("m v=3 3", "n v=0 0", "n v=1 1")
+    batch = await buf.begin(3)  # lines 0-2 in flight
+    buf.put(lines(2, "n v="))  # 3 lines not in flight: within the limit
+    assert buf.stats.dropped["full"] == 0
+    buf.put(lines(2, "x v="))  # 5 not in flight: the oldest of them (line 3) goes
+    assert buf.stats.dropped["full"] == 1
+    await buf.ack(batch)
+    assert buf.stats.sent == 3
+    assert (await buf.begin(10)).lines == ("n v=0 0", "n v=1 1", "x v=0 0", "x v=1 1")
+
+
+async def test_a_failed_write_puts_its_lines_under_the_limit_again():
+    buf = MemoryBuffer(max_lines=4)
+    buf.put(lines(4))
+    batch = await buf.begin(4)
+    await buf.ack(batch, 0)  # the write failed
+    buf.put(lines(1, "n v="))
+    assert buf.stats.dropped["full"] == 1
+    assert (await buf.begin(10)).lines == (*lines(4)[1:], "n v=0 0")
 
 
 async def test_partial_ack_removes_only_the_first_lines():
