@@ -66,7 +66,8 @@ def build_gateway(
     clock = clock or SystemClock()
     settings = effective_sinks(config.sinks, os.environ if env is None else env)
     buffering = config.buffer or BufferConfig()
-    chosen = list(sinks) if sinks is not None else build_sinks(config.sinks, env)
+    where = config.sections_at.get("sinks")
+    chosen = list(sinks) if sinks is not None else build_sinks(config.sinks, env, where)
     gateway = Gateway(
         compile_connections(config.devices),
         build_forwarders(chosen, config.sinks, buffering, clock),
