@@ -206,17 +206,18 @@ class SqliteBuffer:
         return Batch(first, last, lines, memory=True)
 
     async def _ack(self, batch: Batch, last: int) -> None:
-        flight, self._flight = self._flight, None
-        moved = flight and flight.memory and flight.first == batch.first and flight.disk_first
+        flight = self._flight
+        same = flight is not None and flight.memory and flight.first == batch.first
+        moved = flight.disk_first if flight is not None and same else None
         if not batch.memory:
             await self._ack_rows(batch.first, last)
-        elif flight and moved and flight.disk_first is not None:
-            offset = flight.disk_first - batch.first  # persisted while it was being sent
-            await self._ack_rows(batch.first + offset, last + offset)
+        elif moved is not None:  # persisted while it was being sent: its rows go
+            await self._ack_rows(moved, moved + last - batch.first)
         else:
             sent = self._pop_pending(max(0, last + 1 - self._mem_first))
             self.stats.sent += sent
             self.stats.unpersisted_sent += sent
+        self._flight = None  # only now: an ack that failed is retried against the same rows
         self._levels()
 
     async def _ack_rows(self, first: int, last: int) -> None:
