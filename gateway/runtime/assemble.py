@@ -23,8 +23,13 @@ from gateway.telemetry.metrics import collect, render_prometheus, stats_lines
 def readiness(gateway: Gateway) -> tuple[bool, str]:
     """Ready when every sink's last write succeeded, every durable buffer can persist, and
     at least one device is up."""
-    down = [f.sink.name for f in gateway.forwarders if f.stats.healthy is False]
+    down = [f.sink.name for f in gateway.forwarders if f.stats.healthy is False and not f.refusing]
     reasons = [f"sink not reachable: {', '.join(down)}"] if down else []
+    reasons += [
+        f"sink refuses the requests: {f.sink.name} ({f.stats.last_error})"
+        for f in gateway.forwarders
+        if f.refusing
+    ]
     reasons += not_durable(gateway.forwarders)
     if reasons:
         return False, "; ".join(reasons)

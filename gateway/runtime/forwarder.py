@@ -75,7 +75,7 @@ class Forwarder:
         self.wakeup = asyncio.Event()
         self._unacked: tuple[Batch, int | None] | None = None  # written, ack failed
         self._buffer_failing = False
-        self._refusing = False  # in a request-error episode (logged once)
+        self.refusing = False  # the sink refuses the requests themselves (see writer.py)
 
     @property
     def max_batch(self) -> int:
@@ -184,16 +184,16 @@ class Forwarder:
             if self.stats.healthy is False:
                 log.info("Sink %s is accepting writes again.", self.sink.name)
             self.stats.healthy = True
-            self._refusing = False
+            self.refusing = False
         return None
 
     def _request_refused(self, message: str) -> None:
         self.stats.retries += 1
         self.stats.last_error = message
         self.stats.healthy = False
-        if not self._refusing:
+        if not self.refusing:
             log.error(_REQUEST, self.sink.name, message)
-            self._refusing = True
+            self.refusing = True
 
     async def _set_aside(self) -> None:
         """Dead-letter the lines the sink refused in this attempt; one log line per batch."""
@@ -215,7 +215,8 @@ class Forwarder:
     def _failed(self, reason: str) -> None:
         self.stats.retries += 1
         self.stats.last_error = reason
-        if self.stats.healthy is not False:
+        if self.stats.healthy is not False or self.refusing:
+            self.refusing = False
             log.warning(
                 "Sink %s write failed: %s; keeping the data and retrying.", self.sink.name, reason
             )

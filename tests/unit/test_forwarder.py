@@ -316,3 +316,19 @@ async def test_a_413_is_remembered_and_later_batches_are_not_split_again():
     assert await fwd.flush(soon(5))
     assert sink.writes - first == 40 // fwd.max_batch  # no refused request any more
     assert fwd.max_batch <= 8
+
+
+async def test_readyz_names_a_sink_that_refuses_the_requests():
+    from gateway.runtime.app import Gateway
+    from gateway.runtime.assemble import readiness
+
+    buf, sink = MemoryBuffer(), RequestRefusingSink(refusals=3)
+    buf.put(lines(5))
+    fwd = Forwarder(buf, sink, clock=FakeClock())
+    gateway = Gateway([], [fwd])
+    assert await fwd._attempt() == 0.0
+    ok, reason = readiness(gateway)
+    assert not ok
+    assert reason == f"sink refuses the requests: memory ({ORG})"
+    assert await fwd.flush(soon(5))
+    assert readiness(gateway) == (False, "no device up")
