@@ -215,10 +215,12 @@ def namespaces_work(where) -> bool:
     return subprocess.run(command, capture_output=True, timeout=30).returncode == 0
 
 
-async def test_a_full_disk_keeps_data_flowing_and_readyz_tells(victoria, tmp_path):
+@pytest.mark.parametrize("outage", [False, True], ids=["database-up", "database-down"])
+async def test_a_full_disk_keeps_data_flowing_and_readyz_tells(victoria, tmp_path, outage):
     """The buffer's filesystem fills up (a 4 MiB tmpfs in a user and mount namespace, no root
-    needed) while the database is up: the data keeps flowing, /readyz says why it is not
-    ready, and once space is back nothing is missing or repeated."""
+    needed) while the database is up, or during an outage with a backlog on disk: the data
+    keeps flowing (once the database is back), /readyz says why it is not ready, and once
+    space is back nothing is missing or repeated."""
     import sys
 
     data, ctl = tmp_path / "data", tmp_path / "ctl"
@@ -240,12 +242,21 @@ async def test_a_full_disk_keeps_data_flowing_and_readyz_tells(victoria, tmp_pat
     try:
         await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= 5, 30)
         assert (await poll(lambda: get(f"{health}/readyz"), 10))[0] == 200
+        if outage:  # a backlog piles up on disk first
+            victoria.stop()
+            down_at = bank.served
+            await poll(lambda: bank.served >= down_at + 10, 30)
         (ctl / "fill").touch()
         await poll((ctl / "full").exists, 30)
-        _, text = await poll(lambda: (r := get(f"{health}/readyz"))[0] == 503 and r, 30)
+        _, text = await poll(
+            lambda: (r := get(f"{health}/readyz"))[0] == 503 and "durable" in r[1] and r, 30
+        )
         assert "buffer not durable: disk full" in text
         full_at = bank.served
-        await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= full_at + 10, 30)
+        if outage:
+            await poll(lambda: bank.served >= full_at + 10, 30)  # held in memory meanwhile
+            victoria.restart()
+        await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= full_at + 10, 60)
         _, metrics = get(f"{health}/metrics")
         assert 'gateway_buffer_durable{sink="influxdb"} 0' in metrics
         assert 'gateway_sink_up{sink="influxdb"} 1' in metrics
