@@ -125,8 +125,10 @@ class BatchWriter:
         """Raise RequestRefused for a request error; else how many leading lines of `lines`
         the probe wrote or set aside."""
         if self.good is not None:  # accepted before: refused now only if the request is bad
-            if same_refusal(await self._try([self.good]) or "", message):
+            refusal = await self._try([self.good])
+            if refusal is not None and same_refusal(refusal, message):
                 raise RequestRefused(message)
+            self.accepted = self.accepted or refusal is None  # the sink takes writes
             return 0
         first = await self._try(lines[:1])
         if first is None:

@@ -332,3 +332,17 @@ async def test_readyz_names_a_sink_that_refuses_the_requests():
     assert reason == f"sink refuses the requests: memory ({ORG})"
     assert await fwd.flush(soon(5))
     assert readiness(gateway) == (False, "no device up")
+
+
+async def test_a_sink_that_takes_the_probe_is_healthy_even_if_the_batch_was_all_refused():
+    buf, sink = MemoryBuffer(), ParseErrorSink()
+    buf.put(lines(2))
+    fwd = Forwarder(buf, sink, clock=FakeClock())
+    assert await fwd.flush(soon(5))
+    sink.fail_next = [RetryableSinkError("down")]
+    buf.put(["m poison=1 1"])
+    assert await fwd._attempt() == 0.0  # refused, and the probe finds the sink down
+    assert fwd.stats.healthy is False
+    assert await fwd.flush(soon(5))  # refused again, but the probe (a line from before) is taken
+    assert fwd.stats.healthy is True
+    assert fwd.dead_letters.recent == ["m poison=1 1"]
