@@ -43,12 +43,12 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain, islice
 from pathlib import Path
 from typing import Literal, TypeVar
 
 from gateway.buffer.base import Batch, BufferStats
-from gateway.buffer.sqlitestore import NOTHING, Chunk, Disk, SqliteStore
+from gateway.buffer.pending import Pending, line_bytes, line_size
+from gateway.buffer.sqlitestore import NOTHING, Disk, SqliteStore
 from gateway.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
@@ -113,10 +113,7 @@ class SqliteBuffer:
         self.problem: str | None = None  # why the buffer is not durable now (None: it is)
         self._store = SqliteStore(self.path, name, self.clock, fsync)
         self._lock = asyncio.Lock()
-        self._pending: list[Chunk] = []
-        self._pending_lines = self._pending_bytes = 0
-        self._mem_first = 0  # position of the first pending line in the memory order
-        self._tried = 0  # leading pending lines a persist failed on: they may be sent
+        self._pending = Pending()
         self._disk = Disk(0, 0, None)  # rows not acknowledged
         self._marked = 0  # rows up to this id are acknowledged but not deleted yet
         self._flight: _Flight | None = None
@@ -139,16 +136,14 @@ class SqliteBuffer:
         if not lines:
             return
         chunk = tuple(lines)
-        size = _size(chunk)
+        size = line_bytes(chunk)
         self.stats.received += len(chunk)
         if self.when_full == "drop_newest":
             chunk, size = self._admit(chunk, size)
             if not chunk:
                 return
         now = self.clock.now_ns()
-        self._pending.append((now, chunk, size))
-        self._pending_lines += len(chunk)
-        self._pending_bytes += size
+        self._pending.append(now, chunk, size)
         self.stats.depth += len(chunk)
         self.stats.bytes += size
         if self.stats.oldest_ns is None:
@@ -160,7 +155,7 @@ class SqliteBuffer:
 
     async def begin(self, max_lines: int) -> Batch | None:
         self._store.need()
-        if not self._disk.lines and (self.problem is None or not self._tried):
+        if not self._disk.lines and (self.problem is None or not self._pending.tried):
             self._flight = None
             return None  # the common idle case, without a thread hop
         return await self._serial(lambda: self._begin(max_lines))
@@ -176,7 +171,7 @@ class SqliteBuffer:
     @property
     def unpersisted(self) -> int:
         """Lines put but not (yet) on disk: lost if the process ends now."""
-        return self._pending_lines
+        return self._pending.lines
 
     # -- in the event loop, one at a time --
 
@@ -197,11 +192,10 @@ class SqliteBuffer:
             if rows:
                 self._flight = _Flight(rows[0][0], rows[-1][0])
                 return Batch(rows[0][0], rows[-1][0], tuple(row[1] for row in rows))
-        if self.problem is None or not self._tried:
+        if self.problem is None or not self._pending.tried:
             return None
-        pending = chain.from_iterable(c[1] for c in self._pending)
-        lines = tuple(islice(pending, min(max_lines, self._tried)))
-        first, last = self._mem_first, self._mem_first + len(lines) - 1
+        lines = self._pending.head(min(max_lines, self._pending.tried))
+        first, last = self._pending.first, self._pending.first + len(lines) - 1
         self._flight = _Flight(first, last, memory=True)
         return Batch(first, last, lines, memory=True)
 
@@ -214,7 +208,7 @@ class SqliteBuffer:
         elif moved is not None:  # persisted while it was being sent: its rows go
             await self._ack_rows(moved, moved + last - batch.first)
         else:
-            sent = self._pop_pending(max(0, last + 1 - self._mem_first))
+            sent = self._pending.pop(max(0, last + 1 - self._pending.first))
             self.stats.sent += sent
             self.stats.unpersisted_sent += sent
         self._flight = None  # only now: an ack that failed is retried against the same rows
@@ -247,17 +241,17 @@ class SqliteBuffer:
             return
         self._flight = None  # the forwarders are done: persist everything
         await self._persist()
-        if self._pending_lines:
-            log.error("Buffer %s closed, %d lines not persisted.", self.name, self._pending_lines)
+        if self._pending.lines:
+            log.error("Buffer %s closed, %d lines not persisted.", self.name, self._pending.lines)
         await asyncio.to_thread(self._store.close)
 
     async def _persist(self) -> None:
         cutoff = self._cutoff()
         oldest = self.stats.oldest_ns
         expired = cutoff is not None and oldest is not None and oldest < cutoff
-        if not self._pending and not expired and not self._marked:
+        if not self._pending.lines and not expired and not self._marked:
             return
-        chunks = self._pending[:]  # put() may append while the thread writes
+        chunks = self._pending.chunks[:]  # put() may append while the thread writes
         flight = self._flight
         protect = flight.rows() if flight else NOTHING
         in_memory = flight is not None and flight.memory and flight.disk_first is None
@@ -274,11 +268,11 @@ class SqliteBuffer:
                 flight.last - flight.first + 1 if flight and in_memory else 0,
             )
         except sqlite3.Error as exc:
-            self._tried = sum(len(c[1]) for c in chunks)
+            self._pending.tried = sum(len(c[1]) for c in chunks)
             self._persist_failed(exc)
             return
         self._marked = 0
-        self._pop_pending(sum(len(c[1]) for c in chunks))
+        self._pending.pop(sum(len(c[1]) for c in chunks))
         if flight and in_memory:
             flight.disk_first = disk.first_new  # its lines lead the chunks just inserted
         self._disk = disk
@@ -292,33 +286,17 @@ class SqliteBuffer:
 
     def _persist_failed(self, exc: sqlite3.Error) -> None:
         if self.problem is None:
-            log.error(_FAILED, self.name, self.path, exc, self._pending_lines)
+            log.error(_FAILED, self.name, self.path, exc, self._pending.lines)
         full = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
         self.problem = "disk full" if full else str(exc)
-        if self.when_full == "drop_oldest":
-            self._trim_pending()
+        if self.when_full == "drop_oldest":  # bound what waits in memory by the limits
+            flight = self._flight
+            in_memory = flight is not None and flight.memory and flight.disk_first is None
+            spared = flight.last - flight.first + 1 if flight and in_memory else 0
+            dropped = self._pending.trim(self._over, spared)
+            if dropped:
+                self._drop("full", dropped, "oldest")
         self._levels()
-
-    def _pop_pending(self, count: int) -> int:
-        """Remove the first `count` pending lines (fewer if there are fewer); how many."""
-        count = min(count, self._pending_lines)
-        left = count
-        while left:
-            ns, lines, size = self._pending[0]
-            if len(lines) <= left:
-                del self._pending[0]
-                left -= len(lines)
-                self._pending_lines -= len(lines)
-                self._pending_bytes -= size
-                continue
-            rest = lines[left:]
-            self._pending[0] = (ns, rest, _size(rest))
-            self._pending_lines -= left
-            self._pending_bytes -= size - self._pending[0][2]
-            left = 0
-        self._mem_first += count
-        self._tried = max(0, self._tried - count)
-        return count
 
     def _cutoff(self) -> int | None:
         if self.max_age_s is None:
@@ -334,57 +312,11 @@ class SqliteBuffer:
             return chunk, size
         keep = kept = 0
         for line in chunk[: max(0, self.max_lines - self.stats.depth)]:
-            if self.stats.bytes + kept + _line_size(line) > self.max_bytes:
+            if self.stats.bytes + kept + line_size(line) > self.max_bytes:
                 break
-            keep, kept = keep + 1, kept + _line_size(line)
+            keep, kept = keep + 1, kept + line_size(line)
         self._drop("full", len(chunk) - keep, "newest")
         return chunk[:keep], kept
-
-    def _trim_pending(self) -> None:
-        """drop_oldest while persisting fails: bound what waits in memory by the limits. The
-        lines being sent from memory (the first ones) are spared and not counted."""
-        flight = self._flight
-        in_memory = flight is not None and flight.memory and flight.disk_first is None
-        spared = flight.last - flight.first + 1 if flight and in_memory else 0
-        kept: list[Chunk] = []
-        if spared:  # split off the chunks (or part of one) holding the spared lines
-            kept, rest, n = [], [], 0
-            for ns, lines, size in self._pending:
-                if n >= spared:
-                    rest.append((ns, lines, size))
-                elif n + len(lines) <= spared:
-                    kept.append((ns, lines, size))
-                else:
-                    head, tail = lines[: spared - n], lines[spared - n :]
-                    kept.append((ns, head, _size(head)))
-                    rest.append((ns, tail, _size(tail)))
-                n += len(lines)
-            self._pending = rest
-        held = sum(c[2] for c in kept)
-        self._pending_lines -= sum(len(c[1]) for c in kept)
-        self._pending_bytes -= held
-        dropped = self._trim_front_of_pending()
-        self._tried -= min(dropped, max(0, self._tried - spared))
-        self._pending[:0] = kept
-        self._pending_lines += sum(len(c[1]) for c in kept)
-        self._pending_bytes += held
-
-    def _trim_front_of_pending(self) -> int:
-        n, b, dropped = self._pending_lines, self._pending_bytes, 0
-        while self._pending and self._over(n, b):
-            ns, lines, _ = self._pending[0]
-            k = 0
-            while k < len(lines) and self._over(n, b):
-                n, b, k = n - 1, b - _line_size(lines[k]), k + 1
-            if k == len(lines):
-                del self._pending[0]
-            else:
-                self._pending[0] = (ns, lines[k:], _size(lines[k:]))
-            dropped += k
-        self._pending_lines, self._pending_bytes = n, b
-        if dropped:
-            self._drop("full", dropped, "oldest")
-        return dropped
 
     def _drop(self, reason: str, count: int, which: str) -> None:
         self.stats.dropped[reason] += count
@@ -394,22 +326,11 @@ class SqliteBuffer:
 
     def _levels(self) -> None:
         s, disk = self.stats, self._disk
-        s.depth = disk.lines + self._pending_lines
-        s.bytes = disk.bytes + self._pending_bytes
-        s.oldest_ns = self._pending[0][0] if self._pending else None
+        s.depth = disk.lines + self._pending.lines
+        s.bytes = disk.bytes + self._pending.bytes
+        s.oldest_ns = self._pending.oldest_ns
         if disk.lines:
             s.oldest_ns = disk.oldest
         if self._full and s.depth < 0.9 * self.max_lines and s.bytes < 0.9 * self.max_bytes:
             log.info("Buffer %s is below 90 %% of its limits again.", self.name)
             self._full = False
-
-
-def _size(lines: tuple[str, ...]) -> int:
-    """UTF-8 bytes of `lines` (fast when they are ASCII, as line protocol mostly is)."""
-    if all(map(str.isascii, lines)):
-        return sum(map(len, lines))
-    return sum(len(line.encode()) for line in lines)
-
-
-def _line_size(line: str) -> int:
-    return len(line) if line.isascii() else len(line.encode())
