@@ -21,6 +21,7 @@ class Batch:
     first: int
     last: int
     lines: tuple[str, ...]
+    memory: bool = False  # lines not persisted (sent from memory while the disk fails)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class BufferStats:
 
     received: int = 0  # lines put
     sent: int = 0  # lines acknowledged and removed
+    unpersisted_sent: int = 0  # of them: sent from memory, never persisted (disk failing)
     dropped: dict[str, int] = field(default_factory=lambda: {"full": 0, "age": 0})
     depth: int = 0  # lines held (persisted and pending)
     bytes: int = 0  # bytes of the lines held (UTF-8)
@@ -41,6 +43,7 @@ class Buffer(Protocol):
     name: str
     stats: BufferStats
     durable: bool  # survives a restart of the gateway
+    problem: str | None  # why a durable buffer cannot persist now ("disk full"); else None
 
     async def open(self) -> None:
         """Open (and for a durable buffer, recover) the store."""
@@ -59,7 +62,8 @@ class Buffer(Protocol):
         ...
 
     async def ack(self, batch: Batch, count: int | None = None) -> None:
-        """Remove an acknowledged batch, or only its first `count` lines."""
+        """Remove an acknowledged batch, or only its first `count` lines (0: the write
+        failed; the batch is no longer in flight)."""
         ...
 
     async def close(self) -> None:

@@ -1,4 +1,5 @@
 """In-memory buffer: bounded, dropping the oldest lines when full (counted, logged per episode).
+Lines being sent are neither dropped nor counted against `max_lines` until their write ended.
 
 Not durable: what it holds is lost when the process ends. Used by tests and by `buffer:
 {type: memory}`.
@@ -20,6 +21,7 @@ class MemoryBuffer:
     """A bounded FIFO of lines with sequence numbers."""
 
     durable = False
+    problem: str | None = None  # never "not durable": it is not meant to be
 
     def __init__(
         self, max_lines: int = 1_000_000, name: str = "memory", clock: Clock | None = None
@@ -30,6 +32,7 @@ class MemoryBuffer:
         self.stats = BufferStats()
         self._lines: deque[tuple[int, str]] = deque()  # (put time, line)
         self._first = 0  # sequence number of _lines[0]
+        self._flight = 0  # leading lines being sent: neither dropped nor counted
         self._overflowing = False
 
     async def open(self) -> None:
@@ -40,11 +43,14 @@ class MemoryBuffer:
         self._lines.extend((now, line) for line in lines)
         self.stats.received += len(lines)
         self.stats.bytes += sum(len(line) for line in lines)
-        excess = len(self._lines) - self.max_lines
+        excess = len(self._lines) - self._flight - self.max_lines
         if excess > 0:
+            self._lines.rotate(-self._flight)  # drop the oldest lines after those in flight
             for _ in range(excess):
                 self.stats.bytes -= len(self._lines.popleft()[1])
-            self._first += excess
+            self._lines.rotate(self._flight)
+            if not self._flight:
+                self._first += excess
             self.stats.dropped["full"] += excess
             if not self._overflowing:
                 log.error(
@@ -62,14 +68,17 @@ class MemoryBuffer:
 
     async def begin(self, max_lines: int) -> Batch | None:
         if not self._lines:
+            self._flight = 0
             return None
         count = min(max_lines, len(self._lines))
         lines = tuple(self._lines[i][1] for i in range(count))
+        self._flight = count
         return Batch(self._first, self._first + count - 1, lines)
 
     async def ack(self, batch: Batch, count: int | None = None) -> None:
         last = batch.last if count is None else batch.first + count - 1
         remove = max(0, min(last + 1 - self._first, len(self._lines)))
+        self._flight = 0
         for _ in range(remove):
             self.stats.bytes -= len(self._lines.popleft()[1])
         self._first += remove

@@ -50,6 +50,7 @@ class LoadedConfig:
     origin: dict[str, str]  # device name -> file it came from
     buffer: BufferConfig | None = None  # likewise for `buffer:`
     health: HealthConfig | None = None  # and `health:`
+    sections_at: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # file, line
 
 
 def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -72,6 +73,7 @@ def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = No
         loader.origin,
         sections.get("buffer"),
         sections.get("health"),
+        dict(loader.sections_at),
     )
 
 

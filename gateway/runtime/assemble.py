@@ -12,6 +12,7 @@ from gateway.config import LoadedConfig
 from gateway.config.compile import ConnectionPlan, compile_connections
 from gateway.config.models import BufferConfig, HealthConfig
 from gateway.runtime.app import Gateway, Observer
+from gateway.runtime.forwarder import Forwarder
 from gateway.runtime.outputs import build_forwarders
 from gateway.runtime.sinkset import build_sinks, describe_sink, effective_sinks
 from gateway.sinks.base import Sink
@@ -23,10 +24,18 @@ log = logging.getLogger(__name__)
 
 
 def readiness(gateway: Gateway) -> tuple[bool, str]:
-    """Ready when every sink's last write succeeded and at least one device is up."""
-    down = [f.sink.name for f in gateway.forwarders if f.stats.healthy is False]
-    if down:
-        return False, f"sink not reachable: {', '.join(down)}"
+    """Ready when every sink's last write succeeded, every durable buffer can persist, and
+    at least one device is up."""
+    down = [f.sink.name for f in gateway.forwarders if f.stats.healthy is False and not f.refusing]
+    reasons = [f"sink not reachable: {', '.join(down)}"] if down else []
+    reasons += [
+        f"sink refuses the requests: {f.sink.name} ({f.stats.last_error})"
+        for f in gateway.forwarders
+        if f.refusing
+    ]
+    reasons += not_durable(gateway.forwarders)
+    if reasons:
+        return False, "; ".join(reasons)
     untried = [f.sink.name for f in gateway.forwarders if f.stats.healthy is None]
     if untried:
         return False, f"no write to {', '.join(untried)} yet"
@@ -42,6 +51,16 @@ def readiness(gateway: Gateway) -> tuple[bool, str]:
     return True, f"ready: {len(up)} devices up"
 
 
+def not_durable(forwarders: Sequence[Forwarder]) -> list[str]:
+    """ "buffer not durable: <why>" for each buffer that cannot persist (disk full...)."""
+    named = len(forwarders) > 1
+    return [
+        f"buffer not durable: {f.buffer.problem}" + (f" ({f.sink.name})" if named else "")
+        for f in forwarders
+        if f.buffer.problem is not None
+    ]
+
+
 def build_gateway(
     config: LoadedConfig,
     *,
@@ -55,7 +74,8 @@ def build_gateway(
     clock = clock or SystemClock()
     settings = effective_sinks(config.sinks, os.environ if env is None else env)
     buffering = config.buffer or BufferConfig()
-    chosen = list(sinks) if sinks is not None else build_sinks(config.sinks, env)
+    where = config.sections_at.get("sinks")
+    chosen = list(sinks) if sinks is not None else build_sinks(config.sinks, env, where)
     connections = compile_connections(config.devices)
     log_start(connections, chosen)
     gateway = Gateway(

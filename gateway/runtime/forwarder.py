@@ -2,10 +2,15 @@
 
 A batch leaves the buffer only after the sink accepted it. Retryable errors back off
 exponentially with jitter; a throttled sink is left alone for at least its Retry-After; a batch
-too large for the server is split in halves; lines the server rejects (400/422) are isolated by
-bisection and written to the dead-letter file (never retried forever), and the rest are
-written. Batches go out back to back while a backlog remains, so after an outage the backlog
-drains at the sink's speed while new data queues behind it.
+too large for the server (413) is split in halves, and later batches are no larger than the
+half that was tried (remembered per sink). A 400/422 is either about the request (a missing
+org, a proxy) or about lines: a line the sink accepted before is sent alone again (or, before
+any line was accepted, the first two lines of the batch one by one); refused with the batch's
+own message, the request is at fault: the lines are kept and retried with backoff and the sink
+counts as down. Otherwise the refused lines are isolated by bisection and written to the
+dead-letter file (never retried forever), and the rest are written. Batches go out back to
+back while a backlog remains, so after an outage the backlog drains at the sink's speed while
+new data queues behind it.
 """
 
 from __future__ import annotations
@@ -14,35 +19,24 @@ import asyncio
 import logging
 import random
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from gateway.buffer.base import Batch, Buffer
 from gateway.clock import Clock, SystemClock
-from gateway.errors import (
-    PayloadTooLargeError,
-    RejectedSinkError,
-    RetryableSinkError,
-    ThrottledSinkError,
-)
+from gateway.errors import RetryableSinkError, ThrottledSinkError
 from gateway.runtime.deadletter import DeadLetters
+from gateway.runtime.writer import BatchWriter, ForwarderStats, RequestRefused
 from gateway.sinks.base import Sink
+
+__all__ = ["EMPTY", "Forwarder", "ForwarderStats"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class ForwarderStats:
-    """Counters of one sink (exported as metrics)."""
-
-    written: int = 0  # lines the sink accepted
-    retries: int = 0  # failed write attempts that will be retried
-    rejected: int = 0  # lines refused by the sink and dead-lettered
-    healthy: bool | None = None  # the last write succeeded (None: nothing written yet)
-    last_error: str = ""
-
-
 EMPTY = -1.0  # _attempt(): nothing to send
+_REQUEST = (
+    "Sink %s refuses the request itself, whatever the lines (%s); keeping the data and "
+    "retrying. Check the org, bucket and token, and any proxy in front of the database."
+)
 
 
 async def _first(*jobs: Coroutine[Any, Any, Any], timeout: float | None = None) -> None:
@@ -77,15 +71,20 @@ class Forwarder:
         self.backoff_min, self.backoff_max = backoff
         self.dead_letters = dead_letters or DeadLetters(None)
         self.stats = ForwarderStats()
+        self.writer = BatchWriter(sink, self.stats, batch_size)
         self.wakeup = asyncio.Event()
-        self._done = 0  # lines of the current batch already written or dead-lettered
-        self._rejects: list[tuple[str, str]] = []  # refused in the current attempt
         self._unacked: tuple[Batch, int | None] | None = None  # written, ack failed
         self._buffer_failing = False
+        self.refusing = False  # the sink refuses the requests themselves (see writer.py)
+
+    @property
+    def max_batch(self) -> int:
+        """Lines per batch: `batch_size`, or less after the sink answered 413."""
+        return self.writer.max_batch
 
     def notify(self) -> None:
         """New lines were persisted: wake up early when a full batch is waiting."""
-        if self.buffer.stats.depth >= self.batch_size:
+        if self.buffer.stats.depth >= self.max_batch:
             self.wakeup.set()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -130,16 +129,15 @@ class Forwarder:
         if self._unacked is not None and not await self._ack(*self._unacked):
             return 0.0
         try:
-            batch = await self.buffer.begin(self.batch_size)
+            batch = await self.buffer.begin(self.max_batch)
         except Exception as exc:  # the store itself failed: keep trying, log once
             self._buffer_trouble(f"reading failed: {exc}")
             return 0.0
         if batch is None:
             return EMPTY
-        self._done = 0
         wait = await self._deliver(batch.lines)
-        count = None if wait is None else self._done
-        if count != 0 and not await self._ack(batch, count):
+        count = None if wait is None else self.writer.done
+        if not await self._ack(batch, count):  # count 0: nothing written, the batch is released
             return 0.0
         return wait
 
@@ -165,9 +163,11 @@ class Forwarder:
 
     async def _deliver(self, lines: Sequence[str]) -> float | None:
         """Write lines; None when done, else seconds to wait (0: use the backoff)."""
-        self._rejects = []
         try:
-            await self._write(lines)
+            await self.writer.write(lines)
+        except RequestRefused as exc:
+            self._request_refused(str(exc))
+            return 0.0
         except ThrottledSinkError as exc:
             self._failed(f"throttled ({exc})")
             return exc.retry_after or 0.0
@@ -180,51 +180,43 @@ class Forwarder:
             return 0.0
         finally:
             await self._set_aside()
-        if self.stats.healthy is False:
-            log.info("Sink %s is accepting writes again.", self.sink.name)
-        self.stats.healthy = True
+        if self.writer.accepted:  # a write whose lines were all refused is not a healthy one
+            if self.stats.healthy is False:
+                log.info("Sink %s is accepting writes again.", self.sink.name)
+            self.stats.healthy = True
+            self.refusing = False
         return None
 
-    async def _write(self, lines: Sequence[str]) -> None:
-        """Write, splitting on 413 and isolating rejected lines on 400/422."""
-        try:
-            await self.sink.write(lines)
-        except (PayloadTooLargeError, RejectedSinkError) as exc:
-            if len(lines) == 1:
-                await self._reject(lines, str(exc))
-                self._done += 1
-                return
-            middle = len(lines) // 2
-            await self._write(lines[:middle])
-            await self._write(lines[middle:])
-            return
-        self.stats.written += len(lines)
-        self._done += len(lines)
-
-    async def _reject(self, lines: Sequence[str], reason: str) -> None:
-        self._rejects.extend((line, reason) for line in lines)
+    def _request_refused(self, message: str) -> None:
+        self.stats.retries += 1
+        self.stats.last_error = message
+        self.stats.healthy = False
+        if not self.refusing:
+            log.error(_REQUEST, self.sink.name, message)
+            self.refusing = True
 
     async def _set_aside(self) -> None:
         """Dead-letter the lines the sink refused in this attempt; one log line per batch."""
-        if not self._rejects:
+        rejects, self.writer.rejects = self.writer.rejects, []
+        if not rejects:
             return
         where = self.dead_letters.path or "nowhere (no dead-letter file)"
         log.error(
             "Sink %s refused %d lines (first: %s); they are moved to %s and not retried.",
             self.sink.name,
-            len(self._rejects),
-            self._rejects[0][1],
+            len(rejects),
+            rejects[0][1],
             where,
         )
-        self.stats.rejected += len(self._rejects)
-        for line, reason in self._rejects:
+        self.stats.rejected += len(rejects)
+        for line, reason in rejects:
             await self.dead_letters.add([line], reason)
-        self._rejects = []
 
     def _failed(self, reason: str) -> None:
         self.stats.retries += 1
         self.stats.last_error = reason
-        if self.stats.healthy is not False:
+        if self.stats.healthy is not False or self.refusing:
+            self.refusing = False
             log.warning(
                 "Sink %s write failed: %s; keeping the data and retrying.", self.sink.name, reason
             )

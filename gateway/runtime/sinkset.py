@@ -15,6 +15,8 @@ from gateway.sinks.influxdb import InfluxDBSink
 from gateway.sinks.lineprotocol import Precision
 from gateway.sinks.stdout import StdoutSink
 
+Where = tuple[str, int | None]  # file and line
+
 ENV = {
     "url": "INFLUXDB_V2_URL",
     "token": "INFLUXDB_V2_TOKEN",
@@ -33,43 +35,45 @@ def effective_sinks(config: SinksConfig | None, env: Mapping[str, str]) -> Sinks
     return config.model_copy(update={"file": FileSinkConfig()})
 
 
-def influx_settings(cfg: InfluxDBSinkConfig, env: Mapping[str, str]) -> dict[str, str]:
-    """url, token, org, bucket: from the section, else the environment; all required."""
+def influx_settings(
+    cfg: InfluxDBSinkConfig, env: Mapping[str, str], where: Where | None = None
+) -> dict[str, str]:
+    """url, token, org, bucket: from the section, else the environment; url, org and bucket
+    are required (InfluxDB 2 refuses every write without an org). `where`: the file and line
+    of the `sinks:` section, for the errors."""
     values = {key: getattr(cfg, key) or env.get(name, "") for key, name in ENV.items()}
+    file, line = where or ("sinks", None)
+    path = "sinks.influxdb" if where else "influxdb"
     if cfg.token_file and not cfg.token:
         try:
             values["token"] = Path(cfg.token_file).read_text().strip()
         except OSError as exc:
-            raise ConfigError([Problem("sinks", None, "influxdb.token_file", str(exc))]) from None
-    missing = [
-        Problem("sinks", None, f"influxdb.{key}", f"not set (set it here or in {ENV[key]})")
-        for key in ("url", "bucket")
+            raise ConfigError([Problem(file, line, f"{path}.token_file", str(exc))]) from None
+    problems = [
+        Problem(file, line, f"{path}.{key}", f"not set (set it here or in {ENV[key]})")
+        for key in ("url", "org", "bucket")
         if not values[key]
     ]
-    if missing:
-        raise ConfigError(missing)
-    if not values["url"].startswith(("http://", "https://")):
-        raise ConfigError(
-            [
-                Problem(
-                    "sinks",
-                    None,
-                    "influxdb.url",
-                    f"{values['url']!r} is not an http:// or https:// URL",
-                )
-            ]
-        )
+    if values["url"] and not values["url"].startswith(("http://", "https://")):
+        message = f"{values['url']!r} is not an http:// or https:// URL"
+        problems.append(Problem(file, line, f"{path}.url", message))
+    if problems:
+        raise ConfigError(problems)
     return values
 
 
-def build_sinks(config: SinksConfig | None, env: Mapping[str, str] | None = None) -> list[Sink]:
-    """Instantiate every configured sink (not started)."""
+def build_sinks(
+    config: SinksConfig | None,
+    env: Mapping[str, str] | None = None,
+    where: Where | None = None,
+) -> list[Sink]:
+    """Instantiate every configured sink (not started); `where` locates the `sinks:` section."""
     env = os.environ if env is None else env
     cfg = effective_sinks(config, env)
     precision = Precision(cfg.precision)
     sinks: list[Sink] = []
     if cfg.influxdb:
-        values = influx_settings(cfg.influxdb, env)
+        values = influx_settings(cfg.influxdb, env, where if config and config.influxdb else None)
         sinks.append(
             InfluxDBSink(
                 values["url"],

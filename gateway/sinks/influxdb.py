@@ -17,6 +17,7 @@ from influxdb_client.client.write_api_async import WriteApiAsync
 from influxdb_client.rest import ApiException
 
 from gateway.errors import (
+    GatewayError,
     PayloadTooLargeError,
     RejectedSinkError,
     RetryableSinkError,
@@ -125,7 +126,10 @@ class InfluxDBSink:
         )
 
     async def start(self) -> None:
-        """Create the client (and its aiohttp session). Connects lazily, on the first write."""
+        """Create the client (and its aiohttp session). Connects lazily, on the first write.
+        Without an org InfluxDB 2 refuses every write (400), so the sink does not start."""
+        if not self.org:
+            raise GatewayError(f"{self.name}: no org set (INFLUXDB_V2_ORG or sinks.influxdb.org)")
         if self._client is None:
             self._client = InfluxDBClientAsync(
                 url=self.url,

@@ -1,5 +1,6 @@
-"""A small HTTP endpoint: /healthz (alive), /readyz (a sink reachable and a device up),
-/metrics (Prometheus text). Localhost by default; GET only."""
+"""A small HTTP endpoint: /healthz (alive), /readyz (every sink reachable, every durable buffer
+able to persist, a device up; 503 with the reasons otherwise), /metrics (Prometheus text).
+Localhost by default; GET only."""
 
 from __future__ import annotations
 

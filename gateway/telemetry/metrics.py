@@ -97,6 +97,27 @@ def _outputs(gateway: Gateway, add: _Add, now_ns: int) -> None:
         add("buffer_oldest_age_seconds", "gauge", "age of the oldest line held", labels, age)
         add("buffer_received_total", "counter", "lines queued", labels, buf.received)
         add("buffer_sent_total", "counter", "lines acknowledged by the sink", labels, buf.sent)
+        add(
+            "buffer_durable",
+            "gauge",
+            "1 while the buffer can persist (0: disk full or failing, see /readyz)",
+            labels,
+            fwd.buffer.problem is None,
+        )
+        add(
+            "buffer_unpersisted_lines",
+            "gauge",
+            "lines held in memory only (lost if the process ends now)",
+            labels,
+            fwd.buffer.unpersisted,
+        )
+        add(
+            "buffer_sent_unpersisted_total",
+            "counter",
+            "lines sent from memory while the buffer could not persist them",
+            labels,
+            buf.unpersisted_sent,
+        )
         for reason, count in buf.dropped.items():
             add(
                 "buffer_dropped_total",
@@ -113,6 +134,13 @@ def _outputs(gateway: Gateway, add: _Add, now_ns: int) -> None:
             fwd.stats.healthy is True,
         )
         add("sink_written_total", "counter", "lines written", labels, fwd.stats.written)
+        add(
+            "sink_batch_lines",
+            "gauge",
+            "lines per batch (lowered after a 413)",
+            labels,
+            fwd.max_batch,
+        )
         add("sink_retries_total", "counter", "failed writes retried", labels, fwd.stats.retries)
         add(
             "sink_rejected_total",

@@ -4,6 +4,7 @@ gateway, a SIGTERM while the database is down; health and metrics while it happe
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import urllib.error
@@ -13,7 +14,7 @@ import pytest
 
 from simulators.modbus_server import start_modbus_server
 from tests.e2e.counting import CountingBank, counter, influx_env, tag_map
-from tests.processes import start_gateway
+from tests.processes import ROOT, start_gateway
 from tests.vmserver import by_name
 
 pytestmark = pytest.mark.e2e
@@ -186,3 +187,100 @@ async def test_a_second_signal_exits_at_once_keeping_committed_data(victoria, tm
     )
     assert len(values) == len(set(values))
     assert values[: bank.served - 5] == list(range(1, bank.served - 4))  # committed: all there
+
+
+FULL_DISK = r"""
+buf=$1 ctl=$2 map=$3 python=$4
+mount -t tmpfs -o size=4m tmpfs "$buf" || exit 97
+"$python" -m gateway run "$map" &
+gw=$!
+trap 'kill -TERM $gw' TERM
+while [ ! -e "$ctl/fill" ]; do sleep 0.05; done
+dd if=/dev/zero of="$buf/filler" bs=4096 2>/dev/null  # another program fills the disk
+touch "$ctl/full"
+while [ ! -e "$ctl/free" ]; do sleep 0.05; done
+rm -f "$buf/filler"
+while kill -0 $gw 2>/dev/null; do wait $gw; rc=$?; done
+exit $rc
+"""
+
+
+def namespaces_work(where) -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    command = ["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs {where}"]
+    return subprocess.run(command, capture_output=True, timeout=30).returncode == 0
+
+
+@pytest.mark.parametrize("outage", [False, True], ids=["database-up", "database-down"])
+async def test_a_full_disk_keeps_data_flowing_and_readyz_tells(victoria, tmp_path, outage):
+    """The buffer's filesystem fills up (a 4 MiB tmpfs in a user and mount namespace, no root
+    needed) while the database is up, or during an outage with a backlog on disk: the data
+    keeps flowing (once the database is back), /readyz says why it is not ready, and once
+    space is back nothing is missing or repeated."""
+    import sys
+
+    data, ctl = tmp_path / "data", tmp_path / "ctl"
+    (data / "buffer").mkdir(parents=True)
+    ctl.mkdir()
+    if not namespaces_work(data / "buffer"):
+        pytest.skip("unprivileged user and mount namespaces are not available here")
+    bank = CountingBank()
+    server = await start_modbus_server(bank)
+    port = free_port()
+    health = f"http://127.0.0.1:{port}"
+    path = tag_map(tmp_path / "plant.yaml", server.endpoint, data, f"health: {{port: {port}}}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **influx_env(victoria)}
+    args = [str(data / "buffer"), str(ctl), str(path), sys.executable]
+    proc = await asyncio.create_subprocess_exec(
+        "unshare", "-rm", "sh", "-c", FULL_DISK, "sh", *args,
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= 5, 30)
+        assert (await poll(lambda: get(f"{health}/readyz"), 10))[0] == 200
+        if outage:  # a backlog piles up on disk first
+            victoria.stop()
+            down_at = bank.served
+            await poll(lambda: bank.served >= down_at + 10, 30)
+        (ctl / "fill").touch()
+        await poll((ctl / "full").exists, 30)
+        _, text = await poll(
+            lambda: (r := get(f"{health}/readyz"))[0] == 503 and "durable" in r[1] and r, 30
+        )
+        assert "buffer not durable: disk full" in text
+        full_at = bank.served
+        if outage:
+            await poll(lambda: bank.served >= full_at + 10, 30)  # held in memory meanwhile
+            victoria.restart()
+        await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= full_at + 10, 60)
+        _, metrics = get(f"{health}/metrics")
+        assert 'gateway_buffer_durable{sink="influxdb"} 0' in metrics
+        assert 'gateway_sink_up{sink="influxdb"} 1' in metrics
+        (ctl / "free").touch()
+        await poll(lambda: get(f"{health}/readyz")[0] == 200, 30)
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+    finally:
+        if proc.returncode is None:  # a failed assertion: stop the gateway too, not only sh
+            (ctl / "free").touch()
+            proc.send_signal(signal.SIGTERM)  # forwarded to the gateway by the script
+            try:
+                await asyncio.wait_for(proc.communicate(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        await server.stop()
+    served = bank.served
+    series = await victoria.wait_for_series_async(lambda s: len(counter(s)[0]) >= served, 30)
+    values, stamps = counter(series)
+    assert values == list(range(1, served + 1))  # every sample, in order, none twice
+    assert stamps == sorted(set(stamps))
+    log = err.decode()
+    assert log.count("is not durable") == 2  # once per buffer (influxdb and file)
+    assert log.count("is durable again") == 2
+    assert "acknowledging failed" not in log

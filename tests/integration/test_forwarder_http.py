@@ -3,6 +3,8 @@ InfluxDB-like endpoint: 429 with Retry-After, 503, 413 and 400/422 for chosen li
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aiohttp import web
 
@@ -24,6 +26,7 @@ class Endpoint:
         self.max_lines = 1_000_000
         self.stored: list[str] = []
         self.requests: list[int] = []  # status answered per request
+        self.message = "refused"  # the error message of every refusal
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()  # aiohttp has already undone the gzip encoding
@@ -33,7 +36,9 @@ class Endpoint:
         if status == 204:
             self.stored.extend(lines)
         return web.Response(
-            status=status, headers=headers, text="" if status == 204 else '{"message": "refused"}'
+            status=status,
+            headers=headers,
+            text="" if status == 204 else json.dumps({"code": "invalid", "message": self.message}),
         )
 
     def _answer(self, lines: list[str]) -> tuple[int, dict[str, str]]:
@@ -138,3 +143,27 @@ async def test_a_failure_in_the_middle_of_a_split_never_resends_what_was_written
     await queue(forwarder, lines(20))
     assert await forwarder.flush(soon(10))
     assert endpoint.stored == lines(20)
+
+
+async def test_a_request_level_400_is_retried_not_dead_lettered(endpoint, forwarder, tmp_path):
+    """InfluxDB 2 without an org answers 400 to every request, whatever the lines."""
+    endpoint.message = "Please provide either orgID or org"
+    endpoint.script = [(400, {})] * 6
+    await queue(forwarder, lines(200))
+    assert await forwarder.flush(soon(10))
+    assert endpoint.stored == lines(200)
+    assert endpoint.requests == [400] * 6 + [204, 204]  # a few probes, not two per line
+    assert forwarder.stats.rejected == 0
+    assert forwarder.stats.retries == 2
+    assert not (tmp_path / "influxdb.rejected.lp").exists()
+
+
+async def test_a_413_lowers_the_batch_size_for_later_batches(endpoint, forwarder):
+    endpoint.max_lines = 30
+    await queue(forwarder, lines(100))
+    assert await forwarder.flush(soon(10))
+    refused = endpoint.requests.count(413)
+    await queue(forwarder, lines(100, start=100))
+    assert await forwarder.flush(soon(10))
+    assert endpoint.requests.count(413) == refused  # not split again
+    assert endpoint.stored == lines(200)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from gateway.buffer.memory import MemoryBuffer
 from gateway.errors import (
@@ -41,13 +42,27 @@ async def test_buffer_full_drops_oldest_and_counts():
     assert (await buf.begin(10)).lines == ("m v=2 2", "n v=0 0", "n v=1 1", "n v=2 2")
 
 
-async def test_ack_after_overflow_removes_only_what_is_left_of_the_batch():
+async def test_lines_in_flight_are_neither_dropped_nor_counted_against_the_limit():
     buf = MemoryBuffer(max_lines=4)
     buf.put(lines(4))
-    batch = await buf.begin(3)  # lines 0-2
-    buf.put(lines(2, "n v="))  # drops lines 0 and 1 while the batch is in flight
-    await buf.ack(batch)  # removes line 2 only
-    assert (await buf.begin(10)).lines == ("m v=3 3", "n v=0 0", "n v=1 1")
+    batch = await buf.begin(3)  # lines 0-2 in flight
+    buf.put(lines(2, "n v="))  # 3 lines not in flight: within the limit
+    assert buf.stats.dropped["full"] == 0
+    buf.put(lines(2, "x v="))  # 5 not in flight: the oldest of them (line 3) goes
+    assert buf.stats.dropped["full"] == 1
+    await buf.ack(batch)
+    assert buf.stats.sent == 3
+    assert (await buf.begin(10)).lines == ("n v=0 0", "n v=1 1", "x v=0 0", "x v=1 1")
+
+
+async def test_a_failed_write_puts_its_lines_under_the_limit_again():
+    buf = MemoryBuffer(max_lines=4)
+    buf.put(lines(4))
+    batch = await buf.begin(4)
+    await buf.ack(batch, 0)  # the write failed
+    buf.put(lines(1, "n v="))
+    assert buf.stats.dropped["full"] == 1
+    assert (await buf.begin(10)).lines == (*lines(4)[1:], "n v=0 0")
 
 
 async def test_partial_ack_removes_only_the_first_lines():
@@ -177,3 +192,157 @@ async def test_an_unwritable_dead_letter_file_does_not_block_the_sink(tmp_path):
     assert sink.lines == good  # written once each; the poison line did not block them
     assert fwd.dead_letters.lost == 1
     assert fwd.stats.rejected == 1
+
+
+ORG = "influxdb: HTTP 400 (data rejected): Please provide either orgID or org"
+
+
+class RequestRefusingSink(MemorySink):
+    """Answers the first `refusals` writes with the same request-level 400, whatever the lines."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def write(self, batch):
+        if self.refusals:
+            self.refusals -= 1
+            self.writes += 1
+            raise RejectedSinkError(ORG, status=400)
+        await super().write(batch)
+
+
+class ParseErrorSink(MemorySink):
+    """Refuses lines holding `poison` the way InfluxDB does: the message names the first one."""
+
+    async def write(self, batch):
+        bad = [ln for ln in batch if "poison" in ln]
+        if bad:
+            self.writes += 1
+            raise RejectedSinkError(f"HTTP 400: unable to parse '{bad[0]}': bad", status=400)
+        await super().write(batch)
+
+
+async def test_a_request_level_400_keeps_the_lines_and_marks_the_sink_down(caplog):
+    class SlowClock(FakeClock):
+        async def sleep(self, seconds):
+            self.sleeps.append(seconds)
+            await asyncio.sleep(0.01)
+
+    buf, sink = MemoryBuffer(), RequestRefusingSink(refusals=10**6)
+    buf.put(lines(50))
+    fwd = Forwarder(buf, sink, batch_size=100, clock=SlowClock())
+    assert await fwd.flush(soon(0.3)) is False
+    assert buf.stats.depth == 50  # nothing dead-lettered, nothing dropped
+    assert fwd.dead_letters.recent == []
+    assert fwd.stats.rejected == 0
+    assert fwd.stats.healthy is False
+    assert fwd.stats.retries >= 2
+    assert sink.writes <= 3 * fwd.stats.retries  # a few probes per attempt, not one per line
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "Please provide either orgID or org" in errors[0]
+
+
+async def test_once_the_request_is_fixed_every_line_is_written_once(caplog):
+    caplog.set_level(logging.INFO)
+    buf, sink, clock = MemoryBuffer(), RequestRefusingSink(refusals=7), FakeClock()
+    buf.put(lines(50))
+    fwd = Forwarder(buf, sink, batch_size=100, clock=clock)
+    assert await fwd.flush(soon(5))
+    assert sink.lines == lines(50)
+    assert fwd.dead_letters.recent == []
+    assert fwd.stats.healthy is True
+    assert fwd.stats.retries == 2
+    assert len(clock.sleeps) == 2  # waited between attempts
+    assert min(clock.sleeps) >= 0.5
+    assert [r.levelname for r in caplog.records if r.name == "gateway.runtime.forwarder"] == [
+        "ERROR",
+        "INFO",
+    ]
+
+
+async def test_after_a_line_was_accepted_refusing_it_again_is_a_request_error():
+    buf, sink = MemoryBuffer(), RequestRefusingSink(refusals=0)
+    buf.put(lines(3))
+    fwd = Forwarder(buf, sink, batch_size=1, clock=FakeClock())
+    assert await fwd.flush(soon(5))
+    sink.refusals = 2  # e.g. a proxy in front of the database starts refusing
+    buf.put(lines(1, "n v="))
+    assert await fwd._attempt() == 0.0  # a single line, refused; so is one accepted before
+    assert fwd.dead_letters.recent == []
+    assert buf.stats.depth == 1
+    assert await fwd.flush(soon(5))
+    assert sink.lines == [*lines(3), *lines(1, "n v=")]
+
+
+async def test_a_parse_error_of_the_first_line_is_still_isolated():
+    buf, sink = MemoryBuffer(), ParseErrorSink()
+    good = lines(6)
+    batch = ["m poison=1 1", *good[:3], "m poison=2 2", *good[3:]]
+    buf.put(batch)
+    fwd = Forwarder(buf, sink, batch_size=100, clock=FakeClock())
+    assert await fwd.flush(soon(5))
+    assert sink.lines == good
+    assert fwd.dead_letters.recent == ["m poison=1 1", "m poison=2 2"]
+    assert fwd.stats.rejected == 2
+    assert fwd.stats.healthy is True
+
+
+async def test_a_write_whose_lines_are_all_refused_is_not_a_healthy_one():
+    buf, sink = MemoryBuffer(), ParseErrorSink()
+    buf.put([f"m poison={i} {i}" for i in range(3)])
+    fwd = Forwarder(buf, sink, batch_size=100, clock=FakeClock())
+    assert await fwd.flush(soon(5))
+    assert fwd.stats.rejected == 3
+    assert fwd.stats.healthy is not True
+
+
+async def test_a_413_is_remembered_and_later_batches_are_not_split_again():
+    class SmallBodySink(MemorySink):
+        async def write(self, batch):
+            if len(batch) > 8:
+                self.writes += 1
+                raise PayloadTooLargeError("413")
+            await super().write(batch)
+
+    buf, sink = MemoryBuffer(), SmallBodySink()
+    buf.put(lines(40))
+    fwd = Forwarder(buf, sink, batch_size=40, clock=FakeClock())
+    assert await fwd.flush(soon(5))
+    assert sink.lines == lines(40)
+    first = sink.writes
+    buf.put(lines(40, "n v="))
+    assert await fwd.flush(soon(5))
+    assert sink.writes - first == 40 // fwd.max_batch  # no refused request any more
+    assert fwd.max_batch <= 8
+
+
+async def test_readyz_names_a_sink_that_refuses_the_requests():
+    from gateway.runtime.app import Gateway
+    from gateway.runtime.assemble import readiness
+
+    buf, sink = MemoryBuffer(), RequestRefusingSink(refusals=3)
+    buf.put(lines(5))
+    fwd = Forwarder(buf, sink, clock=FakeClock())
+    gateway = Gateway([], [fwd])
+    assert await fwd._attempt() == 0.0
+    ok, reason = readiness(gateway)
+    assert not ok
+    assert reason == f"sink refuses the requests: memory ({ORG})"
+    assert await fwd.flush(soon(5))
+    assert readiness(gateway) == (False, "no device up")
+
+
+async def test_a_sink_that_takes_the_probe_is_healthy_even_if_the_batch_was_all_refused():
+    buf, sink = MemoryBuffer(), ParseErrorSink()
+    buf.put(lines(2))
+    fwd = Forwarder(buf, sink, clock=FakeClock())
+    assert await fwd.flush(soon(5))
+    sink.fail_next = [RetryableSinkError("down")]
+    buf.put(["m poison=1 1"])
+    assert await fwd._attempt() == 0.0  # refused, and the probe finds the sink down
+    assert fwd.stats.healthy is False
+    assert await fwd.flush(soon(5))  # refused again, but the probe (a line from before) is taken
+    assert fwd.stats.healthy is True
+    assert fwd.dead_letters.recent == ["m poison=1 1"]

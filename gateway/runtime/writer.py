@@ -1,0 +1,160 @@
+"""One attempt at writing a batch to a sink: split on 413, tell a refused request from refused
+lines on 400/422, isolate refused lines by bisection.
+
+A 400/422 is about the request (InfluxDB 2 without an org: "Please provide either orgID or
+org"; a proxy's own 400) or about lines (a line that does not parse, a field type conflict).
+To tell them apart the writer sends, alone, a line the sink accepted before (harmless: the same
+point is overwritten); before any line was accepted, the first two lines of the batch one by
+one. Refused with the batch's own message, the request is at fault (`RequestRefused`: keep the
+lines, retry). Otherwise the refused lines are isolated by bisection and handed back in
+`rejects`; the rest is written, in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gateway.errors import PayloadTooLargeError, RejectedSinkError
+from gateway.sinks.base import Sink
+
+log = logging.getLogger("gateway.runtime.forwarder")
+
+_IDS = re.compile(r"[0-9a-fA-F]{8,}(?:-[0-9a-fA-F]{4,})*")  # request ids in proxies' answers
+
+
+@dataclass
+class ForwarderStats:
+    """Counters of one sink (exported as metrics)."""
+
+    written: int = 0  # lines the sink accepted
+    retries: int = 0  # failed write attempts that will be retried
+    rejected: int = 0  # lines refused by the sink and dead-lettered
+    healthy: bool | None = None  # the last write succeeded (None: nothing written yet)
+    last_error: str = ""
+
+
+class RequestRefused(Exception):
+    """A 400/422 that is about the request, not about the lines in it."""
+
+
+def same_refusal(a: str, b: str) -> bool:
+    """The same message, request ids aside."""
+    return a == b or _IDS.sub("#", a) == _IDS.sub("#", b)
+
+
+class BatchWriter:
+    """Writes batches to one sink; remembers what it learnt about the sink between attempts
+    (the batch size a 413 allows, a line the sink accepted)."""
+
+    def __init__(self, sink: Sink, stats: ForwarderStats, max_batch: int) -> None:
+        self.sink = sink
+        self.stats = stats
+        self.max_batch = max_batch  # lowered after a 413
+        self.good: str | None = None  # the last line the sink accepted
+        self.done = 0  # leading lines of the batch written or refused (in this attempt)
+        self.rejects: list[tuple[str, str]] = []  # (line, reason) refused in this attempt
+        self.accepted = False  # the sink accepted lines in this attempt
+        self._isolating = False  # lines were found at fault in this attempt
+
+    async def write(self, lines: Sequence[str]) -> None:
+        """One attempt; SinkError or RequestRefused when it failed (`done` tells how far it
+        got, `rejects` what was refused)."""
+        self.done, self.rejects, self.accepted, self._isolating = 0, [], False, False
+        await self._write(lines)
+
+    async def _write(self, lines: Sequence[str]) -> None:
+        try:
+            await self.sink.write(lines)
+        except PayloadTooLargeError as exc:
+            if len(lines) == 1:
+                self._reject(lines[0], str(exc))
+                return
+            self._shrink(len(lines))
+            await self._halves(lines)
+            return
+        except RejectedSinkError as exc:
+            await self._refused(lines, str(exc))
+            return
+        self._wrote(lines)
+
+    async def _halves(self, lines: Sequence[str]) -> None:
+        middle = len(lines) // 2
+        await self._write(lines[:middle])
+        await self._write(lines[middle:])
+
+    def _wrote(self, lines: Sequence[str]) -> None:
+        self.stats.written += len(lines)
+        self.done += len(lines)
+        self.good, self.accepted = lines[-1], True
+
+    def _reject(self, line: str, reason: str) -> None:
+        self.rejects.append((line, reason))
+        self.done += 1
+
+    def _shrink(self, refused: int) -> None:
+        """A 413 for `refused` lines: later batches are at most half of it."""
+        if refused // 2 < self.max_batch:
+            self.max_batch = max(1, refused // 2)
+            log.warning(
+                "Sink %s refused %d lines as too large (413); sending at most %d per batch.",
+                self.sink.name,
+                refused,
+                self.max_batch,
+            )
+
+    async def _refused(self, lines: Sequence[str], message: str) -> None:
+        """`lines` were refused with `message`: raise RequestRefused if the request is at
+        fault, else write what the sink takes and set the refused lines aside."""
+        done = 0
+        if not self._isolating:  # probe once per attempt
+            done = await self._probe(lines, message)
+            self._isolating = True
+        rest = lines[done:]
+        if done:
+            if rest:
+                await self._write(rest)
+        elif len(rest) == 1:
+            self._reject(rest[0], message)
+        else:
+            await self._halves(rest)
+
+    async def _probe(self, lines: Sequence[str], message: str) -> int:
+        """Raise RequestRefused for a request error; else how many leading lines of `lines`
+        the probe wrote or set aside."""
+        if self.good is not None:  # accepted before: refused now only if the request is bad
+            refusal = await self._try([self.good])
+            if refusal is not None and same_refusal(refusal, message):
+                raise RequestRefused(message)
+            self.accepted = self.accepted or refusal is None  # the sink takes writes
+            return 0
+        first = await self._try(lines[:1])
+        if first is None:
+            self._wrote(lines[:1])
+            return 1
+        if not same_refusal(first, message):
+            self._reject(lines[0], first)
+            return 1
+        if len(lines) == 1:
+            raise RequestRefused(message)  # one line, nothing to compare with: keep it
+        second = await self._try(lines[1:2])
+        if second is not None and same_refusal(second, message):
+            raise RequestRefused(message)  # two lines alone, refused as the whole batch
+        # line 0 was refused as the whole batch, line 1 was not: line 0 is at fault, unless
+        # the refusals have just ended; one more try tells
+        for line, refusal in ((lines[0], await self._try(lines[:1])), (lines[1], second)):
+            if refusal is None:
+                self._wrote([line])
+            else:
+                self._reject(line, refusal)
+        return 2
+
+    async def _try(self, lines: Sequence[str]) -> str | None:
+        """Write `lines`; None when accepted, else the refusal's message."""
+        try:
+            await self.sink.write(lines)
+        except (PayloadTooLargeError, RejectedSinkError) as exc:
+            return str(exc)
+        return None
