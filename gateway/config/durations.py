@@ -87,3 +87,11 @@ _SCHEMA = {
 
 #: a strictly positive duration in seconds
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_SCHEMA)]
+
+
+def format_duration(ns: int) -> str:
+    """Nanoseconds as the shortest tag-map spelling: 2s, 250ms, 0.5ms."""
+    if ns % NS_PER_S == 0:
+        return f"{ns // NS_PER_S}s"
+    millis = Decimal(ns) / 10**6
+    return f"{millis.normalize():f}ms"

@@ -6,6 +6,9 @@ as `file:line path: message`. Per file: parse (`yamlsource`), substitute `${VAR}
 (so one broken device never hides another's problems), then run the cross-field checks
 (`checks`). Across files: device names are unique, and each of `sinks:`, `buffer:` and
 `health:` is in at most one file.
+
+Warnings (`hints`: valid maps that probably do not do what was meant) are collected the same
+way, into `LoadedConfig.warnings` (and `ConfigError.warnings`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from gateway.config.checks import check_device
 from gateway.config.csvtags import column_of, merge_csv_tags
 from gateway.config.envsubst import substitute
+from gateway.config.hints import device_warnings, precision_warnings
 from gateway.config.models import (
     BufferConfig,
     HealthConfig,
@@ -39,6 +43,7 @@ from gateway.config.yamlsource import (
     load_yaml,
 )
 from gateway.errors import ConfigError, Problem
+from gateway.sinks.lineprotocol import Precision
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class LoadedConfig:
     origin: dict[str, str]  # device name -> file it came from
     buffer: BufferConfig | None = None  # likewise for `buffer:`
     health: HealthConfig | None = None  # and `health:`
+    warnings: tuple[Problem, ...] = ()  # valid, but probably not what was meant
 
 
 def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -62,9 +68,10 @@ def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = No
     loader = _Loader(os.environ if env is None else env)
     for file in find_yaml_files(paths, loader.problems):
         loader.load_file(file)
+    loader.finish()
+    warnings = _sorted(loader.warnings)
     if loader.problems:
-        unique = dict.fromkeys(loader.problems)
-        raise ConfigError(sorted(unique, key=lambda p: (p.file, p.line or 0)))
+        raise ConfigError(_sorted(loader.problems), warnings)
     sections = loader.sections
     return LoadedConfig(
         tuple(loader.devices),
@@ -72,7 +79,13 @@ def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = No
         loader.origin,
         sections.get("buffer"),
         sections.get("health"),
+        tuple(warnings),
     )
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    """Each problem once, sorted by file then line."""
+    return sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line or 0))
 
 
 @dataclass
@@ -84,6 +97,7 @@ class _File:
     problems: list[Problem]
     csv_rows: dict[DataPath, frozenset[str]] = field(default_factory=dict)
     unset: set[DataPath] = field(default_factory=set)  # values with an unset ${VAR}
+    warnings: list[Problem] = field(default_factory=list)
 
     def where(self, path: DataPath) -> tuple[str, int | None]:
         for size in range(len(path), -1, -1):
@@ -105,6 +119,11 @@ class _File:
             message += self._column(path)
         self.problems.append(Problem(file, line, format_path(path), message))
 
+    def warning(self, path: DataPath, message: str) -> None:
+        file, line = self.where(path)
+        message += self._column(path)
+        self.warnings.append(Problem(file, line, format_path(path), message, "warning"))
+
     def _column(self, path: DataPath) -> str:
         for size in range(len(path) - 1, 0, -1):
             given = self.csv_rows.get(path[:size])
@@ -120,18 +139,21 @@ class _Loader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.devices: list[ModbusDevice] = []
+        self.checked: list[tuple[_File, DataPath, ModbusDevice]] = []  # for `finish`
         self.origin: dict[str, str] = {}
         self.names: dict[str, tuple[str, int | None]] = {}
         self.sections: dict[str, Any] = {}
         self.sections_at: dict[str, tuple[str, int | None]] = {}
+        self.section_files: dict[str, _File] = {}
 
     def load_file(self, name: str) -> None:
         source = load_yaml(name)
         self.problems += source.problems
         if source.data is None and not source.locations:
             return
-        ctx = _File(name, source.locations, self.problems)
+        ctx = _File(name, source.locations, self.problems, warnings=self.warnings)
         if not isinstance(source.data, dict):
             ctx.problem(
                 (),
@@ -166,6 +188,7 @@ class _Loader:
                 )
                 continue
             self.sections_at[section] = ctx.where((section,))
+            self.section_files[section] = ctx
             self.sections[section] = getattr(parsed, section) if parsed is not None else None
 
     def _device(self, ctx: _File, path: DataPath, raw: Any) -> None:
@@ -181,8 +204,22 @@ class _Loader:
             return
         for rel, message in check_device(device):
             ctx.problem((*path, *rel), message)
+        for rel, message in device_warnings(device):
+            ctx.warning((*path, *rel), message)
+        self.checked.append((ctx, path, device))
         self.devices.append(device)
         self.origin.setdefault(device.name, ctx.name)
+
+    def finish(self) -> None:
+        """The warnings that need every file: scan rates against the sinks' precision."""
+        sinks = self.sections.get("sinks")
+        precision = Precision(sinks.precision if isinstance(sinks, SinksConfig) else "ms")
+        given_at = "the default"
+        if isinstance(sinks, SinksConfig) and "precision" in sinks.model_fields_set:
+            given_at = "in " + _at(*self.section_files["sinks"].where(("sinks", "precision")))
+        for ctx, path, device in self.checked:
+            for rel, message in precision_warnings(device, precision, given_at):
+                ctx.warning((*path, *rel), message)
 
     def _unique_name(self, ctx: _File, path: DataPath, name: Any) -> None:
         if not isinstance(name, str):
@@ -240,6 +277,8 @@ def _check_valid_part(
     for rel, message in check_device(device, keep):
         if not ("scan_groups" in raw and "scan_groups" not in part and rel[-1] == "scan"):
             ctx.problem((*path, *rel), message)
+    for rel, message in device_warnings(device, keep):
+        ctx.warning((*path, *rel), message)
 
 
 def _at(file: str, line: int | None) -> str:
