@@ -13,14 +13,12 @@ way, into `LoadedConfig.warnings` (and `ConfigError.warnings`).
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -28,6 +26,7 @@ from gateway.config.checks import check_device
 from gateway.config.csvtags import column_of, merge_csv_tags
 from gateway.config.envsubst import substitute
 from gateway.config.hints import device_warnings, precision_warnings
+from gateway.config.messages import message_of
 from gateway.config.models import (
     BufferConfig,
     HealthConfig,
@@ -295,7 +294,7 @@ def report_validation(
     grouped: dict[DataPath, list[str]] = {}
     for error in exc.errors(include_url=False):
         path = _data_path(raw, error["loc"], error["type"])
-        message = _message(error, model)
+        message = message_of(error, model, path)
         if message not in grouped.setdefault(path, []):
             grouped[path].append(message)
     for path, messages in grouped.items():
@@ -321,47 +320,3 @@ def _has(data: Any, part: Any) -> bool:
     if isinstance(data, dict):
         return part in data
     return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
-
-
-def _message(error: Any, model: type[BaseModel]) -> str:
-    kind, loc = error["type"], error["loc"]
-    if kind == "extra_forbidden":
-        parent = _model_at(model, loc[:-1])
-        return f"unknown key {loc[-1]!r}" + _suggest(
-            str(loc[-1]), parent.model_fields if parent else ()
-        )
-    if kind == "missing":
-        return "too few items: expected [low, high]" if isinstance(loc[-1], int) else "required"
-    if kind in ("enum", "literal_error"):
-        expected = error.get("ctx", {}).get("expected", "")
-        choices = re.findall(r"'([^']*)'", expected)
-        hint = _suggest(str(error["input"]), choices)
-        return f"{error['input']!r} is not allowed: expected {expected}{hint}"
-    message: str = error["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    return message
-
-
-def _suggest(word: str, choices: Any) -> str:
-    hint = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
-
-
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model that validates the mapping at `loc` (list indexes are skipped)."""
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if isinstance(part, str) and current is not None and part in current.model_fields:
-            current = _find_model(current.model_fields[part].annotation)
-    return current
-
-
-def _find_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _find_model(arg)
-        if found is not None:
-            return found
-    return None

@@ -32,7 +32,8 @@ def _label_values(value: object) -> object:
 #: InfluxDB tags: names to text values (numbers and booleans are turned into text)
 Labels = Annotated[dict[str, str], BeforeValidator(_label_values)]
 
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+#: letters of any script (tag names in Chinese plants), digits, _ . -; not starting with a digit
+NAME_PATTERN = r"^[\p{L}_][\p{L}\p{M}\p{N}_.\-]*$"
 
 #: one file name or a list of them (a single string is accepted and wrapped in a list)
 _OneOrManyFiles = Annotated[
