@@ -332,3 +332,56 @@ def test_disabled_devices_are_loaded_and_validated(
         "map.yaml:6 devices[0].tags[0].type: type float32 does not fit space coil, "
         "which holds single bits (use type bool)",
     ]
+
+
+# --- InfluxDB tags are the text written -------------------------------------------------------
+
+
+def test_metadata_and_tag_values_are_the_text_written(tmp_path: Path) -> None:
+    """YAML 1.1 reads 010 as 8 and no as false; an InfluxDB tag value is the text typed."""
+    text = """\
+devices:
+  - &cell
+    name: cell07
+    endpoint: modbus+tcp://127.0.0.1:5020
+    metadata: {potline: 02, shift: off}
+    tags:
+      - {name: a, space: coil, address: 0, tags: {phase: 01, spare: yes}}
+  - <<: *cell
+    name: cell08
+    metadata:
+      cell: 010
+      line: no
+      rev: 1.50
+      count: 1_000
+      code: 0x1F
+      flag: True
+      quoted: '010'
+      n: 7
+      ratio: 1e3
+      when: 2024-01-02
+"""
+    config = load_tagmaps([write(tmp_path / "map.yaml", text)], env={})
+    cell07, cell08 = config.devices
+    assert cell07.metadata == {"potline": "02", "shift": "off"}
+    assert cell07.tags[0].tags == {"phase": "01", "spare": "yes"}
+    assert cell08.tags[0].tags == {"phase": "01", "spare": "yes"}  # merged from *cell
+    assert cell08.metadata == {
+        "cell": "010",
+        "line": "no",
+        "rev": "1.50",
+        "count": "1_000",
+        "code": "0x1F",
+        "flag": "True",
+        "quoted": "010",
+        "n": "7",
+        "ratio": "1e3",
+        "when": "2024-01-02",
+    }
+
+
+def test_only_label_values_keep_their_text(tmp_path: Path) -> None:
+    """Numbers elsewhere stay numbers: unit_id: 010 is still YAML's 8."""
+    text = DEVICE.format(name="cell07").replace("    tags:", "    unit_id: 010\n    tags:")
+    (device,) = load_tagmaps([write(tmp_path / "map.yaml", text)], env={}).devices
+    assert device.unit_id == 8
