@@ -34,10 +34,10 @@ from gateway.config.models import (
     SinksConfig,
     TagMapFile,
 )
+from gateway.config.written import labels_as_written, paths_relative_to
 from gateway.config.yamlsource import (
     DataPath,
     Locations,
-    Texts,
     find_yaml_files,
     format_path,
     load_yaml,
@@ -161,7 +161,7 @@ class _Loader:
                 "`buffer:`, `health:`)",
             )
             return
-        _labels_as_written(source.data, source.texts)
+        labels_as_written(source.data, source.texts)
         data = substitute(source.data, self.env, ctx.env_problem)
         self._top_level(ctx, data)
         devices = data.get("devices")
@@ -190,7 +190,8 @@ class _Loader:
                 continue
             self.sections_at[section] = ctx.where((section,))
             self.section_files[section] = ctx
-            self.sections[section] = getattr(parsed, section) if parsed is not None else None
+            value = getattr(parsed, section) if parsed is not None else None
+            self.sections[section] = paths_relative_to(ctx.name, value)
 
     def _device(self, ctx: _File, path: DataPath, raw: Any) -> None:
         if isinstance(raw, dict):
@@ -280,21 +281,6 @@ def _check_valid_part(
             ctx.problem((*path, *rel), message)
     for rel, message in device_warnings(device, keep):
         ctx.warning((*path, *rel), message)
-
-
-def _labels_as_written(data: dict[Any, Any], texts: Texts) -> None:
-    """InfluxDB tag values (device `metadata`, tag `tags`) are the text written: `cell: 010`
-    is "010", not YAML 1.1's octal 8, and `line: no` is "no", not false."""
-    for path, text in texts.items():
-        is_metadata = len(path) == 4 and path[2] == "metadata"
-        is_tag_tags = len(path) == 6 and path[2] == "tags" and path[4] == "tags"
-        if not (is_metadata or is_tag_tags) or path[0] != "devices":
-            continue
-        parent: Any = data
-        for part in path[:-1]:
-            parent = parent[part] if _has(parent, part) else None
-        if isinstance(parent, dict) and path[-1] in parent:
-            parent[path[-1]] = text
 
 
 def _at(file: str, line: int | None) -> str:

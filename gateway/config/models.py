@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    WithJsonSchema,
+    field_validator,
+)
 
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space
 from gateway.config.durations import Duration
@@ -189,8 +197,12 @@ class InfluxDBSinkConfig(Strict):
     """InfluxDB v2 write API. Missing values come from INFLUXDB_V2_URL / _TOKEN / _ORG / _BUCKET."""
 
     url: str | None = None
-    token: str | None = Field(None, description="use ${INFLUXDB_V2_TOKEN}; never logged")
-    token_file: str | None = Field(None, description="read the token from this file")
+    token: SecretStr | None = Field(
+        None, description="use ${INFLUXDB_V2_TOKEN}; never logged (shown as **********)"
+    )
+    token_file: str | None = Field(
+        None, description="read the token from this file (relative to this tag-map file)"
+    )
     org: str | None = None
     bucket: str | None = None
     gzip: bool = True
@@ -200,7 +212,10 @@ class InfluxDBSinkConfig(Strict):
 class FileSinkConfig(Strict):
     """Line-protocol files, rotated by size."""
 
-    directory: str = "data"
+    directory: str = Field(
+        "data",
+        description="relative to this tag-map file; default: ./data of the working directory",
+    )
     prefix: str = "gateway"
     max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     keep: int = Field(10, ge=1)
@@ -224,7 +239,11 @@ class BufferConfig(Strict):
     type: Literal["sqlite", "memory"] = Field(
         "sqlite", description="sqlite: durable (survives restarts and crashes); memory: not"
     )
-    directory: str = Field("data/buffer", description="where the SQLite files live")
+    directory: str = Field(
+        "data/buffer",
+        description="where the SQLite files live, relative to this tag-map file; "
+        "default: ./data/buffer of the working directory",
+    )
     max_lines: int = Field(10_000_000, ge=1, description="lines held per sink at most")
     max_bytes: int = Field(2 * 1024**3, ge=1024, description="bytes held per sink at most")
     max_age: Duration | None = Field(

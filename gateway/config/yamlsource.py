@@ -255,6 +255,14 @@ def _adopt(found: dict[DataPath, Any], into: dict[DataPath, Any], prefix: DataPa
             into[where] = entry
 
 
+def relative_to(yaml_file: str, path: str) -> str:
+    """A path written in `yaml_file`, made usable from the working directory: relative paths
+    are relative to the folder of the tag-map file, `~` is the home folder, absolute paths are
+    kept. The one rule for every path in a tag map (tags_csv, buffer and sink folders,
+    token_file)."""
+    return os.path.join(os.path.dirname(yaml_file), os.path.expanduser(path))
+
+
 def format_path(path: DataPath) -> str:
     """`("devices", 3, "tags", 7, "address")` -> `devices[3].tags[7].address`."""
     text = ""

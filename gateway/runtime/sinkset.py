@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from gateway.config.models import FileSinkConfig, InfluxDBSinkConfig, SinksConfig
 from gateway.errors import ConfigError, Problem
 from gateway.sinks.base import Sink
@@ -34,7 +36,7 @@ def effective_sinks(config: SinksConfig | None, env: Mapping[str, str]) -> Sinks
 
 def influx_settings(cfg: InfluxDBSinkConfig, env: Mapping[str, str]) -> dict[str, str]:
     """url, token, org, bucket: from the section, else the environment; all required."""
-    values = {key: getattr(cfg, key) or env.get(name, "") for key, name in ENV.items()}
+    values = {key: _plain(getattr(cfg, key)) or env.get(name, "") for key, name in ENV.items()}
     if cfg.token_file and not cfg.token:
         try:
             values["token"] = Path(cfg.token_file).read_text().strip()
@@ -59,6 +61,11 @@ def influx_settings(cfg: InfluxDBSinkConfig, env: Mapping[str, str]) -> dict[str
             ]
         )
     return values
+
+
+def _plain(value: str | SecretStr | None) -> str | None:
+    """The token is held as a SecretStr (never in a repr or log); the client needs the text."""
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def build_sinks(config: SinksConfig | None, env: Mapping[str, str] | None = None) -> list[Sink]:
