@@ -108,7 +108,25 @@ def message_of(error: Any, model: type[BaseModel], path: tuple[Any, ...]) -> str
     message: str = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
+    if kind == "less_than_equal" and path and path[-1] == "address":
+        message += _six_digit_modicon(error["input"])
     return message
+
+
+def _six_digit_modicon(address: Any) -> str:
+    """' (... probably address: N)' for 400001-style addresses (6-digit Modicon notation)."""
+    if isinstance(address, str) and address.strip().isdigit():  # a CSV cell
+        address = int(address)
+    if not isinstance(address, int):
+        return ""
+    prefix, offset = divmod(address, 100_000)
+    called = {1: "discrete input", 3: "input register", 4: "holding register"}.get(prefix)
+    if called is None or not 1 <= offset <= 65536:
+        return ""
+    return (
+        f" ({address} looks like 6-digit Modicon notation, where {called} {prefix}00001 is "
+        f"address 0: probably address: {offset - 1})"
+    )
 
 
 def name_message(name: str) -> str:

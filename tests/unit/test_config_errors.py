@@ -741,3 +741,20 @@ def test_non_finite_scaling_is_rejected(tmp_path):
         ConfigError, match=r"nan.yaml:5 devices\[0\].tags\[0\].scale.factor: .*finite"
     ):
         load_tagmaps([file])
+
+
+def test_six_digit_modicon_address_says_the_zero_based_address(problems: Load) -> None:
+    assert problems(tags("name: a, space: holding_register, address: 400101")) == [
+        "map.yaml:5 devices[0].tags[0].address: Input should be less than or equal to 65535 "
+        "(400101 looks like 6-digit Modicon notation, where holding register 400001 is "
+        "address 0: probably address: 100)",
+    ]
+
+
+def test_six_digit_modicon_address_in_csv(problems: Load) -> None:
+    csv = "name,space,address\na,input_register,300001\n"
+    assert problems({"map.yaml": CSV_DEVICE.format("t.csv"), "t.csv": csv}) == [
+        "t.csv:2 devices[0].tags[0].address: Input should be less than or equal to 65535 "
+        "(300001 looks like 6-digit Modicon notation, where input register 300001 is "
+        "address 0: probably address: 0) (column address)",
+    ]
