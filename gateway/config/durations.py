@@ -59,12 +59,10 @@ def parse_duration_ns(value: Any) -> int:
 
 
 def parse_duration(value: Any) -> Any:
-    """Turn "500ms" / "2s" / 1.5 into seconds (float); leave other types to pydantic."""
+    """Turn "500ms" / "2s" / 1.5 into seconds (float); ValueError for what is no duration."""
     if isinstance(value, float) and not math.isfinite(value):
         return value  # pydantic answers "Input should be a finite number"
-    if isinstance(value, bool | int | float | str):
-        return parse_duration_ns(value) / NS_PER_S
-    return value
+    return parse_duration_ns(value) / NS_PER_S
 
 
 def duration_ns(seconds: float) -> int:

@@ -758,3 +758,17 @@ def test_six_digit_modicon_address_in_csv(problems: Load) -> None:
         "(300001 looks like 6-digit Modicon notation, where input register 300001 is "
         "address 0: probably address: 0) (column address)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [("timeout: [1]", "timeout"), ("scan_groups: {fast: {s: 1}}", "scan_groups.fast")],
+)
+def test_a_duration_of_the_wrong_shape_says_what_a_duration_is(
+    problems: Load, line: str, key: str
+) -> None:
+    text = f"devices:\n  - name: cell07\n    endpoint: modbus+tcp://a\n    {line}\n"
+    assert problems(text) == [
+        f"map.yaml:4 devices[0].{key}: a duration is a number of seconds or a string "
+        "(examples: 250ms, 1s, 2.5m, 1h, 7d)",
+    ]
