@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import os
 import sys
@@ -16,23 +17,30 @@ from collections.abc import Sequence
 from gateway import __version__
 from gateway.config import LoadedConfig, load_tagmaps
 from gateway.config.compile import ConnectionPlan, compile_connections
-from gateway.errors import ConfigError, GatewayError
+from gateway.errors import ConfigError, GatewayError, Problem
 from gateway.telemetry.logging import configure
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
 def _load(paths: Sequence[str]) -> LoadedConfig:
-    return load_tagmaps(paths)
+    """Load the tag maps; their warnings are logged once (`check` prints them instead)."""
+    config = load_tagmaps(paths)
+    for warning in config.warnings:
+        logging.getLogger("gateway.config").warning("%s", warning)
+    return config
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate tag maps, reporting every problem."""
-    config = _load(args.paths)
+    """Validate tag maps, reporting every problem and warning."""
+    config = load_tagmaps(args.paths)
+    for warning in config.warnings:
+        print(warning, file=sys.stderr)
     tags = sum(len(d.tags) for d in config.devices)
+    warned = f", {len(config.warnings)} warning(s)" if config.warnings else ""
     print(
         f"OK: {len(config.devices)} devices, {tags} tags in {len(set(config.origin.values()))}"
-        " files"
+        f" files{warned}"
     )
     return EXIT_OK
 
@@ -193,15 +201,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.line or 0))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure(args.log_level)
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        for problem in exc.problems:
+        for problem in _in_file_order([*exc.problems, *exc.warnings]):
             print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) found.", file=sys.stderr)
+        warned = f", {len(exc.warnings)} warning(s)" if exc.warnings else ""
+        print(f"{len(exc.problems)} problem(s) found{warned}.", file=sys.stderr)
         return EXIT_CONFIG
     except GatewayError as exc:  # e.g. a sink that cannot start: the environment is wrong
         print(f"error: {exc}", file=sys.stderr)

@@ -2,9 +2,6 @@
 
 GatewayError
 ├── ConfigError            fatal at start-up; carries every problem found (file:line path: msg)
-├── SourceError            a device could not be read: reconnect with backoff, tags go BAD
-│   ├── ConnectError
-│   └── ReadTimeout
 └── SinkError              raised by a sink's write(); the forwarder decides
     ├── RetryableSinkError     keep the batch, retry with backoff
     ├── ThrottledSinkError     keep the batch, wait at least retry_after seconds
@@ -14,6 +11,7 @@ GatewayError
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 class GatewayError(Exception):
@@ -22,36 +20,32 @@ class GatewayError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One configuration problem, located as precisely as the input allows."""
+    """One configuration problem, located as precisely as the input allows.
+
+    A warning is valid configuration that probably does not do what was meant: it is reported
+    (`gateway check` exits 0) but does not stop the gateway.
+    """
 
     file: str
     line: int | None
     path: str
     message: str
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where} {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        message = f"warning: {self.message}" if self.severity == "warning" else self.message
+        return f"{where} {self.path}: {message}" if self.path else f"{where}: {message}"
 
 
 class ConfigError(GatewayError):
-    """The configuration is invalid; `problems` lists every problem found."""
+    """The configuration is invalid; `problems` lists every problem found, `warnings` the
+    warnings found on the way."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
         self.problems = problems
+        self.warnings = warnings or []
         super().__init__("\n".join(str(p) for p in problems))
-
-
-class SourceError(GatewayError):
-    """A device could not be read."""
-
-
-class ConnectError(SourceError):
-    """The connection to a device could not be opened or was lost."""
-
-
-class ReadTimeout(SourceError):
-    """A device did not answer in time."""
 
 
 class SinkError(GatewayError):

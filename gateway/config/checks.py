@@ -10,12 +10,11 @@ are simply not deadbanded (that is not an error).
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from gateway.collectors.modbus.types import DataType, Space, register_count
-from gateway.config.durations import is_duration, parse_duration
+from gateway.config.durations import is_duration, parse_duration_ns
 from gateway.config.linechecks import check_field_collisions, check_names
 from gateway.config.models import Deadband, ModbusDevice, ModbusTag
 
@@ -173,8 +172,7 @@ def _scan(tag: ModbusTag, device: ModbusDevice) -> Found:
         groups = ", ".join(device.scan_groups) or "none defined"
         message = f"{scan!r} is neither a duration (500ms, 2s, ...) nor a scan group of this "
         return [(("scan",), message + f"device (scan_groups: {groups})")]
-    rate = parse_duration(scan)
-    if not (rate > 0 and math.isfinite(rate)):
+    if parse_duration_ns(scan) <= 0:
         return [(("scan",), "scan rate must be greater than zero")]
     return []
 

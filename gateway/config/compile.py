@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from gateway.collectors.modbus.planner import ReadRequest, Span, plan_reads
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space, register_count
-from gateway.config.durations import parse_duration
+from gateway.config.durations import NS_PER_S, duration_ns, parse_duration_ns
 from gateway.config.endpoint import Endpoint, parse_endpoint
 from gateway.config.models import Deadband, ModbusDevice, ModbusTag, Scaling
 from gateway.model import Point
@@ -90,13 +90,21 @@ def deadband_threshold(tag: ModbusTag, default: Deadband | None) -> float | None
     return abs(span[1] - span[0]) * band.percent / 100.0
 
 
-def scan_interval(tag: ModbusTag, device: ModbusDevice) -> float:
-    """The tag's scan rate in seconds: its own, its group's, or the device default."""
+def scan_interval_ns(tag: ModbusTag, device: ModbusDevice) -> int:
+    """The tag's scan rate in whole nanoseconds: its own, its group's, or the device default.
+
+    Scans are grouped by this integer, so equal rates written differently are one scan.
+    """
     if tag.scan is None:
-        return device.scan_rate
+        return duration_ns(device.scan_rate)
     if isinstance(tag.scan, str) and tag.scan in device.scan_groups:
-        return device.scan_groups[tag.scan]
-    return float(parse_duration(tag.scan))
+        return duration_ns(device.scan_groups[tag.scan])
+    return parse_duration_ns(tag.scan)
+
+
+def scan_interval(tag: ModbusTag, device: ModbusDevice) -> float:
+    """The tag's scan rate in seconds."""
+    return scan_interval_ns(tag, device) / NS_PER_S
 
 
 def compile_tag(tag: ModbusTag, device: ModbusDevice) -> TagPlan:
@@ -130,9 +138,9 @@ def compile_tag(tag: ModbusTag, device: ModbusDevice) -> TagPlan:
 
 def compile_device(device: ModbusDevice) -> tuple[ScanPlan, ...]:
     """The scans of one device: tags grouped by rate, each group planned into reads."""
-    by_rate: dict[float, list[TagPlan]] = defaultdict(list)
+    by_rate: dict[int, list[TagPlan]] = defaultdict(list)  # nanoseconds: exact keys
     for tag in device.tags:
-        by_rate[scan_interval(tag, device)].append(compile_tag(tag, device))
+        by_rate[scan_interval_ns(tag, device)].append(compile_tag(tag, device))
     scans = []
     for rate in sorted(by_rate):
         spans = [Span(t, t.space, device.unit_id, t.address, t.count) for t in by_rate[rate]]
@@ -141,7 +149,7 @@ def compile_device(device: ModbusDevice) -> tuple[ScanPlan, ...]:
             ScanPlan(
                 device.name,
                 device.unit_id,
-                rate,
+                rate / NS_PER_S,
                 tuple(requests),
                 device.demote_after,
                 device.demote_max,

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import csv
 import difflib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.config.yamlsource import DataPath
+from gateway.config.yamlsource import DataPath, relative_to
 
 _DIRECT = (
     "name",
@@ -133,7 +132,7 @@ def merge_csv_tags(device: dict[Any, Any], path: DataPath, yaml_file: str) -> Cs
         return merge
     tags = list(tags)
     for entry_path, entry in entries:
-        csv_file = os.path.join(os.path.dirname(yaml_file), entry)
+        csv_file = relative_to(yaml_file, entry)
         table = read_csv_tags(csv_file)
         if table.error:
             merge.unreadable.append((entry_path, table.error))

@@ -6,24 +6,27 @@ as `file:line path: message`. Per file: parse (`yamlsource`), substitute `${VAR}
 (so one broken device never hides another's problems), then run the cross-field checks
 (`checks`). Across files: device names are unique, and each of `sinks:`, `buffer:` and
 `health:` is in at most one file.
+
+Warnings (`hints`: valid maps that probably do not do what was meant) are collected the same
+way, into `LoadedConfig.warnings` (and `ConfigError.warnings`).
 """
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from gateway.config.checks import check_device
 from gateway.config.csvtags import column_of, merge_csv_tags
 from gateway.config.envsubst import substitute
+from gateway.config.hints import device_warnings, precision_warnings
+from gateway.config.messages import message_of
 from gateway.config.models import (
     BufferConfig,
     HealthConfig,
@@ -31,6 +34,7 @@ from gateway.config.models import (
     SinksConfig,
     TagMapFile,
 )
+from gateway.config.written import labels_as_written, paths_relative_to
 from gateway.config.yamlsource import (
     DataPath,
     Locations,
@@ -39,6 +43,7 @@ from gateway.config.yamlsource import (
     load_yaml,
 )
 from gateway.errors import ConfigError, Problem
+from gateway.sinks.lineprotocol import Precision
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class LoadedConfig:
     buffer: BufferConfig | None = None  # likewise for `buffer:`
     health: HealthConfig | None = None  # and `health:`
     sections_at: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # file, line
+    warnings: tuple[Problem, ...] = ()  # valid, but probably not what was meant
 
 
 def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -63,9 +69,10 @@ def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = No
     loader = _Loader(os.environ if env is None else env)
     for file in find_yaml_files(paths, loader.problems):
         loader.load_file(file)
+    loader.finish()
+    warnings = _sorted(loader.warnings)
     if loader.problems:
-        unique = dict.fromkeys(loader.problems)
-        raise ConfigError(sorted(unique, key=lambda p: (p.file, p.line or 0)))
+        raise ConfigError(_sorted(loader.problems), warnings)
     sections = loader.sections
     return LoadedConfig(
         tuple(loader.devices),
@@ -74,7 +81,13 @@ def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = No
         sections.get("buffer"),
         sections.get("health"),
         dict(loader.sections_at),
+        tuple(warnings),
     )
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    """Each problem once, sorted by file then line."""
+    return sorted(dict.fromkeys(problems), key=lambda p: (p.file, p.line or 0))
 
 
 @dataclass
@@ -86,6 +99,7 @@ class _File:
     problems: list[Problem]
     csv_rows: dict[DataPath, frozenset[str]] = field(default_factory=dict)
     unset: set[DataPath] = field(default_factory=set)  # values with an unset ${VAR}
+    warnings: list[Problem] = field(default_factory=list)
 
     def where(self, path: DataPath) -> tuple[str, int | None]:
         for size in range(len(path), -1, -1):
@@ -107,6 +121,11 @@ class _File:
             message += self._column(path)
         self.problems.append(Problem(file, line, format_path(path), message))
 
+    def warning(self, path: DataPath, message: str) -> None:
+        file, line = self.where(path)
+        message += self._column(path)
+        self.warnings.append(Problem(file, line, format_path(path), message, "warning"))
+
     def _column(self, path: DataPath) -> str:
         for size in range(len(path) - 1, 0, -1):
             given = self.csv_rows.get(path[:size])
@@ -122,18 +141,21 @@ class _Loader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = env
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.devices: list[ModbusDevice] = []
+        self.checked: list[tuple[_File, DataPath, ModbusDevice]] = []  # for `finish`
         self.origin: dict[str, str] = {}
         self.names: dict[str, tuple[str, int | None]] = {}
         self.sections: dict[str, Any] = {}
         self.sections_at: dict[str, tuple[str, int | None]] = {}
+        self.section_files: dict[str, _File] = {}
 
     def load_file(self, name: str) -> None:
         source = load_yaml(name)
         self.problems += source.problems
         if source.data is None and not source.locations:
             return
-        ctx = _File(name, source.locations, self.problems)
+        ctx = _File(name, source.locations, self.problems, warnings=self.warnings)
         if not isinstance(source.data, dict):
             ctx.problem(
                 (),
@@ -141,6 +163,7 @@ class _Loader:
                 "`buffer:`, `health:`)",
             )
             return
+        labels_as_written(source.data, source.texts)
         data = substitute(source.data, self.env, ctx.env_problem)
         self._top_level(ctx, data)
         devices = data.get("devices")
@@ -168,7 +191,9 @@ class _Loader:
                 )
                 continue
             self.sections_at[section] = ctx.where((section,))
-            self.sections[section] = getattr(parsed, section) if parsed is not None else None
+            self.section_files[section] = ctx
+            value = getattr(parsed, section) if parsed is not None else None
+            self.sections[section] = paths_relative_to(ctx.name, value)
 
     def _device(self, ctx: _File, path: DataPath, raw: Any) -> None:
         if isinstance(raw, dict):
@@ -183,8 +208,22 @@ class _Loader:
             return
         for rel, message in check_device(device):
             ctx.problem((*path, *rel), message)
+        for rel, message in device_warnings(device):
+            ctx.warning((*path, *rel), message)
+        self.checked.append((ctx, path, device))
         self.devices.append(device)
         self.origin.setdefault(device.name, ctx.name)
+
+    def finish(self) -> None:
+        """The warnings that need every file: scan rates against the sinks' precision."""
+        sinks = self.sections.get("sinks")
+        precision = Precision(sinks.precision if isinstance(sinks, SinksConfig) else "ms")
+        given_at = "the default"
+        if isinstance(sinks, SinksConfig) and "precision" in sinks.model_fields_set:
+            given_at = "in " + _at(*self.section_files["sinks"].where(("sinks", "precision")))
+        for ctx, path, device in self.checked:
+            for rel, message in precision_warnings(device, precision, given_at):
+                ctx.warning((*path, *rel), message)
 
     def _unique_name(self, ctx: _File, path: DataPath, name: Any) -> None:
         if not isinstance(name, str):
@@ -242,6 +281,8 @@ def _check_valid_part(
     for rel, message in check_device(device, keep):
         if not ("scan_groups" in raw and "scan_groups" not in part and rel[-1] == "scan"):
             ctx.problem((*path, *rel), message)
+    for rel, message in device_warnings(device, keep):
+        ctx.warning((*path, *rel), message)
 
 
 def _at(file: str, line: int | None) -> str:
@@ -258,7 +299,7 @@ def report_validation(
     grouped: dict[DataPath, list[str]] = {}
     for error in exc.errors(include_url=False):
         path = _data_path(raw, error["loc"], error["type"])
-        message = _message(error, model)
+        message = message_of(error, model, path)
         if message not in grouped.setdefault(path, []):
             grouped[path].append(message)
     for path, messages in grouped.items():
@@ -284,47 +325,3 @@ def _has(data: Any, part: Any) -> bool:
     if isinstance(data, dict):
         return part in data
     return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
-
-
-def _message(error: Any, model: type[BaseModel]) -> str:
-    kind, loc = error["type"], error["loc"]
-    if kind == "extra_forbidden":
-        parent = _model_at(model, loc[:-1])
-        return f"unknown key {loc[-1]!r}" + _suggest(
-            str(loc[-1]), parent.model_fields if parent else ()
-        )
-    if kind == "missing":
-        return "too few items: expected [low, high]" if isinstance(loc[-1], int) else "required"
-    if kind in ("enum", "literal_error"):
-        expected = error.get("ctx", {}).get("expected", "")
-        choices = re.findall(r"'([^']*)'", expected)
-        hint = _suggest(str(error["input"]), choices)
-        return f"{error['input']!r} is not allowed: expected {expected}{hint}"
-    message: str = error["msg"]
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    return message
-
-
-def _suggest(word: str, choices: Any) -> str:
-    hint = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {hint[0]!r}?)" if hint else ""
-
-
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model that validates the mapping at `loc` (list indexes are skipped)."""
-    current: type[BaseModel] | None = model
-    for part in loc:
-        if isinstance(part, str) and current is not None and part in current.model_fields:
-            current = _find_model(current.model_fields[part].annotation)
-    return current
-
-
-def _find_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        found = _find_model(arg)
-        if found is not None:
-            return found
-    return None

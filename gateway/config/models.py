@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -40,7 +41,8 @@ def _label_values(value: object) -> object:
 #: InfluxDB tags: names to text values (numbers and booleans are turned into text)
 Labels = Annotated[dict[str, str], BeforeValidator(_label_values)]
 
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+#: letters of any script (tag names in Chinese plants), digits, _ . -; not starting with a digit
+NAME_PATTERN = r"^[\p{L}_][\p{L}\p{M}\p{N}_.\-]*$"
 
 #: one file name or a list of them (a single string is accepted and wrapped in a list)
 _OneOrManyFiles = Annotated[
@@ -224,8 +226,12 @@ class InfluxDBSinkConfig(Strict):
     """InfluxDB v2 write API. Missing values come from INFLUXDB_V2_URL / _TOKEN / _ORG / _BUCKET."""
 
     url: str | None = None
-    token: str | None = Field(None, description="use ${INFLUXDB_V2_TOKEN}; never logged")
-    token_file: str | None = Field(None, description="read the token from this file")
+    token: SecretStr | None = Field(
+        None, description="use ${INFLUXDB_V2_TOKEN}; never logged (shown as **********)"
+    )
+    token_file: str | None = Field(
+        None, description="read the token from this file (relative to this tag-map file)"
+    )
     org: str | None = None
     bucket: str | None = None
     gzip: bool = True
@@ -235,7 +241,10 @@ class InfluxDBSinkConfig(Strict):
 class FileSinkConfig(Strict):
     """Line-protocol files, rotated by size."""
 
-    directory: str = "data"
+    directory: str = Field(
+        "data",
+        description="relative to this tag-map file; default: ./data of the working directory",
+    )
     prefix: str = "gateway"
     max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     keep: int = Field(10, ge=1)
@@ -259,7 +268,11 @@ class BufferConfig(Strict):
     type: Literal["sqlite", "memory"] = Field(
         "sqlite", description="sqlite: durable (survives restarts and crashes); memory: not"
     )
-    directory: str = Field("data/buffer", description="where the SQLite files live")
+    directory: str = Field(
+        "data/buffer",
+        description="where the SQLite files live, relative to this tag-map file; "
+        "default: ./data/buffer of the working directory",
+    )
     max_lines: int = Field(10_000_000, ge=1, description="lines held per sink at most")
     max_bytes: int = Field(2 * 1024**3, ge=1024, description="bytes held per sink at most")
     max_age: Duration | None = Field(

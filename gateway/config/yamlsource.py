@@ -5,6 +5,10 @@ keys. Here the file is composed into nodes (`yaml.compose`, SafeLoader) and walk
 scalars are built with SafeLoader semantics (ints, floats, bools, null), every mapping key and
 list item records its line, and duplicate keys become problems. Merge keys (`<<: *defaults`)
 are supported; their values keep the lines of the anchored mapping.
+
+The text of every unquoted scalar that YAML 1.1 turned into something else than a string
+(`010` -> 8, `no` -> False, `1.50` -> 1.5) is kept too, so values that are text by nature
+(InfluxDB tag values) can be taken as written.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from gateway.errors import Problem
 DataPath = tuple[Any, ...]
 #: path -> (file, 1-based line)
 Locations = dict[DataPath, tuple[str, int]]
+#: path -> the text of an unquoted scalar that YAML read as a number, boolean or date
+Texts = dict[DataPath, str]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -40,6 +46,7 @@ class YamlSource:
     data: Any = None
     locations: Locations = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    texts: Texts = field(default_factory=dict)
 
 
 def find_yaml_files(paths: Sequence[str | PathLike[str]], problems: list[Problem]) -> list[str]:
@@ -155,12 +162,16 @@ class _Walker:
         finally:
             self.active.discard(id(node))
 
-    def _scalar(self, node: Node, path: DataPath) -> Any:
+    def _scalar(self, node: Node, path: DataPath, keep_text: bool = True) -> Any:
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:
             self._problem(node, path, exc.problem or "cannot read this value")
             return None
+        plain = isinstance(node, ScalarNode) and node.style is None
+        if keep_text and plain and value is not None and not isinstance(value, str):
+            self.source.texts[path] = node.value
+        return value
 
     def _sequence(self, node: SequenceNode, path: DataPath) -> list[Any]:
         items = []
@@ -196,7 +207,7 @@ class _Walker:
         if not isinstance(node, ScalarNode):
             self._problem(node, path, "a key must be a plain value, not a list or mapping")
             return _BAD_KEY
-        key = self._scalar(node, path)
+        key = self._scalar(node, path, keep_text=False)
         try:
             hash(key)
         except TypeError:
@@ -212,21 +223,17 @@ class _Walker:
                 self._problem(source, path, "`<<` needs a mapping or a list of mappings")
                 continue
             own, self.source.locations = self.source.locations, {}
+            own_texts, self.source.texts = self.source.texts, {}
             try:
                 merged = self.value(source, path)
             finally:
                 found, self.source.locations = self.source.locations, own
+                texts, self.source.texts = self.source.texts, own_texts
             for key, value in merged.items():
                 if key not in result:
                     result[key] = value
-                    self._adopt(found, (*path, key))
-
-    def _adopt(self, found: Locations, prefix: DataPath) -> None:
-        """Copy the locations at and below `prefix` from a merged mapping."""
-        size = len(prefix)
-        for where, location in found.items():
-            if where[:size] == prefix:
-                self.source.locations[where] = location
+                    _adopt(found, self.source.locations, (*path, key))
+                    _adopt(texts, self.source.texts, (*path, key))
 
     def _where(self, node: Node) -> tuple[str, int]:
         return (self.source.file, node.start_mark.line + 1)
@@ -238,6 +245,22 @@ class _Walker:
 
 
 _BAD_KEY = object()
+
+
+def _adopt(found: dict[DataPath, Any], into: dict[DataPath, Any], prefix: DataPath) -> None:
+    """Copy the entries at and below `prefix` from those of a merged mapping."""
+    size = len(prefix)
+    for where, entry in found.items():
+        if where[:size] == prefix:
+            into[where] = entry
+
+
+def relative_to(yaml_file: str, path: str) -> str:
+    """A path written in `yaml_file`, made usable from the working directory: relative paths
+    are relative to the folder of the tag-map file, `~` is the home folder, absolute paths are
+    kept. The one rule for every path in a tag map (tags_csv, buffer and sink folders,
+    token_file)."""
+    return os.path.join(os.path.dirname(yaml_file), os.path.expanduser(path))
 
 
 def format_path(path: DataPath) -> str:

@@ -125,7 +125,7 @@ def _count(n: int, noun: str) -> str:
 
 def _stats_writer(gateway: Gateway, every: float, clock: Clock) -> Callable[[], Awaitable[None]]:
     """A job that puts the gateway's own metrics into its buffers every `every` seconds."""
-    divisor = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}[gateway.precision]
+    divisor = Precision(gateway.precision).divisor
 
     async def write_stats() -> None:
         while True:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import SecretStr
+
 from gateway.config.models import FileSinkConfig, InfluxDBSinkConfig, SinksConfig
 from gateway.errors import ConfigError, Problem
 from gateway.sinks.base import Sink
@@ -41,7 +43,7 @@ def influx_settings(
     """url, token, org, bucket: from the section, else the environment; url, org and bucket
     are required (InfluxDB 2 refuses every write without an org). `where`: the file and line
     of the `sinks:` section, for the errors."""
-    values = {key: getattr(cfg, key) or env.get(name, "") for key, name in ENV.items()}
+    values = {key: _plain(getattr(cfg, key)) or env.get(name, "") for key, name in ENV.items()}
     file, line = where or ("sinks", None)
     path = "sinks.influxdb" if where else "influxdb"
     if cfg.token_file and not cfg.token:
@@ -60,6 +62,11 @@ def influx_settings(
     if problems:
         raise ConfigError(problems)
     return values
+
+
+def _plain(value: str | SecretStr | None) -> str | None:
+    """The token is held as a SecretStr (never in a repr or log); the client needs the text."""
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def build_sinks(

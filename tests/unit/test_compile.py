@@ -115,3 +115,50 @@ def test_only_uint64_tags_land_on_unsigned_points():
         "uint16": False,
         "float64": False,
     }
+
+
+def test_equal_rates_written_differently_are_one_scan():
+    """700ms, 0.7s, 0.7, "700 ms" and a group or device rate of 0.7 s are one rate, not four."""
+    d = dev(
+        "cell01",
+        scan_rate="0.7s",
+        scan_groups={"fast": "700ms", "odd": 0.7},
+        tags=[
+            {"name": "a", "space": "input_register", "address": 0, "scan": "700ms"},
+            {"name": "b", "space": "input_register", "address": 1, "scan": "0.7s"},
+            {"name": "c", "space": "input_register", "address": 2, "scan": 0.7},
+            {"name": "d", "space": "input_register", "address": 3, "scan": "700 ms"},
+            {"name": "e", "space": "input_register", "address": 4, "scan": "fast"},
+            {"name": "f", "space": "input_register", "address": 5, "scan": "odd"},
+            {"name": "g", "space": "input_register", "address": 6},
+            {"name": "h", "space": "input_register", "address": 7, "scan": "0.0001h"},
+            {"name": "i", "space": "input_register", "address": 8, "scan": ".7"},
+        ],
+    )
+    (conn,) = compile_connections((d,))
+    assert [(s.interval_s, len(s.tags)) for s in conn.scans] == [(0.36, 1), (0.7, 8)]
+    assert [(r.start, r.count) for r in conn.scans[1].requests] == [(0, 7), (8, 1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "ns"),
+    [
+        ("700ms", 700_000_000),
+        ("0.7s", 700_000_000),
+        (0.7, 700_000_000),
+        ("700 ms", 700_000_000),
+        (" .7 ", 700_000_000),
+        (2, 2_000_000_000),
+        ("1.5m", 90_000_000_000),
+        ("7d", 604_800_000_000_000),
+        ("0.1ms", 100_000),
+        ("3ms", 3_000_000),
+    ],
+)
+def test_durations_parse_exactly_to_nanoseconds(text, ns):
+    from gateway.config.durations import duration_ns, parse_duration, parse_duration_ns
+
+    assert parse_duration_ns(text) == ns
+    seconds = parse_duration(text)
+    assert seconds == ns / 1e9
+    assert duration_ns(seconds) == ns  # the float seconds lead back to the same count

@@ -90,14 +90,189 @@ def test_bad_enum_lists_the_allowed_values(problems: Load) -> None:
 def test_union_field_is_reported_once_without_branch_names(problems: Load) -> None:
     assert problems(tags("name: a, space: input_register, address: 0, scan: [1, 2]")) == [
         "map.yaml:5 devices[0].tags[0].scan: "
-        "Input should be a valid string or input should be a valid number",
+        "expected a duration or the name of a scan group, e.g. `scan: 500ms` or `scan: fast`",
     ]
 
 
 def test_pair_with_one_value(problems: Load) -> None:
     assert problems(tags("name: a, space: input_register, address: 0, range: [1]")) == [
-        "map.yaml:5 devices[0].tags[0].range: too few items: expected [low, high]",
+        "map.yaml:5 devices[0].tags[0].range: expected a pair [low, high], e.g. `range: [0, 100]`",
     ]
+
+
+# Shape errors say what the key expects, in the tag map's words, with an example.
+@pytest.mark.parametrize(
+    ("tag", "key", "message"),
+    [
+        (
+            "scale: 0.1",
+            "scale",
+            "expected a mapping, e.g. `scale: {factor: 0.1}` or "
+            "`scale: {raw: [0, 32000], eng: [0, 400]}`",
+        ),
+        (
+            "deadband: 0.5",
+            "deadband",
+            "expected a mapping, e.g. `deadband: {absolute: 0.5}` or `deadband: {percent: 1}`",
+        ),
+        ("range: 5", "range", "expected a pair [low, high], e.g. `range: [0, 100]`"),
+        ("range: [1, 2, 3]", "range", "expected a pair [low, high], e.g. `range: [0, 100]`"),
+        (
+            "scale: {raw: 5, eng: [0, 1]}",
+            "scale.raw",
+            "expected a pair [low, high], e.g. `raw: [0, 32000]`",
+        ),
+        (
+            "tags: [L1]",
+            "tags",
+            "expected a mapping of InfluxDB tag names to text, e.g. `tags: {phase: L1}`",
+        ),
+    ],
+    ids=["scale", "deadband", "range", "range-of-three", "scale-raw", "tags"],
+)
+def test_tag_shape_errors_show_an_example(problems: Load, tag: str, key: str, message: str) -> None:
+    assert problems(tags(f"name: a, space: input_register, address: 0, {tag}")) == [
+        f"map.yaml:5 devices[0].tags[0].{key}: {message}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "message"),
+    [
+        (
+            "metadata: plant_a",
+            "metadata",
+            "expected a mapping of InfluxDB tag names to text, "
+            'e.g. `metadata: {site: plant_a, cell: "07"}`',
+        ),
+        (
+            "scan_groups: [fast]",
+            "scan_groups",
+            "expected a mapping of group names to durations, "
+            "e.g. `scan_groups: {fast: 200ms, slow: 10s}`",
+        ),
+        (
+            "tags: {voltage: 0}",
+            "tags",
+            "expected a list of tags, "
+            "e.g. `tags: [{name: voltage, space: input_register, address: 0}]`",
+        ),
+        (
+            "tags: [voltage]",
+            "tags[0]",
+            "a tag is a mapping, "
+            "e.g. `- {name: voltage, space: input_register, address: 0, type: float32}`",
+        ),
+        (
+            "tags_csv: 5",
+            "tags_csv",
+            "expected a CSV file name or a list of them, e.g. `tags_csv: cells.csv`",
+        ),
+    ],
+    ids=["metadata", "scan_groups", "tags", "tag", "tags_csv"],
+)
+def test_device_shape_errors_show_an_example(
+    problems: Load, line: str, key: str, message: str
+) -> None:
+    text = f"devices:\n  - name: cell07\n    endpoint: modbus+tcp://a\n    {line}\n"
+    assert problems(text) == [f"map.yaml:4 devices[0].{key}: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        (
+            "devices: [cell07]\n",
+            "map.yaml:1 devices[0]",
+            "a device is a mapping, e.g. `- {name: cell07, endpoint: 'modbus+tcp://10.0.0.7:502'}`",
+        ),
+        (
+            "devices: {cell07: {}}\n",
+            "map.yaml:1 devices",
+            "expected a list of devices, e.g. `devices: [{name: cell07, endpoint: "
+            "'modbus+tcp://10.0.0.7:502'}]`",
+        ),
+        (
+            "sinks: influxdb\n",
+            "map.yaml:1 sinks",
+            "expected a mapping, e.g. `sinks: {precision: ms, influxdb: {bucket: plant_a}}`",
+        ),
+        (
+            "sinks:\n  file: data\n",
+            "map.yaml:2 sinks.file",
+            "expected a mapping, e.g. `file: {directory: data}`",
+        ),
+    ],
+    ids=["device", "devices", "sinks", "file-sink"],
+)
+def test_file_shape_errors_show_an_example(
+    problems: Load, text: str, where: str, message: str
+) -> None:
+    assert problems(text) == [f"{where}: {message}"]
+
+
+def test_float_suggests_float32_first(problems: Load) -> None:
+    assert problems(tags("name: a, space: input_register, address: 0, type: float")) == [
+        "map.yaml:5 devices[0].tags[0].type: 'float' is not allowed: expected 'bool', 'bit', "
+        "'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64' or "
+        "'string' (did you mean 'float32'? most PLC floats are 32-bit; 'float64' is a "
+        "64-bit double)",
+    ]
+
+
+@pytest.mark.parametrize(("given", "meant"), [("cdab", "CDAB"), ("Coil", "coil")])
+def test_wrong_case_suggests_the_right_spelling(problems: Load, given: str, meant: str) -> None:
+    key = "byte_order" if meant == "CDAB" else "space"
+    tag = f"name: a, space: {given if key == 'space' else 'input_register'}, address: 0"
+    if key == "byte_order":
+        tag += f", type: float32, byte_order: {given}"
+    (problem,) = problems(tags(tag))
+    assert problem.startswith(f"map.yaml:5 devices[0].tags[0].{key}: '{given}' is not allowed")
+    assert problem.endswith(f"(did you mean '{meant}'?)")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("cell 07", "it contains a space"),
+        ("7cell", "it starts with '7'"),
+        ("cell/07", "it contains '/'"),
+        ("''", "it is empty"),
+    ],
+)
+def test_name_errors_say_which_characters_a_name_may_hold(
+    problems: Load, name: str, reason: str
+) -> None:
+    shown = "''" if name == "''" else repr(name)
+    assert problems(tags(f"name: {name}, space: coil, address: 0")) == [
+        f"map.yaml:5 devices[0].tags[0].name: {shown} is not a valid name: {reason}; a name "
+        "starts with a letter (of any script) or `_`, and holds letters, digits, `_`, `.` "
+        "and `-`",
+    ]
+
+
+def test_names_may_be_written_in_any_script(tmp_path: Path) -> None:
+    path = tmp_path / "map.yaml"
+    path.write_text(
+        "devices:\n  - name: 电解槽07\n    endpoint: modbus+tcp://a\n    tags:\n"
+        "      - {name: 槽电压, space: input_register, address: 0}\n"
+        "      - {name: Badtemperatur_°C, space: input_register, address: 1}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_tagmaps([path], env={})
+    # letters of any script are fine; a degree sign is not a letter
+    assert [str(p).removeprefix(f"{path}:") for p in info.value.problems] == [
+        "6 devices[0].tags[1].name: 'Badtemperatur_°C' is not a valid name: it contains "
+        "'°'; a name starts with a letter (of any script) or `_`, and holds letters, digits, "
+        "`_`, `.` and `-`",
+    ]
+    path.write_text(path.read_text(encoding="utf-8").replace("_°C", "_degC"), encoding="utf-8")
+    (device,) = load_tagmaps([path], env={}).devices
+    assert (device.name, [t.name for t in device.tags]) == (
+        "电解槽07",
+        ["槽电压", "Badtemperatur_degC"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -566,3 +741,34 @@ def test_non_finite_scaling_is_rejected(tmp_path):
         ConfigError, match=r"nan.yaml:5 devices\[0\].tags\[0\].scale.factor: .*finite"
     ):
         load_tagmaps([file])
+
+
+def test_six_digit_modicon_address_says_the_zero_based_address(problems: Load) -> None:
+    assert problems(tags("name: a, space: holding_register, address: 400101")) == [
+        "map.yaml:5 devices[0].tags[0].address: Input should be less than or equal to 65535 "
+        "(400101 looks like 6-digit Modicon notation, where holding register 400001 is "
+        "address 0: probably address: 100)",
+    ]
+
+
+def test_six_digit_modicon_address_in_csv(problems: Load) -> None:
+    csv = "name,space,address\na,input_register,300001\n"
+    assert problems({"map.yaml": CSV_DEVICE.format("t.csv"), "t.csv": csv}) == [
+        "t.csv:2 devices[0].tags[0].address: Input should be less than or equal to 65535 "
+        "(300001 looks like 6-digit Modicon notation, where input register 300001 is "
+        "address 0: probably address: 0) (column address)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [("timeout: [1]", "timeout"), ("scan_groups: {fast: {s: 1}}", "scan_groups.fast")],
+)
+def test_a_duration_of_the_wrong_shape_says_what_a_duration_is(
+    problems: Load, line: str, key: str
+) -> None:
+    text = f"devices:\n  - name: cell07\n    endpoint: modbus+tcp://a\n    {line}\n"
+    assert problems(text) == [
+        f"map.yaml:4 devices[0].{key}: a duration is a number of seconds or a string "
+        "(examples: 250ms, 1s, 2.5m, 1h, 7d)",
+    ]

@@ -332,3 +332,118 @@ def test_disabled_devices_are_loaded_and_validated(
         "map.yaml:6 devices[0].tags[0].type: type float32 does not fit space coil, "
         "which holds single bits (use type bool)",
     ]
+
+
+# --- InfluxDB tags are the text written -------------------------------------------------------
+
+
+def test_metadata_and_tag_values_are_the_text_written(tmp_path: Path) -> None:
+    """YAML 1.1 reads 010 as 8 and no as false; an InfluxDB tag value is the text typed."""
+    text = """\
+devices:
+  - &cell
+    name: cell07
+    endpoint: modbus+tcp://127.0.0.1:5020
+    metadata: {potline: 02, shift: off}
+    tags:
+      - {name: a, space: coil, address: 0, tags: {phase: 01, spare: yes}}
+  - <<: *cell
+    name: cell08
+    metadata:
+      cell: 010
+      line: no
+      rev: 1.50
+      count: 1_000
+      code: 0x1F
+      flag: True
+      quoted: '010'
+      n: 7
+      ratio: 1e3
+      when: 2024-01-02
+"""
+    config = load_tagmaps([write(tmp_path / "map.yaml", text)], env={})
+    cell07, cell08 = config.devices
+    assert cell07.metadata == {"potline": "02", "shift": "off"}
+    assert cell07.tags[0].tags == {"phase": "01", "spare": "yes"}
+    assert cell08.tags[0].tags == {"phase": "01", "spare": "yes"}  # merged from *cell
+    assert cell08.metadata == {
+        "cell": "010",
+        "line": "no",
+        "rev": "1.50",
+        "count": "1_000",
+        "code": "0x1F",
+        "flag": "True",
+        "quoted": "010",
+        "n": "7",
+        "ratio": "1e3",
+        "when": "2024-01-02",
+    }
+
+
+def test_only_label_values_keep_their_text(tmp_path: Path) -> None:
+    """Numbers elsewhere stay numbers: unit_id: 010 is still YAML's 8."""
+    text = DEVICE.format(name="cell07").replace("    tags:", "    unit_id: 010\n    tags:")
+    (device,) = load_tagmaps([write(tmp_path / "map.yaml", text)], env={}).devices
+    assert device.unit_id == 8
+
+
+# --- paths in a tag map -----------------------------------------------------------------------
+
+PATHS_MAP = """\
+sinks:
+  file: {directory: out}
+  influxdb: {url: "http://127.0.0.1:8086", bucket: b, token_file: secret.txt}
+buffer:
+  directory: spool/buffer
+devices:
+  - name: cell07
+    endpoint: modbus+tcp://127.0.0.1:5020
+    tags_csv: tags.csv
+"""
+
+
+@pytest.fixture
+def paths_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LoadedConfig:
+    """plant/map.yaml loaded from tmp_path (the working directory) as a relative path."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "plant" / "map.yaml", PATHS_MAP)
+    write(tmp_path / "plant" / "tags.csv", "name,space,address\na,coil,0\n")
+    write(tmp_path / "plant" / "secret.txt", "t0ken\n")
+    return load_tagmaps(["plant/map.yaml"], env={})
+
+
+def test_csv_paths_are_relative_to_the_tag_map(paths_map: LoadedConfig) -> None:
+    assert [t.name for t in paths_map.devices[0].tags] == ["a"]
+
+
+def test_file_sink_directory_is_relative_to_the_tag_map(paths_map: LoadedConfig) -> None:
+    assert paths_map.sinks is not None
+    assert paths_map.sinks.file is not None
+    assert paths_map.sinks.file.directory == str(Path("plant") / "out")
+
+
+def test_buffer_directory_is_relative_to_the_tag_map(paths_map: LoadedConfig) -> None:
+    assert paths_map.buffer is not None
+    assert paths_map.buffer.directory == str(Path("plant") / "spool" / "buffer")
+
+
+def test_token_file_is_relative_to_the_tag_map(paths_map: LoadedConfig) -> None:
+    from gateway.runtime.sinkset import influx_settings
+
+    assert paths_map.sinks is not None
+    assert paths_map.sinks.influxdb is not None
+    assert paths_map.sinks.influxdb.token_file == str(Path("plant") / "secret.txt")
+    assert (
+        influx_settings(paths_map.sinks.influxdb, env={"INFLUXDB_V2_ORG": "plant"})["token"]
+        == "t0ken"
+    )
+
+
+def test_absolute_and_default_paths_are_kept(tmp_path: Path) -> None:
+    text = f"sinks:\n  file: {{directory: {tmp_path / 'abs'}}}\nbuffer:\n  type: sqlite\n"
+    config = load_tagmaps([write(tmp_path / "deep" / "map.yaml", text)], env={})
+    assert config.sinks is not None
+    assert config.sinks.file is not None
+    assert config.sinks.file.directory == str(tmp_path / "abs")
+    assert config.buffer is not None
+    assert config.buffer.directory == "data/buffer"  # a default: the working directory
