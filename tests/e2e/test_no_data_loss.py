@@ -232,7 +232,7 @@ async def test_a_full_disk_keeps_data_flowing_and_readyz_tells(victoria, tmp_pat
     server = await start_modbus_server(bank)
     port = free_port()
     health = f"http://127.0.0.1:{port}"
-    path = tag_map(tmp_path / "plant.yaml", server.endpoint, data, f"health: {{port: {port}}}")
+    path = tag_map(tmp_path / "plant.yaml", server.endpoint, data, health=f"{{port: {port}}}")
     env = {**os.environ, "PYTHONPATH": str(ROOT), **influx_env(victoria)}
     args = [str(data / "buffer"), str(ctl), str(path), sys.executable]
     proc = await asyncio.create_subprocess_exec(
