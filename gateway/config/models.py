@@ -96,27 +96,11 @@ class Deadband(Strict):
     )
 
 
-class ModbusTag(Strict):
-    """One value read from a Modbus device."""
+class TagFields(Strict):
+    """What every tag has, whatever its protocol: its name, how its value is scaled, checked
+    and filtered, and where it lands in InfluxDB. The pipeline uses only these."""
 
     name: str = Field(pattern=NAME_PATTERN, description="unique within the device")
-    space: Space = Field(
-        description="register space: coil, discrete_input, input_register, holding_register"
-    )
-    address: int = Field(ge=0, le=65535, description="0-based protocol address")
-    type: DataType | None = Field(
-        None, description="data type; default bool for coils and discrete inputs, else uint16"
-    )
-    bit: int | None = Field(None, ge=0, le=15, description="bit index (0 = LSB) for type bit")
-    length: int | None = Field(
-        None, ge=1, le=125, description="registers of a string (two characters each)"
-    )
-    encoding: str | None = Field(
-        None,
-        description="text encoding of a string's bytes (gbk, latin-1, shift_jis, ...); "
-        "default utf-8",
-    )
-    byte_order: ByteOrder | None = Field(None, description="overrides the device's byte_order")
     scale: Scaling | None = Field(None, description="linear scaling to engineering units")
     unit: str = Field("", description="engineering unit, e.g. V, kA, degC")
     range: tuple[float, float] | None = Field(
@@ -138,6 +122,37 @@ class ModbusTag(Strict):
     tags: Labels = Field(default_factory=dict, description="extra InfluxDB tags")
     description: str = ""
 
+    @property
+    def span(self) -> tuple[float, float] | None:
+        """The engineering span a percent deadband refers to: `range`, else `scale.eng`."""
+        if self.range is not None:
+            return self.range
+        if self.scale is not None and self.scale.eng is not None:
+            return (min(self.scale.eng), max(self.scale.eng))
+        return None
+
+
+class ModbusTag(TagFields):
+    """One value read from a Modbus device."""
+
+    space: Space = Field(
+        description="register space: coil, discrete_input, input_register, holding_register"
+    )
+    address: int = Field(ge=0, le=65535, description="0-based protocol address")
+    type: DataType | None = Field(
+        None, description="data type; default bool for coils and discrete inputs, else uint16"
+    )
+    bit: int | None = Field(None, ge=0, le=15, description="bit index (0 = LSB) for type bit")
+    length: int | None = Field(
+        None, ge=1, le=125, description="registers of a string (two characters each)"
+    )
+    encoding: str | None = Field(
+        None,
+        description="text encoding of a string's bytes (gbk, latin-1, shift_jis, ...); "
+        "default utf-8",
+    )
+    byte_order: ByteOrder | None = Field(None, description="overrides the device's byte_order")
+
     @field_validator("encoding")
     @classmethod
     def _known_text_encoding(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -148,15 +163,6 @@ class ModbusTag(Strict):
         return text_encoding(value, info.data["type"])
 
     @property
-    def span(self) -> tuple[float, float] | None:
-        """The engineering span a percent deadband refers to: `range`, else `scale.eng`."""
-        if self.range is not None:
-            return self.range
-        if self.scale is not None and self.scale.eng is not None:
-            return (min(self.scale.eng), max(self.scale.eng))
-        return None
-
-    @property
     def dtype(self) -> DataType:
         """The declared type, or the default for the space."""
         if self.type is not None:
@@ -164,20 +170,14 @@ class ModbusTag(Strict):
         return DataType.BOOL if self.space.is_bit else DataType.UINT16
 
 
-class ModbusDevice(Strict):
-    """A Modbus TCP device (one unit id behind an endpoint)."""
+class DeviceFields(Strict):
+    """What every device has, whatever its protocol: its name, schedule, timeouts, demotion,
+    InfluxDB defaults and CSV tag lists. A protocol's device adds `protocol`, `endpoint`,
+    `measurement` and its `tags`."""
 
     name: str = Field(pattern=NAME_PATTERN, description="unique across all tag maps")
-    protocol: Literal["modbus"] = "modbus"
-    endpoint: str = Field(description="modbus+tcp://host:port (port default 502)")
-    unit_id: int = Field(1, ge=0, le=255, description="Modbus unit (slave) id")
     timeout: Duration = Field(1.0, gt=0, description="per request")
     retries: int = Field(1, ge=0, le=10, description="retries of a failed request per scan")
-    byte_order: ByteOrder = Field(ByteOrder.ABCD, description="default for multi-byte tags")
-    max_gap: int = Field(
-        0, ge=0, le=124, description="unused registers a read may bridge to save a request"
-    )
-    max_registers: int = Field(125, ge=1, le=125, description="registers per read request")
     demote_after: int = Field(
         3, ge=0, description="failed scans in a row before the device is demoted (0: never)"
     )
@@ -188,25 +188,17 @@ class ModbusDevice(Strict):
     scan_groups: dict[str, Duration] = Field(
         default_factory=dict, description="named scan rates tags can refer to with `scan`"
     )
-    measurement: str = Field("modbus", min_length=1, description="default measurement")
     metadata: Labels = Field(
         default_factory=dict, description="InfluxDB tags on every value (site, line, cell, ...)"
     )
     deadband: Deadband | None = Field(None, description="default deadband of numeric tags")
     heartbeat: Duration | None = Field(None, gt=0, description="default heartbeat")
-    tags: list[ModbusTag] = Field(default_factory=list)
     tags_csv: _OneOrManyFiles = Field(
         default_factory=list,
         description="CSV files (relative to this file) with more tags, one per row",
     )
     enabled: bool = Field(True, description="false: validated but not polled")
     description: str = ""
-
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint_parses(cls, value: str) -> str:
-        parse_endpoint(value)
-        return value
 
     @field_validator("tags_csv", mode="before")
     @classmethod
@@ -219,6 +211,27 @@ class ModbusDevice(Strict):
         for name, rate in value.items():
             if rate <= 0:
                 raise ValueError(f"scan group {name!r}: the rate must be greater than zero")
+        return value
+
+
+class ModbusDevice(DeviceFields):
+    """A Modbus TCP device (one unit id behind an endpoint)."""
+
+    protocol: Literal["modbus"] = "modbus"
+    endpoint: str = Field(description="modbus+tcp://host:port (port default 502)")
+    unit_id: int = Field(1, ge=0, le=255, description="Modbus unit (slave) id")
+    byte_order: ByteOrder = Field(ByteOrder.ABCD, description="default for multi-byte tags")
+    max_gap: int = Field(
+        0, ge=0, le=124, description="unused registers a read may bridge to save a request"
+    )
+    max_registers: int = Field(125, ge=1, le=125, description="registers per read request")
+    measurement: str = Field("modbus", min_length=1, description="default measurement")
+    tags: list[ModbusTag] = Field(default_factory=list)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_parses(cls, value: str) -> str:
+        parse_endpoint(value)
         return value
 
 
