@@ -32,6 +32,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("SinksConfig", "file"): "a mapping, e.g. `file: {directory: data}`",
     ("ModbusDevice", "tags"): "a list of tags, "
     "e.g. `tags: [{name: voltage, space: input_register, address: 0}]`",
+    ("ModbusDevice", "endpoint"): "text, e.g. `endpoint: 'modbus+tcp://10.0.0.7:502'`",
     ("ModbusDevice", "tags_csv"): "a CSV file name or a list of them, e.g. `tags_csv: cells.csv`",
     ("ModbusDevice", "metadata"): f'{_LABELS}, e.g. `metadata: {{site: plant_a, cell: "07"}}`',
     ("ModbusDevice", "scan_groups"): "a mapping of group names to durations, "
@@ -77,6 +78,17 @@ TYPE_ALIASES = {
     "str": "string",
     "text": "string",
 }
+#: pydantic's scalar type errors -> what the key expects
+SCALARS = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+}
 NAME_RULE = (
     "a name starts with a letter (of any script) or `_`, and holds letters, digits, "
     "`_`, `.` and `-`"
@@ -105,12 +117,29 @@ def message_of(error: Any, model: type[BaseModel], path: tuple[Any, ...]) -> str
         )
     if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == NAME_PATTERN:
         return name_message(str(error["input"]))
+    if kind in SCALARS:
+        return f"expected {SCALARS[kind]}, not {_what(error.get('input'))}"
     message: str = error["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     if kind == "less_than_equal" and path and path[-1] == "address":
         message += _six_digit_modicon(error["input"])
     return message
+
+
+def _what(value: Any) -> str:
+    """A value as an engineer would name it."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
 
 
 def _six_digit_modicon(address: Any) -> str:

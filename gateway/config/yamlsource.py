@@ -208,6 +208,9 @@ class _Walker:
             self._problem(node, path, "a key must be a plain value, not a list or mapping")
             return _BAD_KEY
         key = self._scalar(node, path, keep_text=False)
+        if node.style is None and not isinstance(key, str):
+            # every key of a tag map is a name: `on:` is "on", not YAML 1.1's true
+            return node.value
         try:
             hash(key)
         except TypeError:

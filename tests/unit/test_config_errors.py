@@ -69,8 +69,35 @@ def test_unknown_top_level_key(problems: Load) -> None:
 
 def test_wrong_type(problems: Load) -> None:
     assert problems(tags("name: a, space: input_register, address: forty")) == [
-        "map.yaml:5 devices[0].tags[0].address: "
-        "Input should be a valid integer, unable to parse string as an integer",
+        "map.yaml:5 devices[0].tags[0].address: expected a whole number, not 'forty'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "message"),
+    [
+        ("unit_id: 1\n    name: 5020", "name", "expected text, not the number 5020"),
+        ("metadata: {n: null}", "metadata.n", "expected text, not an empty value"),
+        ("metadata: {n: [1]}", "metadata.n", "expected text, not a list"),
+        ("unit_id: 1.5", "unit_id", "expected a whole number, not the number 1.5"),
+        ("enabled: maybe", "enabled", "expected true or false, not 'maybe'"),
+    ],
+    ids=["number-for-text", "null", "list", "float-for-int", "bool"],
+)
+def test_scalar_type_errors_say_what_the_key_expects(
+    problems: Load, line: str, key: str, message: str
+) -> None:
+    text = f"devices:\n  - endpoint: modbus+tcp://a\n    {line}\n"
+    if "name:" not in line:
+        text += "    name: cell07\n"
+    (found,) = problems(text)
+    assert found.endswith(f" devices[0].{key}: {message}"), found
+
+
+def test_an_endpoint_that_is_not_text_shows_an_example(problems: Load) -> None:
+    assert problems("devices:\n  - name: cell07\n    endpoint: 5020\n") == [
+        "map.yaml:3 devices[0].endpoint: expected text, "
+        "e.g. `endpoint: 'modbus+tcp://10.0.0.7:502'`"
     ]
 
 
@@ -401,8 +428,7 @@ def test_csv_row_problems_name_the_column(problems: Load) -> None:
     csv = "name,space,address,type,raw_low,raw_high\na,coil,0,,,\nb,input_register,x,int16,0,\n"
     assert problems({"map.yaml": CSV_DEVICE.format("t.csv"), "t.csv": csv}) == [
         "t.csv:3 devices[0].tags[1].scale.raw: raw_low is given but raw_high is empty",
-        "t.csv:3 devices[0].tags[1].address: "
-        "Input should be a valid integer, unable to parse string as an integer (column address)",
+        "t.csv:3 devices[0].tags[1].address: expected a whole number, not 'x' (column address)",
     ]
 
 

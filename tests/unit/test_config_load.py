@@ -380,6 +380,22 @@ devices:
     }
 
 
+def test_keys_are_the_text_written(tmp_path: Path) -> None:
+    """Every key of a tag map is a name: `on`, `yes`, `010` and `1.5` as metadata keys (YAML
+    1.1 reads them as true, true, 8 and 1.5) are the text typed, not a type error."""
+    text = """\
+devices:
+  - name: cell07
+    endpoint: modbus+tcp://127.0.0.1:5020
+    metadata: {on: yes, 010: a, 1.5: b, null: c}
+    tags:
+      - {name: a, space: coil, address: 0, tags: {off: 1}}
+"""
+    (device,) = load_tagmaps([write(tmp_path / "map.yaml", text)], env={}).devices
+    assert device.metadata == {"on": "yes", "010": "a", "1.5": "b", "null": "c"}
+    assert device.tags[0].tags == {"off": "1"}
+
+
 def test_only_label_values_keep_their_text(tmp_path: Path) -> None:
     """Numbers elsewhere stay numbers: unit_id: 010 is still YAML's 8."""
     text = DEVICE.format(name="cell07").replace("    tags:", "    unit_id: 010\n    tags:")
