@@ -68,6 +68,33 @@ def check_field_collisions(device: ModbusDevice, pos: Sequence[int]) -> Found:
     return found
 
 
+def cross_device_collisions(devices: Sequence[ModbusDevice]) -> list[tuple[int, Found]]:
+    """Like `check_field_collisions`, across devices: `temp_quality` of one device and the
+    quality field of `temp` of another land in one measurement, where a field keeps one type
+    (InfluxDB refuses the second one's lines). Per device (its index in `devices`), what to
+    report; collisions within one device are `check_field_collisions`'."""
+    owners: dict[tuple[str, str], tuple[int, str, str]] = {}  # -> device, tag, kind
+    for d, device in enumerate(devices):
+        for tag in device.tags:
+            for suffix, kind in COMPANIONS:
+                key = (_measurement(tag, device), _field(tag) + suffix)
+                owners.setdefault(key, (d, tag.name, kind))
+    found: list[tuple[int, Found]] = []
+    for d, device in enumerate(devices):
+        for index, tag in enumerate(device.tags):
+            measurement, field = _measurement(tag, device), _field(tag)
+            owner = owners.get((measurement, field))
+            if owner is None or owner[0] == d:
+                continue
+            other, name, kind = devices[owner[0]].name, owner[1], owner[2]
+            message = (
+                f"field {field!r} is also the {kind} field of tag {name!r} of device "
+                f"{other!r} in measurement {measurement!r} (a field keeps one type)"
+            )
+            found.append((d, [(("tags", index, "field" if tag.field else "name"), message)]))
+    return found
+
+
 def _measurement(tag: ModbusTag, device: ModbusDevice) -> str:
     return tag.measurement or device.measurement
 

@@ -34,6 +34,7 @@ from gateway.config.models import (
     SinksConfig,
     TagMapFile,
 )
+from gateway.config.linechecks import cross_device_collisions
 from gateway.config.written import labels_as_written, paths_relative_to
 from gateway.config.yamlsource import (
     DataPath,
@@ -215,7 +216,8 @@ class _Loader:
         self.origin.setdefault(device.name, ctx.name)
 
     def finish(self) -> None:
-        """The warnings that need every file: scan rates against the sinks' precision."""
+        """The checks that need every file: scan rates against the sinks' precision, fields
+        that collide across devices."""
         sinks = self.sections.get("sinks")
         precision = Precision(sinks.precision if isinstance(sinks, SinksConfig) else "ms")
         given_at = "the default"
@@ -224,6 +226,10 @@ class _Loader:
         for ctx, path, device in self.checked:
             for rel, message in precision_warnings(device, precision, given_at):
                 ctx.warning((*path, *rel), message)
+        for d, found in cross_device_collisions([device for _, _, device in self.checked]):
+            ctx, path, _ = self.checked[d]
+            for rel, message in found:
+                ctx.problem((*path, *rel), message)
 
     def _unique_name(self, ctx: _File, path: DataPath, name: Any) -> None:
         if not isinstance(name, str):

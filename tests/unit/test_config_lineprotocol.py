@@ -148,6 +148,24 @@ def test_collision_is_found_whichever_tag_comes_first(tmp_path: Path) -> None:
     ]
 
 
+def test_collision_across_devices_of_one_measurement(tmp_path: Path) -> None:
+    """cell07's `temp` writes `temp_quality` as an integer, cell08's float `temp_quality` lands
+    in the same measurement `cell`: InfluxDB would refuse one of them for a type conflict."""
+    text = (
+        "devices:\n"
+        "  - {name: cell07, endpoint: 'modbus+tcp://a', measurement: cell,\n"
+        "     tags: [{name: temp, space: input_register, address: 0}]}\n"
+        "  - {name: cell08, endpoint: 'modbus+tcp://a', measurement: cell,\n"
+        "     tags: [{name: temp_quality, space: input_register, address: 0, type: float32}]}\n"
+        "  - {name: lab, endpoint: 'modbus+tcp://a', measurement: lab,\n"
+        "     tags: [{name: temp_quality, space: input_register, address: 0}]}\n"
+    )
+    assert problems(tmp_path, text) == [
+        "map.yaml:5 devices[1].tags[0].name: field 'temp_quality' is also the quality field of "
+        "tag 'temp' of device 'cell07' in measurement 'cell' (a field keeps one type)",
+    ]
+
+
 def test_companion_names_in_other_measurements_are_fine(tmp_path: Path) -> None:
     text = tags(
         "name: temp, space: input_register, address: 0",
