@@ -26,6 +26,7 @@ from gateway.config.checks import check_device
 from gateway.config.csvtags import column_of, merge_csv_tags
 from gateway.config.envsubst import substitute
 from gateway.config.hints import device_warnings, precision_warnings
+from gateway.config.linechecks import cross_device_collisions
 from gateway.config.messages import message_of
 from gateway.config.models import (
     BufferConfig,
@@ -34,7 +35,6 @@ from gateway.config.models import (
     SinksConfig,
     TagMapFile,
 )
-from gateway.config.linechecks import cross_device_collisions
 from gateway.config.written import labels_as_written, paths_relative_to
 from gateway.config.yamlsource import (
     DataPath,

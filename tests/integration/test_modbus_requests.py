@@ -158,6 +158,33 @@ async def test_a_merged_read_refused_for_its_gap_is_split_once_and_remembered(ca
     assert "input_register 0..11" in splits[0].getMessage()
 
 
+async def test_a_tag_on_undefined_registers_does_not_blank_its_contiguous_neighbours(caplog):
+    """Tags at holding registers 0, 1 and 2 are one request; register 2 is not defined (a
+    mistyped address): a and b are still read, c stays BAD with the exception's reason."""
+    bank = RegisterBank()
+    bank.unit(1).set(Space.HOLDING_REGISTER, 0, [7, 8])
+    server = await start_modbus_server(bank)
+    caplog.set_level(logging.INFO, logger="gateway.collectors.modbus")
+    tags = [{"name": n, "space": "holding_register", "address": i} for i, n in enumerate("abc")]
+    conn = connect(server.endpoint, tags)
+    try:
+        first = by_tag(await conn.scan(conn.plan.scans[0]))
+        reads = conn.devices["feeder"].reads
+        second = by_tag(await conn.scan(conn.plan.scans[0]))
+        reads_of_second = conn.devices["feeder"].reads - reads
+    finally:
+        conn.close()
+        await server.stop()
+    for samples in (first, second):
+        assert (samples["a"].value, samples["b"].value) == (7, 8)
+        assert samples["c"].quality is Quality.BAD
+        assert samples["c"].reason == "Modbus exception 2 (illegal data address)"
+    assert (reads, reads_of_second) == (4, 3)  # the request, then one per tag; remembered
+    splits = [r.getMessage() for r in caplog.records if "split" in r.getMessage()]
+    assert len(splits) == 1
+    assert "check the tags' addresses" in splits[0]
+
+
 async def test_exception_11_on_every_request_hints_at_the_unit_id(feeder, caplog):
     server, _ = feeder
     caplog.set_level(logging.WARNING, logger="gateway.collectors.modbus")

@@ -15,6 +15,7 @@ from gateway.collectors.modbus.planner import (
     Span,
     plan_reads,
     split_at_gaps,
+    split_refused,
 )
 from gateway.collectors.modbus.types import Space
 
@@ -523,3 +524,25 @@ def test_split_pieces_serve_every_span_once() -> None:
             for s in piece.spans:
                 covered.update(range(s.address, s.address + s.count))
             assert covered == set(range(piece.start, piece.start + piece.count))  # no hole
+
+
+def test_a_refused_request_without_a_hole_is_split_per_tag() -> None:
+    """Contiguous tags: the one whose own registers are undefined must not blank the others."""
+    (request,) = plan_reads([span("a", 0), span("b", 1, 2), span("c", 3)])
+    assert shape(split_refused(request)) == [
+        (HR, 1, 0, 1, ("a",)),
+        (HR, 1, 1, 2, ("b",)),
+        (HR, 1, 3, 1, ("c",)),
+    ]
+
+
+def test_a_refused_request_with_holes_is_split_at_the_holes_first() -> None:
+    (merged,) = plan_reads([span("a", 0), span("b", 1), span("c", 5)], max_gap=4)
+    assert shape(split_refused(merged)) == [(HR, 1, 0, 2, ("a", "b")), (HR, 1, 5, 1, ("c",))]
+    first = split_refused(merged)[0]
+    assert shape(split_refused(first)) == [(HR, 1, 0, 1, ("a",)), (HR, 1, 1, 1, ("b",))]
+
+
+def test_overlapping_spans_are_never_split_apart() -> None:
+    (word,) = plan_reads([span("word", 4), span("bit0", 4), span("bit3", 4)])
+    assert split_refused(word) == [word]

@@ -22,7 +22,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.collectors.devicestate import DeviceHealth, DeviceStats, State
 from gateway.collectors.modbus.extract import exception_reason, extract, failed
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, ModbusLink
-from gateway.collectors.modbus.planner import ReadRequest, split_at_gaps
+from gateway.collectors.modbus.planner import ReadRequest, split_refused
 from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
 from gateway.collectors.modbus.types import Space
 from gateway.collectors.schedule import FixedRate, sleep_or_stop
@@ -166,7 +166,7 @@ class ModbusConnection:
                 )
                 break
             result, outcome, code = await self._read(request, scan.unit, scan.device)
-            if code == ILLEGAL_ADDRESS and (pieces := split_at_gaps(request)) != [request]:
+            if code == ILLEGAL_ADDRESS and (pieces := split_refused(request)) != [request]:
                 self._split(scan.device, request, pieces)
                 todo.extendleft(reversed(pieces))
                 continue
@@ -224,15 +224,22 @@ class ModbusConnection:
 
     def _split(self, device: str, merged: ReadRequest, pieces: list[ReadRequest]) -> None:
         """Log, once per request, that a merged read is replaced by its pieces for good."""
+        gaps = sum(p.count for p in pieces) < merged.count
+        why = (
+            "it bridges registers the device does not define"
+            if gaps
+            else "one of its tags reads registers the device does not define"
+        )
         log.warning(
-            "Device %s refused the read of %s %d..%d (illegal data address): it bridges "
-            "registers the device does not define, so it is split into %d reads from now on "
-            "(set max_gap lower to plan it that way).",
+            "Device %s refused the read of %s %d..%d (illegal data address): %s, so it is "
+            "split into %d reads from now on (%s).",
             device,
             merged.space.value,
             merged.start,
             merged.start + merged.count - 1,
+            why,
             len(pieces),
+            "set max_gap lower to plan it that way" if gaps else "check the tags' addresses",
         )
 
     def _active_devices(self) -> set[str]:
@@ -311,6 +318,7 @@ class ModbusConnection:
 
 
 def _reads_at_most(request: ReadRequest) -> int:
-    """Reads one request can cost in a scan: itself, plus its pieces if it gets split."""
-    pieces = len(split_at_gaps(request))
-    return 1 if pieces == 1 else 1 + pieces
+    """Reads one request can cost in a scan: itself, plus its pieces (and theirs) if it gets
+    split."""
+    pieces = split_refused(request)
+    return 1 if pieces == [request] else 1 + sum(map(_reads_at_most, pieces))

@@ -98,6 +98,19 @@ def split_at_gaps(request: ReadRequest) -> list[ReadRequest]:
     return [request] if len(pieces) == 1 else pieces
 
 
+def split_refused(request: ReadRequest) -> list[ReadRequest]:
+    """What to read instead of a request the device refused with "illegal data address":
+    its pieces without the holes (`split_at_gaps`), or, when it reads no hole, one request per
+    tag (overlapping spans, such as the bits of one word, stay together), so that a tag whose
+    own registers are undefined does not blank its neighbours. ``[request]`` when it serves
+    one tag. A piece refused again is split again, by the same rule."""
+    pieces = split_at_gaps(request)
+    if len(pieces) > 1:
+        return pieces
+    pieces = _plan_group(list(request.spans), request.count, -1)  # -1: only overlaps merge
+    return [request] if len(pieces) == 1 else pieces
+
+
 def _check_options(max_gap: int, max_registers: int, max_bits: int) -> None:
     if max_gap < 0:
         raise ValueError(f"max_gap must be >= 0, got {max_gap}")
