@@ -81,6 +81,30 @@ async def test_a_peer_that_closes_the_connection_is_a_lost_link_not_a_timeout(cl
         conn.close()
 
 
+async def test_a_peer_that_keeps_closing_is_logged_down_once(closing_server, caplog):
+    """Each reconnect succeeds at TCP level and is closed at the first request: that is one
+    outage (one WARNING), not a connected/down pair per attempt."""
+    from gateway.testing import FakeClock
+
+    endpoint, received = closing_server
+    caplog.set_level(logging.INFO, logger="gateway.collectors.modbus")
+    clock = FakeClock()
+    device = connection(endpoint).plan
+    conn = ModbusConnection(device, lambda _: None, clock, backoff=(1.0, 1.0))
+    try:
+        for _ in range(4):
+            await conn.scan(conn.plan.scans[0])
+            clock.advance(2.0)  # past the backoff: the next scan reconnects
+    finally:
+        conn.close()
+    assert len(received) == 4  # it did reconnect every time
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if " down: " in m] == [
+        f"Modbus {conn.name} down: connection closed by the peer; retrying with backoff."
+    ]
+    assert len([m for m in messages if "connected." in m]) <= 1, messages
+
+
 async def test_a_close_between_scans_is_a_lost_link_too():
     """The server accepts and closes at once, before any request: the scan reports the
     close (wherever it lands: before the request or while it is in flight), not a timeout."""

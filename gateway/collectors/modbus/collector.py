@@ -211,6 +211,9 @@ class ModbusConnection:
         self._silent.clear()
         self._unanswered_scans = 0
         self._delay = self._backoff_min  # a real answer ends the connection's backoff
+        if self._down_logged:
+            log.info("Modbus %s is up again (%s answers).", self.name, device)
+            self._down_logged = False
         if response.isError():
             stats.read_errors += 1
             code = response.exception_code
@@ -261,11 +264,10 @@ class ModbusConnection:
             return False
         self._silent.clear()  # a fresh connection starts the count
         self._unanswered_scans = 0
-        if not self.stats.connected:
+        if not self.stats.connected and not self._down_logged:
             log.info("Modbus %s connected.", self.name)
-        self.stats.connected = True
-        self._down_logged = False
-        return True
+        self.stats.connected = True  # up again in the log only at a real answer (a peer may
+        return True  # accept and close at every request: one outage, not a pair per attempt)
 
     def _lost(self, reason: str) -> None:
         """Mark the connection down and schedule the next attempt (exponential backoff)."""
