@@ -2,7 +2,7 @@
 
 A limit the server does not publish (node absent, Bad status, not an integer) or publishes
 as 0 means "no limit" and is stored as 0. MaxNodesPerRead is read alone first, so that the
-read of the other limits itself respects it.
+read of the other limits itself respects it (one at a time if the server refuses even that).
 """
 
 from __future__ import annotations
@@ -70,7 +70,14 @@ async def read_limits(client: Client) -> OperationLimits:
     found = {names[0]: _as_limit(first[0])}
     rest = names[1:]
     for part in chunks(rest, found[names[0]]):
-        for name, value in zip(part, await _read(client, [_NODES[n] for n in part]), strict=True):
+        try:
+            values = await _read(client, [_NODES[n] for n in part])
+        except ua.UaStatusCodeError as error:
+            if error.code != ua.StatusCodes.BadTooManyOperations:
+                raise
+            # a server that enforces a MaxNodesPerRead it does not publish: one at a time
+            values = [(await _read(client, [_NODES[n]]))[0] for n in part]
+        for name, value in zip(part, values, strict=True):
             found[name] = _as_limit(value)
     return OperationLimits(**found)
 
