@@ -16,7 +16,7 @@ from asyncua import Client, ua
 from gateway.collectors.opcua.limits import OperationLimits, read_limits
 from gateway.collectors.opcua.poll import ReadError, read_values
 from gateway.collectors.opcua.status import quality_of
-from gateway.collectors.opcua.values import converter
+from gateway.collectors.opcua.values import converter, reader
 from gateway.model import Quality
 from tests.integration.opcua_typed_server import (
     ARRAY_LENGTH,
@@ -115,6 +115,9 @@ async def test_one_bad_node_is_one_bad_value_and_the_rest_keep_flowing(
         (Quality.BAD, "BadNodeIdUnknown"),
         (Quality.GOOD, ""),
     ]
+    read = reader(ua.VariantType.Double)
+    assert read(values[1]) == (None, Quality.BAD, "BadSensorFailure")
+    assert read(values[3]) == (1.5, Quality.UNCERTAIN, "UncertainLastUsableValue")
     assert values[0].Value is not None
     assert values[0].Value.Value == 2.5e300
     assert values[6].Value is not None

@@ -14,7 +14,9 @@ from gateway.collectors.opcua.values import (
     converter,
     field_kind,
     field_names,
+    reader,
 )
+from gateway.model import Quality
 
 VT = ua.VariantType
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 250000, tzinfo=UTC)
@@ -126,3 +128,31 @@ def test_other_values_are_a_conversion_error_not_a_wrong_type(
 def test_a_scalar_for_an_array_is_a_conversion_error() -> None:
     with pytest.raises(ConversionError, match="a scalar of Double where Double was declared"):
         converter(VT.Double, 2)(ua.Variant(1.0, VT.Double))
+
+
+def dv(variant: ua.Variant, code: int = 0) -> ua.DataValue:
+    return ua.DataValue(variant, StatusCode=ua.StatusCode(ua.UInt32(code)))
+
+
+def test_reader_gives_value_quality_and_reason_in_one_call() -> None:
+    read = reader(VT.Double)
+    assert read(dv(ua.Variant(1.5, VT.Double))) == (1.5, Quality.GOOD, "")
+    uncertain = ua.StatusCodes.UncertainLastUsableValue
+    assert read(dv(ua.Variant(1.5, VT.Double), uncertain)) == (
+        1.5,
+        Quality.UNCERTAIN,
+        "UncertainLastUsableValue",
+    )
+    # a Bad value is never a number, whatever the server left in it
+    bad = dv(ua.Variant(0.0, VT.Double), ua.StatusCodes.BadSensorFailure)
+    assert read(bad) == (None, Quality.BAD, "BadSensorFailure")
+    assert read(dv(ua.Variant("x", VT.String))) == (
+        None,
+        Quality.BAD,
+        "String value where Double was declared",
+    )
+    assert read(dv(ua.Variant(2.0, VT.Float))) == (2.0, Quality.GOOD, "")  # a Float node value
+    assert reader(VT.DateTime)(dv(ua.Variant(WHEN, VT.DateTime))) == (WHEN_MS, Quality.GOOD, "")
+    assert reader(VT.Int16, 2)(dv(ua.Variant([1], VT.Int16))) == ((1, None), Quality.GOOD, "")
+    with pytest.raises(UnsupportedType):
+        reader(VT.Guid)

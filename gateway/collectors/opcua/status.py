@@ -11,6 +11,8 @@ value ("0x80AB1234"). Plain Good (0) has the reason "", other Good codes keep th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from asyncua import ua
 from asyncua.ua import status_codes
 
@@ -21,6 +23,11 @@ GOOD: tuple[Quality, str] = (Quality.GOOD, "")
 _SEVERITY = (Quality.GOOD, Quality.UNCERTAIN, Quality.BAD, Quality.BAD)
 _CACHE_LIMIT = 4096  # distinct codes are few; a misbehaving server cannot grow this forever
 _cache: dict[int, tuple[Quality, str]] = {0: GOOD}
+
+
+lookup: Callable[[int], tuple[Quality, str] | None] = _cache.get
+"""The cached answer for a raw code, or None (then `quality_of_code`): a lookup without a
+Python call, for the per-value readers."""
 
 
 def status_name(code: int) -> str:

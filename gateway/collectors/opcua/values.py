@@ -28,6 +28,7 @@ Converters take the DataValue's Variant. The hot path is one identity check of t
 type and the value itself; only a value of another type than the node declared takes the slow
 path: one of the same FieldKind is converted (an Int16 where Int32 was declared), anything
 else, a null Variant or an array for a scalar, raises ConversionError, never a wrong type.
+`reader` wraps status and conversion in one call per DataValue for the collector glue.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from asyncua import ua
 
-from gateway.model import Value
+from gateway.collectors.opcua.status import GOOD, lookup, quality_of_code
+from gateway.model import Quality, Value
 
 VT = ua.VariantType
 
@@ -104,16 +106,16 @@ def field_names(field: str, length: int | None) -> list[str]:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NULL_TIME = datetime(1601, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
+_NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)  # asyncua decodes UTC-aware; naive is taken as UTC
+_NULL_MS = -11644473600000  # 1601-01-01, OPC UA's null DateTime (and what asyncua clamps to)
 
 
 def _unix_ms(value: datetime) -> int:
-    if value.tzinfo is None:  # asyncua decodes as UTC-aware; a naive one is taken as UTC
-        value = value.replace(tzinfo=UTC)
-    if value <= _NULL_TIME:
+    delta = value - (_EPOCH if value.tzinfo is not None else _NAIVE_EPOCH)
+    ms = delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
+    if ms <= _NULL_MS:
         raise ConversionError("null DateTime")
-    return (value - _EPOCH) // _MS
+    return ms
 
 
 def _text(value: str | None) -> str:
@@ -198,3 +200,39 @@ def _other(variant: ua.Variant, vt: ua.VariantType, length: int | None) -> Any:
         raise ConversionError(f"{got.name} value where {vt.name} was declared")
     # same kind: every INT type fits an int64 field, UInt64 is a kind of its own
     return converter(got, length)(variant)
+
+
+Reading = tuple[Any, Quality, str]
+"""(value, quality, reason) of one DataValue; value is None exactly when quality is BAD."""
+
+
+@functools.cache
+def reader(
+    variant_type: ua.VariantType, length: int | None = None
+) -> Callable[[ua.DataValue], Reading]:
+    """Status and value of a DataValue in one call, for the per-notification hot path.
+
+    A Bad status gives (None, BAD, status name) without looking at the value; a value that
+    cannot be converted gives (None, BAD, the ConversionError's text); an array gives a tuple
+    of `length` values (None for the missing ones). Raises UnsupportedType.
+    """
+    convert = converter(variant_type, length)
+    bad = Quality.BAD
+    plain = length is None and variant_type not in _ELEMENT
+    vt = variant_type
+
+    def read(data: ua.DataValue) -> Reading:
+        status = data.StatusCode
+        found = GOOD if status is None else lookup(status.value) or quality_of_code(status.value)
+        quality, reason = found
+        if quality is bad:
+            return None, quality, reason
+        variant = data.Value
+        if plain and variant.VariantType is vt and not variant.is_array:  # type: ignore[union-attr]
+            return variant.Value, quality, reason  # type: ignore[union-attr]
+        try:
+            return convert(variant), quality, reason  # type: ignore[arg-type]
+        except ConversionError as error:
+            return None, bad, str(error)
+
+    return read
