@@ -1,5 +1,8 @@
 """Browse and Read calls batched to a server's OperationLimits (MaxNodesPerBrowse,
-MaxNodesPerRead; 0 or absent = no limit), with BrowseNext for continuation points."""
+MaxNodesPerRead; 0 or absent = the server sets none), with BrowseNext for continuation points.
+
+Without a server limit a request still carries at most UNLIMITED_BATCH operations, so a large
+address space does not turn into one message beyond the transport's size limits."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from asyncua import Client, ua
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+UNLIMITED_BATCH = 1000
 _IDS = ua.ObjectIds
 
 
@@ -39,7 +43,8 @@ class BrowseLimits:
 
 
 def chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
-    step = size if size > 0 else max(len(items), 1)
+    """`items` in slices of `size` (0: UNLIMITED_BATCH)."""
+    step = size if size > 0 else UNLIMITED_BATCH
     return [items[i : i + step] for i in range(0, len(items), step)]
 
 
