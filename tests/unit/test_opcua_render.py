@@ -52,6 +52,7 @@ def test_names_are_the_shortest_unique_path_suffix():
         ("B", "x_y"),  # the same name once made valid
         ("x_y",),
         ("x_y",),  # whole paths collide
+        ("x_y_2",),  # and the number skips a name taken
     ]
     names = unique_names(paths)
     assert names[:4] == [
@@ -61,14 +62,15 @@ def test_names_are_the_shortest_unique_path_suffix():
         "Cell02.Feeder.state",
     ]
     assert names[4:6] == ["A.x_y", "B.x_y"]
-    assert names[6:] == ["x_y", "x_y_2"]
+    assert names[6:] == ["x_y", "x_y_3", "x_y_2"]
     assert len({n.casefold() for n in names}) == len(names)
 
 
 @pytest.mark.parametrize(
     "value",
     ["None", "null", "yes", "on", "1.5", "012", "%", "a: b", "#x", "${OPCUA_PASSWORD}", "温度",
-     "tab\there", "line\nbreak", "\x85", 'q"uote', "", 0.1, -3.0, 7, True],
+     "tab\there", "line\nbreak", "\x85", "\U000e0001", 'q"uote', "", 0.1, -3.0, 7, True,
+     float("inf")],
 )  # fmt: skip
 def test_scalars_read_back_as_written(value):
     assert yaml.safe_load(f"key: {scalar(value)}") == {"key": value}

@@ -84,12 +84,14 @@ def unique_names(paths: Sequence[Sequence[str]]) -> list[str]:
             key = candidate[i].casefold()
             if (counts[key] == 1 and key not in taken) or length >= len(paths[i]):
                 names[i] = candidate[i]
+    every = {name.casefold() for name in names if name is not None}
     out: list[str] = []
     used: set[str] = set()
     for name in names:
         base = name or "_"
         final, n = base, 1
-        while final.casefold() in used:
+        # a whole path twice: a number, never a name another variable has
+        while final.casefold() in used or (n > 1 and final.casefold() in every):
             n += 1
             final = f"{base}_{n}"
         used.add(final.casefold())
@@ -101,13 +103,20 @@ def scalar(value: object) -> str:
     """A YAML scalar that reads back as exactly this value."""
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
     if isinstance(value, int | float):
         return repr(value)
     text = str(value)
     if _PLAIN.fullmatch(text) and yaml.safe_load(text) == text:
         return text
     quoted = json.dumps(text, ensure_ascii=False)
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in quoted)
+    return "".join(c if c.isprintable() else _escape(c) for c in quoted)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _comment(text: str) -> str:
