@@ -328,6 +328,9 @@ async def limited(monkeypatch) -> AsyncIterator[tuple[Server, Calls, int]]:
                            ua.Variant([1.0, 2.0, 3.0], ua.VariantType.Double))  # fmt: skip
     await odd.add_variable(ua.NodeId("id", ns), ua.QualifiedName("id", ns),
                            ua.Variant(uuid.UUID(int=7), ua.VariantType.Guid))  # fmt: skip
+    await odd.add_variable(ua.NodeId("any", ns), ua.QualifiedName("any", ns),
+                           ua.Variant(1.5, ua.VariantType.Double),
+                           datatype=ua.NodeId(ua.ObjectIds.Number))  # fmt: skip
     hidden = await odd.add_variable(ua.NodeId("hidden", ns), ua.QualifiedName("hidden", ns), 5.0)
     await hidden.write_attribute(
         ua.AttributeIds.UserAccessLevel, ua.DataValue(ua.Variant(0, ua.VariantType.Byte))
@@ -386,6 +389,7 @@ async def test_data_types_resolve_through_the_type_hierarchy(limited):
     assert temps.value_rank >= 0  # asyncua: OneOrMoreDimensions
     assert found["Odd/id"].variant_type == ua.VariantType.Guid
     assert not found["Odd/hidden"].readable
+    assert found["Odd/any"].variant_type is None  # abstract: any number, nothing to plan by
 
 
 async def test_unsupported_and_unreadable_variables_are_comments_not_tags(limited):
@@ -400,6 +404,8 @@ async def test_unsupported_and_unreadable_variables_are_comments_not_tags(limite
     for name in tags:
         NAME.validate_python(name)
     assert "id" not in tags
+    assert "any" not in tags
+    assert f"nsu={URI};s=any  Number (unresolved)" in text
     assert "hidden" not in tags
     assert f"nsu={URI};s=id  Guid" in text
     assert f"nsu={URI};s=hidden  not readable" in text
@@ -414,5 +420,5 @@ async def test_unsupported_and_unreadable_variables_are_comments_not_tags(limite
     await _nodes_read_like_the_browsed_ones(
         endpoint,
         list(tags.values()),
-        [v for v in found if v.readable and v.node_id.Identifier != "id"],
+        [v for v in found if v.readable and v.node_id.Identifier not in ("id", "any")],
     )
