@@ -180,11 +180,13 @@ class Forwarder:
             return 0.0
         finally:
             await self._set_aside()
-        if self.writer.accepted:  # a write whose lines were all refused is not a healthy one
+        self.refusing = False
+        if self.writer.accepted:
             if self.stats.healthy is False:
                 log.info("Sink %s is accepting writes again.", self.sink.name)
             self.stats.healthy = True
-            self.refusing = False
+        else:  # every line was refused (and set aside, logged): not a healthy write
+            self.stats.healthy = False
         return None
 
     def _request_refused(self, message: str) -> None:

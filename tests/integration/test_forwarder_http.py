@@ -47,8 +47,11 @@ class Endpoint:
         if len(lines) > self.max_lines:
             return 413, {}
         if any("poison" in line for line in lines):
+            bad = next(line for line in lines if "poison" in line)
+            self.message = f"unable to parse '{bad}': invalid field format"  # InfluxDB's words
             return 400, {}
         if any("badtype" in line for line in lines):
+            self.message = "partial write: points beyond retention policy dropped=1"
             return 422, {}
         return 204, {}
 
