@@ -161,8 +161,7 @@ class SqliteBuffer:
         return await self._serial(lambda: self._begin(max_lines))
 
     async def ack(self, batch: Batch, count: int | None = None) -> None:
-        # line k of a batch has number first + k (ids on disk, positions in memory)
-        last = batch.last if count is None else batch.first + count - 1
+        last = batch.upto(count)  # by the batch's own ids: they may have gaps
         await self._serial(lambda: self._ack(batch, last))
 
     async def close(self) -> None:
@@ -191,7 +190,8 @@ class SqliteBuffer:
             rows = await asyncio.to_thread(self._store.head, self._marked, max_lines)
             if rows:
                 self._flight = _Flight(rows[0][0], rows[-1][0])
-                return Batch(rows[0][0], rows[-1][0], tuple(row[1] for row in rows))
+                ids = tuple(row[0] for row in rows)
+                return Batch(ids[0], ids[-1], tuple(row[1] for row in rows), ids=ids)
         if self.problem is None or not self._pending.tried:
             return None
         lines = self._pending.head(min(max_lines, self._pending.tried))
