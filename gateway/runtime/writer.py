@@ -150,17 +150,19 @@ class BatchWriter:
         self._reject(line, message)
 
     async def _request_check(self) -> bool:
-        """Send the line accepted before: raise RequestRefused if a 400 refuses it; True when
-        it was taken, False when it says nothing (422: beyond retention now; forgotten)."""
+        """Send the line accepted before: raise RequestRefused if it is refused (400), whatever
+        the text; True when it was taken, False when the answer is about that line itself (a
+        line error; 422: beyond retention now, so it is forgotten as a probe)."""
         assert self.good is not None
         refusal = await self._try([self.good])
         if refusal is None:
             return True
         status, message = refusal
-        if status == 400 and not line_error(message):
-            raise RequestRefused(message)
         if status == 422:
-            self.good = None  # beyond the retention period now: no use as a probe any more
+            self.good = None
+            return False
+        if not line_error(message):
+            raise RequestRefused(message)
         return False
 
     async def _probe(self, lines: Sequence[str], message: str) -> int:
