@@ -22,6 +22,17 @@ class Batch:
     last: int
     lines: tuple[str, ...]
     memory: bool = False  # lines not persisted (sent from memory while the disk fails)
+    # the number of each line when they may have gaps (rows dropped around a batch in flight
+    # leave gaps in the ids); empty: consecutive from `first`
+    ids: tuple[int, ...] = ()
+
+    def upto(self, count: int | None) -> int:
+        """The number of the last of the first `count` lines (None: all; first - 1: none)."""
+        if count is None:
+            return self.last
+        if count <= 0:
+            return self.first - 1
+        return self.ids[count - 1] if self.ids else self.first + count - 1
 
 
 @dataclass

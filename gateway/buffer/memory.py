@@ -76,7 +76,7 @@ class MemoryBuffer:
         return Batch(self._first, self._first + count - 1, lines)
 
     async def ack(self, batch: Batch, count: int | None = None) -> None:
-        last = batch.last if count is None else batch.first + count - 1
+        last = batch.upto(count)  # positions: a batch is always the first lines held
         remove = max(0, min(last + 1 - self._first, len(self._lines)))
         self._flight = 0
         for _ in range(remove):

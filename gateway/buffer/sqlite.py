@@ -28,7 +28,8 @@ Lines get increasing ids (AUTOINCREMENT: never reused, even after deletes), so a
 restart what is on disk is forwarded first, in order, and new lines queue behind it.
 Limits: `max_lines` and `max_bytes` (UTF-8) count persisted and pending lines; when full,
 `drop_newest` refuses new lines at `put()`, `drop_oldest` deletes the oldest rows at
-`persist()` (and, while persisting fails, the oldest pending lines). `max_age_s` deletes rows
+`persist()` (while persisting fails, deleting rows needs space too: the oldest pending lines
+go instead, as many as disk and memory together are over the limits). `max_age_s` deletes rows
 from the front of the queue while they are older (the queue is taken as ordered by put
 time). Lines a forwarder is sending are neither dropped nor counted against the limits until
 their write ended: they are counted as sent or, if the write failed, limited again. Drops are
@@ -72,6 +73,8 @@ class _Flight:
 
     first: int
     last: int
+    lines: int  # how many, and their bytes: not counted against the limits while in flight
+    bytes: int
     memory: bool = False  # pending lines; `first`..`last` are positions in the memory order
     disk_first: int | None = None  # id of its first line once persisted meanwhile
 
@@ -161,8 +164,7 @@ class SqliteBuffer:
         return await self._serial(lambda: self._begin(max_lines))
 
     async def ack(self, batch: Batch, count: int | None = None) -> None:
-        # line k of a batch has number first + k (ids on disk, positions in memory)
-        last = batch.last if count is None else batch.first + count - 1
+        last = batch.upto(count)  # by the batch's own ids: they may have gaps
         await self._serial(lambda: self._ack(batch, last))
 
     async def close(self) -> None:
@@ -190,13 +192,14 @@ class SqliteBuffer:
         if self._disk.lines:
             rows = await asyncio.to_thread(self._store.head, self._marked, max_lines)
             if rows:
-                self._flight = _Flight(rows[0][0], rows[-1][0])
-                return Batch(rows[0][0], rows[-1][0], tuple(row[1] for row in rows))
+                ids, text = tuple(row[0] for row in rows), tuple(row[1] for row in rows)
+                self._flight = _Flight(ids[0], ids[-1], len(text), line_bytes(text))
+                return Batch(ids[0], ids[-1], text, ids=ids)
         if self.problem is None or not self._pending.tried:
             return None
         lines = self._pending.head(min(max_lines, self._pending.tried))
         first, last = self._pending.first, self._pending.first + len(lines) - 1
-        self._flight = _Flight(first, last, memory=True)
+        self._flight = _Flight(first, last, len(lines), line_bytes(lines), memory=True)
         return Batch(first, last, lines, memory=True)
 
     async def _ack(self, batch: Batch, last: int) -> None:
@@ -265,7 +268,7 @@ class SqliteBuffer:
                 cutoff,
                 over,
                 protect,
-                flight.last - flight.first + 1 if flight and in_memory else 0,
+                flight.lines if flight and in_memory else 0,
             )
         except sqlite3.Error as exc:
             self._pending.tried = sum(len(c[1]) for c in chunks)
@@ -290,13 +293,25 @@ class SqliteBuffer:
         full = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
         self.problem = "disk full" if full else str(exc)
         if self.when_full == "drop_oldest":  # bound what waits in memory by the limits
-            flight = self._flight
-            in_memory = flight is not None and flight.memory and flight.disk_first is None
-            spared = flight.last - flight.first + 1 if flight and in_memory else 0
-            dropped = self._pending.trim(self._over, spared)
+            dropped = self._pending.trim(*self._memory_room())
             if dropped:
                 self._drop("full", dropped, "oldest")
         self._levels()
+
+    def _memory_room(self) -> tuple[Callable[[int, int], bool], int]:
+        """While persisting fails: whether memory lines (lines, bytes) are over the limits,
+        counted with the rows on disk, and how many leading memory lines are in flight. The
+        lines over them go from memory: deleting rows would need space too."""
+        flight, disk = self._flight, self._disk
+        in_memory = flight is not None and flight.memory and flight.disk_first is None
+        held_lines, held_bytes = disk.lines, disk.bytes
+        if flight is not None and not in_memory:  # its rows are on disk
+            held_lines, held_bytes = held_lines - flight.lines, held_bytes - flight.bytes
+
+        def over(lines: int, size: int) -> bool:
+            return self._over(lines + held_lines, size + held_bytes)
+
+        return over, flight.lines if flight is not None and in_memory else 0
 
     def _cutoff(self) -> int | None:
         if self.max_age_s is None:

@@ -4,13 +4,12 @@ A batch leaves the buffer only after the sink accepted it. Retryable errors back
 exponentially with jitter; a throttled sink is left alone for at least its Retry-After; a batch
 too large for the server (413) is split in halves, and later batches are no larger than the
 half that was tried (remembered per sink). A 400/422 is either about the request (a missing
-org, a proxy) or about lines: a line the sink accepted before is sent alone again (or, before
-any line was accepted, the first two lines of the batch one by one); refused with the batch's
-own message, the request is at fault: the lines are kept and retried with backoff and the sink
-counts as down. Otherwise the refused lines are isolated by bisection and written to the
-dead-letter file (never retried forever), and the rest are written. Batches go out back to
-back while a backlog remains, so after an outage the backlog drains at the sink's speed while
-new data queues behind it.
+org, a proxy) or about lines (writer.py tells which): about the request, the lines are kept
+and retried with backoff and the sink counts as down; about lines, the refused lines are
+isolated by bisection and written to the dead-letter file (never retried forever), and the
+rest are written. A write whose lines were all refused is not a healthy one. Batches go out
+back to back while a backlog remains, so after an outage the backlog drains at the sink's
+speed while new data queues behind it.
 """
 
 from __future__ import annotations
@@ -180,11 +179,13 @@ class Forwarder:
             return 0.0
         finally:
             await self._set_aside()
-        if self.writer.accepted:  # a write whose lines were all refused is not a healthy one
+        self.refusing = False
+        if self.writer.accepted:
             if self.stats.healthy is False:
                 log.info("Sink %s is accepting writes again.", self.sink.name)
             self.stats.healthy = True
-            self.refusing = False
+        else:  # every line was refused (and set aside, logged): not a healthy write
+            self.stats.healthy = False
         return None
 
     def _request_refused(self, message: str) -> None:
@@ -209,6 +210,7 @@ class Forwarder:
             where,
         )
         self.stats.rejected += len(rejects)
+        self.stats.last_error = rejects[-1][1]
         for line, reason in rejects:
             await self.dead_letters.add([line], reason)
 

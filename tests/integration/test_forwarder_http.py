@@ -27,12 +27,15 @@ class Endpoint:
         self.stored: list[str] = []
         self.requests: list[int] = []  # status answered per request
         self.message = "refused"  # the error message of every refusal
+        self.page: str | None = None  # a 400's message, formatted with the request's number
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()  # aiohttp has already undone the gzip encoding
         lines = body.decode().splitlines()
         status, headers = self._answer(lines)
         self.requests.append(status)
+        if self.page is not None and status == 400:  # a proxy's page, new for every answer
+            self.message = self.page.format(n=len(self.requests))
         if status == 204:
             self.stored.extend(lines)
         return web.Response(
@@ -47,8 +50,11 @@ class Endpoint:
         if len(lines) > self.max_lines:
             return 413, {}
         if any("poison" in line for line in lines):
+            bad = next(line for line in lines if "poison" in line)
+            self.message = f"unable to parse '{bad}': invalid field format"  # InfluxDB's words
             return 400, {}
         if any("badtype" in line for line in lines):
+            self.message = "partial write: points beyond retention policy dropped=1"
             return 422, {}
         return 204, {}
 
@@ -167,3 +173,22 @@ async def test_a_413_lowers_the_batch_size_for_later_batches(endpoint, forwarder
     assert await forwarder.flush(soon(10))
     assert endpoint.requests.count(413) == refused  # not split again
     assert endpoint.stored == lines(200)
+
+
+async def test_a_proxy_page_that_changes_per_answer_dead_letters_nothing(
+    endpoint, forwarder, tmp_path
+):
+    """After a good write, a proxy answers 400 with a page carrying the time of the answer."""
+    await queue(forwarder, lines(5))
+    assert await forwarder.flush(soon(10))
+    endpoint.page = "<html>400 Bad Request at 2026-12-01 17:44:{n:02d} UTC</html>"
+    endpoint.script = [(400, {})] * 4
+    await queue(forwarder, lines(100, start=5))
+    assert await forwarder._attempt() == 0.0
+    assert forwarder.refusing is True
+    assert forwarder.stats.healthy is False
+    assert forwarder.buffer.stats.depth == 100
+    assert not (tmp_path / "influxdb.rejected.lp").exists()
+    assert await forwarder.flush(soon(10))  # the proxy lets requests through again
+    assert endpoint.stored == lines(105)
+    assert forwarder.stats.rejected == 0

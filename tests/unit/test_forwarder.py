@@ -125,7 +125,7 @@ async def test_rejected_lines_are_isolated_and_the_rest_written():
         async def write(self, batch):
             if any("poison" in ln for ln in batch):
                 self.writes += 1
-                raise RejectedSinkError("400 bad field type", status=400)
+                raise RejectedSinkError("HTTP 400: unable to parse 'm poison=1 1'", status=400)
             await super().write(batch)
 
     buf, sink = MemoryBuffer(), PoisonSink()
@@ -177,7 +177,7 @@ async def test_an_unwritable_dead_letter_file_does_not_block_the_sink(tmp_path):
     class PoisonSink(MemorySink):
         async def write(self, batch):
             if any("poison" in ln for ln in batch):
-                raise RejectedSinkError("400", status=400)
+                raise RejectedSinkError("HTTP 400: partial write: field type conflict", status=400)
             await super().write(batch)
 
     buf, sink = MemoryBuffer(), PoisonSink()
@@ -334,15 +334,156 @@ async def test_readyz_names_a_sink_that_refuses_the_requests():
     assert readiness(gateway) == (False, "no device up")
 
 
-async def test_a_sink_that_takes_the_probe_is_healthy_even_if_the_batch_was_all_refused():
+async def test_a_write_whose_lines_were_all_refused_after_a_healthy_one_is_not_healthy():
+    from gateway.runtime.app import Gateway
+    from gateway.runtime.assemble import readiness
+
     buf, sink = MemoryBuffer(), ParseErrorSink()
     buf.put(lines(2))
     fwd = Forwarder(buf, sink, clock=FakeClock())
     assert await fwd.flush(soon(5))
-    sink.fail_next = [RetryableSinkError("down")]
-    buf.put(["m poison=1 1"])
-    assert await fwd._attempt() == 0.0  # refused, and the probe finds the sink down
-    assert fwd.stats.healthy is False
-    assert await fwd.flush(soon(5))  # refused again, but the probe (a line from before) is taken
     assert fwd.stats.healthy is True
+    buf.put(["m poison=1 1"])
+    assert await fwd.flush(soon(5))  # refused and dead-lettered: nothing was written
     assert fwd.dead_letters.recent == ["m poison=1 1"]
+    assert fwd.stats.healthy is False
+    assert readiness(Gateway([], [fwd]))[0] is False
+    buf.put(lines(1, "n v="))
+    assert await fwd.flush(soon(5))
+    assert fwd.stats.healthy is True
+
+
+class ChangingPageSink(MemorySink):
+    """After `good_writes` writes, a proxy in front answers every request with 400 and a page
+    that carries the time of the answer (it differs from one request to the next)."""
+
+    def __init__(self, good_writes: int) -> None:
+        super().__init__()
+        self.good_writes = good_writes
+
+    async def write(self, batch):
+        if self.writes >= self.good_writes:
+            self.writes += 1
+            page = f"<html>400 Bad Request ... 2026-12-01 17:44:{self.writes % 60:02d} UTC</html>"
+            raise RejectedSinkError(f"influxdb: HTTP 400 (data rejected): {page}", status=400)
+        await super().write(batch)
+
+
+async def test_a_400_whose_page_changes_per_request_keeps_the_lines(caplog):
+    from gateway.runtime.app import Gateway
+    from gateway.runtime.assemble import readiness
+
+    buf, sink = MemoryBuffer(), ChangingPageSink(good_writes=1)
+    buf.put(lines(1))
+    fwd = Forwarder(buf, sink, batch_size=100, clock=FakeClock())
+    assert await fwd._attempt() is None  # one good write: the sink took a line
+    buf.put(lines(50, "n v="))
+    for _ in range(3):
+        assert await fwd._attempt() == 0.0
+    assert buf.stats.depth == 50  # nothing dead-lettered, nothing dropped
+    assert fwd.dead_letters.recent == []
+    assert fwd.stats.rejected == 0
+    assert fwd.stats.healthy is False
+    assert fwd.refusing is True
+    assert readiness(Gateway([], [fwd]))[0] is False
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "400 Bad Request" in errors[0]
+
+
+async def test_a_400_whose_page_changes_per_request_keeps_the_lines_before_any_write():
+    buf, sink = MemoryBuffer(), ChangingPageSink(good_writes=0)
+    buf.put(lines(50))
+    fwd = Forwarder(buf, sink, batch_size=100, clock=FakeClock())
+    for _ in range(3):
+        assert await fwd._attempt() == 0.0
+    assert buf.stats.depth == 50
+    assert fwd.stats.rejected == 0
+    assert fwd.refusing is True
+
+
+class ConflictSink(MemorySink):
+    """InfluxDB 2 with a field type conflict: the other lines are written (a partial write),
+    the conflicting ones refused with a message that names only the field."""
+
+    async def write(self, batch):
+        self.writes += 1
+        self.lines.extend(ln for ln in batch if "temp=" not in ln)
+        if any("temp=" in ln for ln in batch):
+            raise RejectedSinkError(
+                "influxdb: HTTP 400 (data rejected): partial write: field type conflict: input "
+                'field "temp" on measurement "cell" is type float, already exists as type '
+                "integer dropped=1",
+                status=400,
+            )
+
+
+async def test_a_field_type_conflict_of_the_first_lines_is_isolated_not_kept_forever():
+    buf, sink = MemoryBuffer(), ConflictSink()
+    bad = ["cell temp=1.5 1", "cell temp=1.6 2"]
+    buf.put([*bad, *lines(10)])
+    fwd = Forwarder(buf, sink, batch_size=100, clock=FakeClock())
+    assert await fwd.flush(soon(5))
+    assert fwd.dead_letters.recent == bad
+    assert fwd.refusing is False
+    assert set(sink.lines) == set(lines(10))  # partial writes repeat points: overwritten
+
+
+async def test_a_good_line_beyond_retention_is_no_proof_of_a_refused_request():
+    class RetentionSink(MemorySink):
+        """Points older than `cutoff` are beyond the retention period (422); `poison` does
+        not parse (400)."""
+
+        cutoff = 0
+
+        async def write(self, batch):
+            if any(int(ln.split()[-1]) < self.cutoff for ln in batch):
+                self.writes += 1
+                raise RejectedSinkError(
+                    "influxdb: HTTP 422: partial write: points beyond retention policy dropped=1",
+                    status=422,
+                )
+            if any("poison" in ln for ln in batch):
+                self.writes += 1
+                raise RejectedSinkError("influxdb: HTTP 400: unable to parse 'x': bad", status=400)
+            await super().write(batch)
+
+    buf, sink = MemoryBuffer(), RetentionSink()
+    fwd = Forwarder(buf, sink, batch_size=100, clock=FakeClock())
+    buf.put(["m v=1 50"])
+    assert await fwd.flush(soon(5))
+    sink.cutoff = 100  # the line written before is beyond retention now
+    buf.put(["m poison=1 200", "m v=2 201"])
+    assert await fwd.flush(soon(5))
+    assert fwd.dead_letters.recent == ["m poison=1 200"]
+    assert sink.lines == ["m v=1 50", "m v=2 201"]
+    assert fwd.refusing is False
+
+
+async def test_a_line_refused_with_an_unknown_message_is_set_aside_only_if_the_sink_takes_others():
+    class OddSink(MemorySink):
+        """Refuses `odd` lines with a message of no known shape; from the 4th write on, a
+        proxy refuses every request (in the middle of the bisection)."""
+
+        async def write(self, batch):
+            self.writes += 1
+            if self.writes >= self.refuse_from:
+                raise RejectedSinkError(f"HTTP 400: Bad Request #{self.writes}", status=400)
+            if any("odd" in ln for ln in batch):
+                raise RejectedSinkError("HTTP 400: no", status=400)
+            self.lines.extend(batch)
+
+    buf, sink = MemoryBuffer(), OddSink()
+    sink.refuse_from = 10**6
+    buf.put([*lines(2), "m odd=1 1"])
+    fwd = Forwarder(buf, sink, batch_size=100, clock=FakeClock())
+    assert await fwd.flush(soon(5))
+    assert fwd.dead_letters.recent == ["m odd=1 1"]  # the sink took a line it took before
+    sink.writes, sink.refuse_from = 0, 4
+    buf.put([*lines(4, "n v="), "n odd=1 1", *lines(3, "x v=")])
+    assert await fwd._attempt() == 0.0
+    assert fwd.dead_letters.recent == ["m odd=1 1"]  # nothing more set aside
+    assert fwd.refusing is True
+    assert fwd.stats.rejected == 1
+    written = set(sink.lines) - set(lines(2))  # the probes wrote lines(2) again
+    assert len(written) + buf.stats.depth == 8  # each new line written or kept

@@ -146,6 +146,37 @@ async def test_memory_for_unpersisted_lines_is_bounded_by_the_limits(opened: Ope
     assert await drain(buf, 100) == lines(30, "p2")[10:] + lines(30, "p3")
 
 
+async def test_while_persisting_fails_the_limits_count_disk_and_memory(opened: Open):
+    buf = await opened(max_lines=10)
+    buf.put(lines(8))
+    await buf.persist()
+    fill(buf)
+    buf.put(lines(10, "n"))
+    await buf.persist()  # fails: 8 on disk + 10 in memory, 2 of them may stay
+    assert buf.problem == "disk full"
+    assert buf.stats.depth == 10
+    assert buf.stats.dropped["full"] == 8
+    assert buf.unpersisted == 2
+    assert await drain(buf, 100) == lines(8) + lines(10, "n")[8:]
+    assert buf.stats.sent == 10
+
+
+async def test_while_persisting_fails_a_batch_in_flight_is_not_counted(opened: Open):
+    buf = await opened(max_lines=10)
+    buf.put(lines(8))
+    await buf.persist()
+    batch = await buf.begin(5)  # 5 rows in flight: 3 rows count
+    assert batch is not None
+    fill(buf)
+    buf.put(lines(10, "n"))
+    await buf.persist()
+    assert buf.stats.dropped["full"] == 3  # 3 + 7 lines count: within the limit
+    assert buf.stats.depth == 15  # the batch in flight on top of the limit, as documented
+    await buf.ack(batch)
+    assert await drain(buf, 100) == lines(8)[5:] + lines(10, "n")[3:]
+    assert buf.stats.sent == 15
+
+
 async def test_drop_oldest_spares_rows_in_flight_and_counts_them_sent(
     opened: Open, caplog: pytest.LogCaptureFixture
 ):
