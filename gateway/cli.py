@@ -56,7 +56,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 f"{len(scan.requests)} requests, {regs} registers/bits, {len(scan.tags)} tags"
             )
             for req in scan.requests:
-                names = ", ".join(span.key.point.tag for span in req.spans)  # type: ignore[attr-defined]
+                names = ", ".join(span.key.point.tag for span in req.spans)
                 print(
                     f"    fc{req.function} {req.space.value} unit {req.unit} "
                     f"start {req.start} count {req.count}: {names}"

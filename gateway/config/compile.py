@@ -43,14 +43,14 @@ class ScanPlan:
     device: str
     unit: int
     interval_s: float
-    requests: tuple[ReadRequest, ...]
+    requests: tuple[ReadRequest[TagPlan], ...]
     demote_after: int = 3
     demote_max_s: float = 60.0
 
     @property
     def tags(self) -> tuple[TagPlan, ...]:
         """Every tag served by this scan, in request order."""
-        return tuple(span.key for req in self.requests for span in req.spans)  # type: ignore[misc]
+        return tuple(span.key for req in self.requests for span in req.spans)
 
 
 @dataclass(frozen=True, slots=True)

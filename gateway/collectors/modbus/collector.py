@@ -26,7 +26,7 @@ from gateway.collectors.modbus.planner import ReadRequest, split_at_gaps
 from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
 from gateway.collectors.modbus.types import Space
 from gateway.collectors.schedule import FixedRate, sleep_or_stop
-from gateway.config.compile import ConnectionPlan, ScanPlan
+from gateway.config.compile import ConnectionPlan, ScanPlan, TagPlan
 from gateway.model import Sample
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class ModbusConnection:
         return samples
 
     async def _read_requests(
-        self, scan: ScanPlan, requests: list[ReadRequest], began: float
+        self, scan: ScanPlan, requests: list[ReadRequest[TagPlan]], began: float
     ) -> list[Sample]:
         """Every request of the scan; after one got no answer, the others are still tried
         while the scan is within its rate (its time budget)."""
@@ -189,7 +189,7 @@ class ModbusConnection:
         return samples
 
     async def _read(
-        self, request: ReadRequest, unit: int, device: str
+        self, request: ReadRequest[TagPlan], unit: int, device: str
     ) -> tuple[list[Sample], Outcome, int]:
         """Samples of one request, its outcome, and its Modbus exception code (0: none)."""
         stats = self.devices[device]
@@ -222,7 +222,9 @@ class ModbusConnection:
             return failed(request, now, reason), Outcome.ANSWERED, 0
         return extract(request, values, now), Outcome.ANSWERED, 0
 
-    def _split(self, device: str, merged: ReadRequest, pieces: list[ReadRequest]) -> None:
+    def _split(
+        self, device: str, merged: ReadRequest[TagPlan], pieces: list[ReadRequest[TagPlan]]
+    ) -> None:
         """Log, once per request, that a merged read is replaced by its pieces for good."""
         log.warning(
             "Device %s refused the read of %s %d..%d (illegal data address): it bridges "
@@ -310,7 +312,7 @@ class ModbusConnection:
         self.stats.connected = False
 
 
-def _reads_at_most(request: ReadRequest) -> int:
+def _reads_at_most(request: ReadRequest[TagPlan]) -> int:
     """Reads one request can cost in a scan: itself, plus its pieces if it gets split."""
     pieces = len(split_at_gaps(request))
     return 1 if pieces == 1 else 1 + pieces
