@@ -72,7 +72,7 @@ def cmd_once(args: argparse.Namespace) -> int:
     from gateway.sinks.lineprotocol import Precision, encode_lines
 
     plans = compile_connections(_load(args.paths).devices)
-    pipeline = build_pipeline(t for p in plans for s in p.scans for t in s.tags)
+    pipeline = build_pipeline(t for p in plans for t in p.tag_plans())
 
     async def discard(_: list[Sample]) -> None:
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import ClassVar
 
 from gateway.collectors.modbus.planner import ReadRequest, Span, plan_reads
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space, register_count
@@ -16,23 +17,20 @@ from gateway.config.durations import NS_PER_S, duration_ns, parse_duration_ns
 from gateway.config.endpoint import Endpoint, parse_endpoint
 from gateway.config.models import Deadband, ModbusDevice, ModbusTag, Scaling
 from gateway.model import Point
+from gateway.model import TagPlan as PipelineTagPlan
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class TagPlan:
-    """One tag, resolved: how to decode it and where it lands."""
+class TagPlan(PipelineTagPlan):
+    """One tag, resolved: how to decode it (where it lands and how the pipeline treats it
+    is the base class)."""
 
-    point: Point
     space: Space
     address: int
     count: int
     dtype: DataType
     order: ByteOrder
     bit: int | None
-    scale: tuple[float, float] | None  # (factor, offset)
-    range: tuple[float, float] | None
-    deadband: float | None  # absolute threshold in engineering units; None = every sample
-    heartbeat_s: float | None
     encoding: str = "utf-8"  # of a string's bytes
 
 
@@ -62,6 +60,17 @@ class ConnectionPlan:
     retries: int
     devices: tuple[str, ...]
     scans: tuple[ScanPlan, ...]
+
+    protocol: ClassVar[str] = "modbus"
+
+    @property
+    def name(self) -> str:
+        """The connection's name in logs and metrics: its endpoint."""
+        return str(self.endpoint)
+
+    def tag_plans(self) -> tuple[TagPlan, ...]:
+        """Every tag polled through this connection."""
+        return tuple(tag for scan in self.scans for tag in scan.tags)
 
 
 def linear(scale: Scaling | None) -> tuple[float, float] | None:

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from gateway.clock import Clock, SystemClock
+from gateway.collectors.base import Collector
 from gateway.collectors.modbus.collector import ModbusConnection
 from gateway.config.compile import ConnectionPlan
 from gateway.errors import GatewayError
@@ -52,9 +53,11 @@ class Gateway:
         self.commit_interval = commit_interval
         self.observers = list(observers)
         self.pipeline = build_pipeline(
-            (tag for plan in connections for scan in plan.scans for tag in scan.tags), self.clock
+            (tag for plan in connections for tag in plan.tag_plans()), self.clock
         )
-        self.connections = [ModbusConnection(p, self.emit, self.clock) for p in connections]
+        self.connections: list[Collector] = [
+            ModbusConnection(p, self.emit, self.clock) for p in connections
+        ]
         self.forwarders = list(forwarders)
         self.background: list[Callable[[], Awaitable[None]]] = []  # more jobs (health, stats)
         self._stop = asyncio.Event()
@@ -184,7 +187,7 @@ class Gateway:
 
     def _scan_deadline(self) -> float:
         """Long enough for the slowest connection to finish one scan, connecting included."""
-        return max((c.longest_scan_s() for c in self.connections), default=0.0) + 1.0
+        return max((c.shutdown_grace_s() for c in self.connections), default=0.0) + 1.0
 
     @staticmethod
     async def _finish(tasks: list[asyncio.Task[None]], grace: float) -> None:

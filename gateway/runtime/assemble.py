@@ -109,10 +109,10 @@ def log_start(connections: Sequence[ConnectionPlan], sinks: Sequence[Sink]) -> N
     for plan in connections:
         devices = len(plan.devices)
         names = ", ".join(plan.devices[:5]) + (f", ... (+{devices - 5})" if devices > 5 else "")
-        tags = sum(len(scan.tags) for scan in plan.scans)
+        tags = sum(1 for _ in plan.tag_plans())
         log.info(
             "connection %s: %s (%s), %s",
-            plan.endpoint,
+            plan.name,
             _count(devices, "device"),
             names,
             _count(tags, "tag"),

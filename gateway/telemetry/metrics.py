@@ -69,7 +69,13 @@ def _devices(gateway: Gateway, add: _Add) -> None:
                 labels,
                 dev.skipped_scans,
             )
-            add("device_reads_total", "counter", "Modbus requests", labels, dev.reads)
+            add(
+                "device_reads_total",
+                "counter",
+                "protocol requests (Modbus reads, OPC UA calls)",
+                labels,
+                dev.reads,
+            )
             add("device_read_errors_total", "counter", "failed requests", labels, dev.read_errors)
             add(
                 "device_scan_seconds_total",

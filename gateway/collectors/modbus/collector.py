@@ -13,13 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from pymodbus.exceptions import ConnectionException, ModbusException
 
 from gateway.clock import Clock, SystemClock
-from gateway.collectors.devicestate import DeviceHealth, DeviceStats, State
+from gateway.collectors.base import ConnectionStats, DeviceStats, Emit, State
+from gateway.collectors.devicestate import DeviceHealth
 from gateway.collectors.modbus.extract import exception_reason, extract, failed
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, ModbusLink
 from gateway.collectors.modbus.planner import ReadRequest, split_at_gaps
@@ -31,7 +30,6 @@ from gateway.model import Sample
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[list[Sample]], Awaitable[None]]
 ILLEGAL_ADDRESS = 2
 
 _READ = {
@@ -42,17 +40,10 @@ _READ = {
 }
 
 
-@dataclass
-class ConnectionStats:
-    """Counters of one connection (metrics labels: endpoint)."""
-
-    connected: bool = False
-    connects: int = 0
-    connect_failures: int = 0
-
-
 class ModbusConnection:
-    """Polls every device behind one Modbus TCP endpoint."""
+    """Polls every device behind one Modbus TCP endpoint (a `Collector`)."""
+
+    protocol = "modbus"
 
     def __init__(
         self,
@@ -114,6 +105,10 @@ class ModbusConnection:
         for scan in self.plan.scans:
             samples.extend(await self.scan(scan))
         return samples
+
+    def shutdown_grace_s(self) -> float:
+        """The collector contract's grace: the longest one scan can take."""
+        return self.longest_scan_s()
 
     def longest_scan_s(self) -> float:
         """The longest one scan can take: connecting (bounded by timeout + 1 s), then every
