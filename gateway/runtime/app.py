@@ -20,9 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from gateway.clock import Clock, SystemClock
-from gateway.collectors.base import Collector
-from gateway.collectors.modbus.collector import ModbusConnection
-from gateway.config.compile import ConnectionPlan
+from gateway.collectors.base import Collector, ConnectionPlan
+from gateway.collectors.registry import build_collector
 from gateway.errors import GatewayError
 from gateway.model import Sample
 from gateway.pipeline import build_pipeline
@@ -55,8 +54,9 @@ class Gateway:
         self.pipeline = build_pipeline(
             (tag for plan in connections for tag in plan.tag_plans()), self.clock
         )
+        #: one collector per connection, of whatever protocol (built by the registry)
         self.connections: list[Collector] = [
-            ModbusConnection(p, self.emit, self.clock) for p in connections
+            build_collector(p, self.emit, self.clock) for p in connections
         ]
         self.forwarders = list(forwarders)
         self.background: list[Callable[[], Awaitable[None]]] = []  # more jobs (health, stats)

@@ -19,13 +19,13 @@ from pymodbus.exceptions import ConnectionException, ModbusException
 from gateway.clock import Clock, SystemClock
 from gateway.collectors.base import ConnectionStats, DeviceStats, Emit, State
 from gateway.collectors.devicestate import DeviceHealth
+from gateway.collectors.modbus.compile import ConnectionPlan, ModbusTagPlan, ScanPlan
 from gateway.collectors.modbus.extract import exception_reason, extract, failed
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, ModbusLink
 from gateway.collectors.modbus.planner import ReadRequest, split_at_gaps
 from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
 from gateway.collectors.modbus.types import Space
 from gateway.collectors.schedule import FixedRate, sleep_or_stop
-from gateway.config.compile import ConnectionPlan, ScanPlan, TagPlan
 from gateway.model import Sample
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class ModbusConnection:
         return samples
 
     async def _read_requests(
-        self, scan: ScanPlan, requests: list[ReadRequest[TagPlan]], began: float
+        self, scan: ScanPlan, requests: list[ReadRequest[ModbusTagPlan]], began: float
     ) -> list[Sample]:
         """Every request of the scan; after one got no answer, the others are still tried
         while the scan is within its rate (its time budget)."""
@@ -184,7 +184,7 @@ class ModbusConnection:
         return samples
 
     async def _read(
-        self, request: ReadRequest[TagPlan], unit: int, device: str
+        self, request: ReadRequest[ModbusTagPlan], unit: int, device: str
     ) -> tuple[list[Sample], Outcome, int]:
         """Samples of one request, its outcome, and its Modbus exception code (0: none)."""
         stats = self.devices[device]
@@ -218,7 +218,10 @@ class ModbusConnection:
         return extract(request, values, now), Outcome.ANSWERED, 0
 
     def _split(
-        self, device: str, merged: ReadRequest[TagPlan], pieces: list[ReadRequest[TagPlan]]
+        self,
+        device: str,
+        merged: ReadRequest[ModbusTagPlan],
+        pieces: list[ReadRequest[ModbusTagPlan]],
     ) -> None:
         """Log, once per request, that a merged read is replaced by its pieces for good."""
         log.warning(
@@ -307,7 +310,7 @@ class ModbusConnection:
         self.stats.connected = False
 
 
-def _reads_at_most(request: ReadRequest[TagPlan]) -> int:
+def _reads_at_most(request: ReadRequest[ModbusTagPlan]) -> int:
     """Reads one request can cost in a scan: itself, plus its pieces if it gets split."""
     pieces = len(split_at_gaps(request))
     return 1 if pieces == 1 else 1 + pieces

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.collectors.modbus.codec import DecodeError, InvalidText, decode
+from gateway.collectors.modbus.compile import ModbusTagPlan
 from gateway.collectors.modbus.planner import ReadRequest
 from gateway.collectors.modbus.types import DataType
-from gateway.config.compile import TagPlan
 from gateway.model import Quality, Sample, bad
 
 EXCEPTION_NAMES = {
@@ -29,7 +29,7 @@ def exception_reason(code: int) -> str:
 
 
 def extract(
-    request: ReadRequest[TagPlan], values: Sequence[int | bool], time_ns: int
+    request: ReadRequest[ModbusTagPlan], values: Sequence[int | bool], time_ns: int
 ) -> list[Sample]:
     """One sample per tag served by `request`; a tag that fails to decode is BAD, not an error."""
     out = []
@@ -52,7 +52,7 @@ def extract(
     return out
 
 
-def _text(tag: TagPlan, registers: Sequence[int | bool], time_ns: int) -> Sample:
+def _text(tag: ModbusTagPlan, registers: Sequence[int | bool], time_ns: int) -> Sample:
     """A string: GOOD; UNCERTAIN with U+FFFD in place of bytes invalid in its encoding (the
     rest of the text is still worth having, but the value is not what the device holds)."""
     try:
@@ -65,6 +65,6 @@ def _text(tag: TagPlan, registers: Sequence[int | bool], time_ns: int) -> Sample
     return Sample(tag.point, value, Quality.GOOD, time_ns)
 
 
-def failed(request: ReadRequest[TagPlan], time_ns: int, reason: str) -> list[Sample]:
+def failed(request: ReadRequest[ModbusTagPlan], time_ns: int, reason: str) -> list[Sample]:
     """A BAD sample for every tag of a request that could not be read."""
     return [bad(span.key.point, time_ns, reason) for span in request.spans]
