@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gateway.model import escape_key
+from gateway.sinks.lineprotocol import UNENCODABLE
 
 if TYPE_CHECKING:
     from gateway.runtime.app import Gateway
@@ -178,6 +179,13 @@ def collect(gateway: Gateway, now_ns: int) -> list[Family]:
         "samples written after the deadband",
         (),
         gateway.pipeline.passed,
+    )
+    add(
+        "unencodable_values_total",
+        "counter",
+        "values of a type line protocol cannot hold, written as BAD (a collector bug)",
+        (),
+        UNENCODABLE.count,
     )
     return list(add.families.values())
 
