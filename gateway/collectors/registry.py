@@ -28,8 +28,6 @@ if TYPE_CHECKING:  # the config loader imports this module: no import back at ru
 BUILTIN = ("gateway.collectors.modbus.plugin",)
 #: the protocol of a device that does not say
 DEFAULT_PROTOCOL = "modbus"
-#: Python types of raw values the line-protocol encoder can hold (sinks/lineprotocol.py)
-ENCODABLE: tuple[type, ...] = (bool, int, float, str)
 
 D = TypeVar("D", bound="DeviceFields")
 P = TypeVar("P", bound=ConnectionPlan)
@@ -46,7 +44,8 @@ class Plugin(Generic[D, P]):
     `check` and `warn` take a validated device and, for a device checked without its invalid
     tags, `positions[i]` = the input index of `device.tags[i]`; they return (path relative to
     the device, message). `value_types(device)` gives, per tag (same order as `device.tags`),
-    the Python types its raw values can have; anything outside `ENCODABLE` is refused at load.
+    the Python types its raw values can have; anything but bool, int, float and str
+    (`sinks.lineprotocol.ENCODABLE`) is refused at load.
     `compile` turns the enabled devices of this protocol (all files) into connection plans;
     `describe` is the text of one plan for `gateway plan`; `collector` builds the collector.
     """

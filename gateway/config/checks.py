@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from gateway.config.durations import is_duration, parse_duration_ns
 from gateway.config.linechecks import check_field_collisions, check_names
 from gateway.config.models import Deadband, DeviceFields, TagFields
+from gateway.sinks.lineprotocol import ENCODABLE
 
 Path = tuple[str | int, ...]
 Found = list[tuple[Path, str]]
@@ -142,4 +143,19 @@ def destinations(device: DeviceFields, pos: Sequence[int]) -> Found:
                 f"measurement {measurement!r}, field {field!r} with the same tags"
             )
             found.append((("tags", pos[index], "field"), message))
+    return found
+
+
+def unencodable(value_types: Sequence[tuple[type, ...]]) -> Found:
+    """Tags whose values (as their protocol declares them, one tuple per tag) line protocol
+    cannot hold: refused when the map is loaded, so no collector task ever meets one."""
+    found: Found = []
+    for index, types in enumerate(value_types):
+        odd = [t.__name__ for t in types if not issubclass(t, ENCODABLE)]
+        if odd:
+            message = (
+                f"values of type {', '.join(odd)} cannot be written to InfluxDB (line "
+                "protocol holds bool, int, float and str)"
+            )
+            found.append((("tags", index), message))
     return found

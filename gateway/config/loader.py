@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gateway.collectors.registry import ENCODABLE, Plugin, known, plugin, protocol_of
-from gateway.config.checks import Found
+from gateway.collectors.registry import Plugin, known, plugin, protocol_of
+from gateway.config.checks import unencodable
 from gateway.config.csvtags import Columns, column_of, merge_csv_tags
 from gateway.config.envsubst import substitute
 from gateway.config.hints import precision_warnings
@@ -218,7 +218,7 @@ class _Loader:
             if isinstance(raw, dict):
                 _check_valid_part(ctx, path, raw, exc, proto)
             return
-        for rel, message in [*proto.check(device, None), *_unencodable(device, proto)]:
+        for rel, message in [*proto.check(device, None), *unencodable(proto.value_types(device))]:
             ctx.problem((*path, *rel), message)
         for rel, message in proto.warn(device, None):
             ctx.warning((*path, *rel), message)
@@ -298,21 +298,6 @@ def _check_valid_part(
             ctx.problem((*path, *rel), message)
     for rel, message in proto.warn(device, keep):
         ctx.warning((*path, *rel), message)
-
-
-def _unencodable(device: DeviceFields, proto: Plugin[Any, Any]) -> Found:
-    """Tags whose values (as the plugin declares them) the line-protocol encoder cannot hold:
-    refused here, so no collector task ever meets one."""
-    found: Found = []
-    for index, types in enumerate(proto.value_types(device)):
-        odd = [t.__name__ for t in types if not issubclass(t, ENCODABLE)]
-        if odd:
-            message = (
-                f"values of type {', '.join(odd)} cannot be written to InfluxDB (line "
-                "protocol holds bool, int, float and str)"
-            )
-            found.append((("tags", index), message))
-    return found
 
 
 def _at(file: str, line: int | None) -> str:

@@ -58,6 +58,11 @@ def escape_string(text: str) -> str:
     return text
 
 
+#: the Python types of values line protocol holds; each protocol declares its tags' value
+#: types, and the loader refuses any other (`gateway.config.checks.unencodable`)
+ENCODABLE: tuple[type, ...] = (bool, int, float, str)
+
+
 class _Unencodable:
     """How many values of a type line protocol cannot hold reached the encoder (a
     protocol's checks refuse such tags at load, so this stays 0 unless a collector has a
