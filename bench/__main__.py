@@ -19,9 +19,9 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from gateway.collectors.modbus.codec import decode
 from gateway.collectors.modbus.collector import ModbusConnection
+from gateway.collectors.modbus.compile import compile_connections
+from gateway.collectors.modbus.models import ModbusDevice
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space
-from gateway.config.compile import compile_connections
-from gateway.config.models import ModbusDevice
 from gateway.model import Point, Quality, Sample
 from gateway.pipeline import build_pipeline
 from gateway.sinks.lineprotocol import Precision, encode_lines

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 
 from gateway.buffer.memory import MemoryBuffer
 from gateway.buffer.sqlite import SqliteBuffer
+from gateway.collectors.modbus.compile import compile_connections
+from gateway.collectors.modbus.models import ModbusDevice
 from gateway.collectors.modbus.types import Space
-from gateway.config.compile import compile_connections
-from gateway.config.models import ModbusDevice
 from gateway.runtime.app import Gateway
 from gateway.runtime.forwarder import Forwarder
 from simulators.modbus_server import RegisterBank, start_modbus_server

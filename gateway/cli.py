@@ -15,8 +15,9 @@ import sys
 from collections.abc import Sequence
 
 from gateway import __version__
+from gateway.collectors import registry
+from gateway.collectors.base import ConnectionPlan
 from gateway.config import LoadedConfig, load_tagmaps
-from gateway.config.compile import ConnectionPlan, compile_connections
 from gateway.errors import ConfigError, GatewayError, Problem
 from gateway.telemetry.logging import configure
 
@@ -46,39 +47,28 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    """Print the compiled read plan."""
-    for conn in compile_connections(_load(args.paths).devices):
-        print(f"connection {conn.endpoint} (timeout {conn.timeout_s:g}s, retries {conn.retries})")
-        for scan in conn.scans:
-            regs = sum(r.count for r in scan.requests)
-            print(
-                f"  device {scan.device} unit {scan.unit} every {scan.interval_s:g}s: "
-                f"{len(scan.requests)} requests, {regs} registers/bits, {len(scan.tags)} tags"
-            )
-            for req in scan.requests:
-                names = ", ".join(span.key.point.tag for span in req.spans)  # type: ignore[attr-defined]
-                print(
-                    f"    fc{req.function} {req.space.value} unit {req.unit} "
-                    f"start {req.start} count {req.count}: {names}"
-                )
+    """Print the compiled plan of every connection, in its protocol's words."""
+    for conn in registry.compile_all(_load(args.paths).devices):
+        for line in registry.describe(conn):
+            print(line)
     return EXIT_OK
 
 
 def cmd_once(args: argparse.Namespace) -> int:
     """One scan of every device, printed as line protocol."""
-    from gateway.collectors.modbus.collector import ModbusConnection
+    from gateway.clock import SystemClock
     from gateway.model import Quality, Sample
     from gateway.pipeline import build_pipeline
     from gateway.sinks.lineprotocol import Precision, encode_lines
 
-    plans = compile_connections(_load(args.paths).devices)
-    pipeline = build_pipeline(t for p in plans for s in p.scans for t in s.tags)
+    plans = registry.compile_all(_load(args.paths).devices)
+    pipeline = build_pipeline(t for p in plans for t in p.tag_plans())
 
     async def discard(_: list[Sample]) -> None:
         return None
 
     async def scan(plan: ConnectionPlan) -> list[Sample]:
-        connection = ModbusConnection(plan, discard)
+        connection = registry.build_collector(plan, discard, SystemClock())
         try:
             return await connection.scan_all()
         finally:
@@ -149,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func, text in (
         ("check", cmd_check, "validate tag maps and report every problem"),
-        ("plan", cmd_plan, "print the compiled Modbus read plan"),
+        ("plan", cmd_plan, "print the compiled read plan of every connection"),
         ("once", cmd_once, "scan every device once and print line protocol"),
         ("run", cmd_run, "poll and write until stopped"),
     ):

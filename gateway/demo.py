@@ -21,10 +21,47 @@ from gateway.runtime.app import Gateway
 from gateway.runtime.assemble import build_gateway
 from gateway.runtime.sinkset import ENV, build_sinks
 from gateway.sinks.base import Sink
-from gateway.telemetry.liveview import LiveView
+from gateway.telemetry.liveview import LiveView, MeasurementView, columns_from_maps
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = REPO / "simulators" / "scenarios" / "anode-effect-storm.yaml"
+
+#: how the live view shows the simulated plant's measurements (other devices: their first tags)
+PLANT_VIEW = {
+    "cell": MeasurementView(
+        values=(
+            ("cell_voltage", "{:6.2f}"),
+            ("bath_temp", "{:7.1f}"),
+            ("oxide_conc", "{:5.2f}"),
+            ("metal_in_receiver", "{:6.1f}"),
+        ),
+        state_tag="state",
+        states=("RUN", "FEEDING", "TAPPING", "ANODE_CHANGE", "ANODE_EFFECT", "CUT_OUT", "SHUTDOWN"),
+        alarm_tag="alarm_word",
+        alarm_states=frozenset({"ANODE_EFFECT"}),
+    ),
+    "feeder": MeasurementView(
+        values=(
+            ("hopper_level", "{:5.1f}"),
+            ("feed_rate_actual", "{:5.2f}"),
+            ("screw_motor_current", "{:5.2f}"),
+        ),
+        state_tag="mode",
+        states=("AUTO_TIMER", "AUTO_RESISTANCE", "MANUAL", "OFF"),
+        alarm_tag="alarms",
+    ),
+    "rectifier": MeasurementView(
+        values=(
+            ("line_current", "{:6.3f}"),
+            ("line_voltage", "{:6.1f}"),
+            ("dc_power", "{:7.1f}"),
+        ),
+        state_tag="state",
+        states=("OFF", "RAMP", "REGULATING", "LIMIT", "TRIPPED"),
+        alarm_tag="alarms",
+        alarm_states=frozenset({"TRIPPED", "LIMIT"}),
+    ),
+}
 
 
 def find_mappings(path: str | None) -> Path:
@@ -83,7 +120,12 @@ async def run_demo(
             f"lines, backlog {backlog}"
         )
 
-    view = LiveView("plc-gateway demo", status=status)
+    view = LiveView(
+        "plc-gateway demo",
+        status=status,
+        layouts=PLANT_VIEW,
+        columns=columns_from_maps(config.devices),
+    )
     gateway, _ = build_gateway(config, sinks=sinks, observers=[view.observe], health_port=0)
     stop_plant = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -113,3 +113,15 @@ class Sample:
 def bad(point: Point, time_ns: int, reason: str) -> Sample:
     """A BAD sample: no value, a reason."""
     return Sample(point, None, Quality.BAD, time_ns, reason)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TagPlan:
+    """What the pipeline needs of one compiled tag, whatever its protocol. A protocol's own
+    tag plan extends it with how to read the value."""
+
+    point: Point
+    scale: tuple[float, float] | None  # (factor, offset)
+    range: tuple[float, float] | None
+    deadband: float | None  # absolute threshold in engineering units; None = every sample
+    heartbeat_s: float | None

@@ -7,8 +7,8 @@ import csv
 import io
 from pathlib import Path
 
+from gateway.collectors.modbus.csvcolumns import COLUMNS as CSV_COLUMNS
 from gateway.collectors.modbus.types import DataType, register_count
-from gateway.config.csvtags import COLUMNS as CSV_COLUMNS
 from simulators.catalog import CATALOG, CellAlarm, FeederAlarm, RectifierAlarm, TagDef
 from simulators.registermap import RECTIFIER_UNIT, REGISTERS, Register
 

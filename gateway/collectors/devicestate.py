@@ -9,31 +9,11 @@ that answers (even with a Modbus exception) is up.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
+from gateway.collectors.base import DeviceStats, State
 
-class State(enum.IntEnum):
-    """Exported as the `gateway_device_up` metric: 1 up, 0 down, -1 demoted."""
-
-    UP = 1
-    DOWN = 0
-    DEMOTED = -1
-
-
-@dataclass
-class DeviceStats:
-    """Counters of one device (metrics labels: device, never tag)."""
-
-    state: State = State.UP
-    scans: int = 0
-    late_scans: int = 0
-    skipped_scans: int = 0  # while demoted
-    reads: int = 0
-    read_errors: int = 0
-    scan_seconds_total: float = 0.0
-    last_scan_seconds: float = 0.0
-    last_error: str = ""
+__all__ = ["DeviceHealth", "DeviceStats", "State"]
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 The header row names the columns; an empty cell means "not set". Lines starting with `#` and
 blank lines are skipped; a cell cannot span lines. Cells stay strings: validation turns "3"
-into 3 and "1.5" into 1.5. Column -> tag field:
+into 3 and "1.5" into 1.5. Each protocol names its own columns (`Columns`), on top of those
+every tag has (`COMMON`). Column -> tag field:
 
-    name space address type bit length byte_order unit scan heartbeat measurement field
-    description encoding            the field of the same name
+    name unit scan heartbeat measurement field description     the field of the same name
     scale_factor scale_offset       scale.factor, scale.offset
     raw_low raw_high eng_low eng_high   scale.raw, scale.eng ([low, high] pairs)
     range_low range_high            range
@@ -16,31 +16,16 @@ from __future__ import annotations
 
 import csv
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.config.yamlsource import DataPath, relative_to
 
-_DIRECT = (
-    "name",
-    "space",
-    "address",
-    "type",
-    "bit",
-    "length",
-    "byte_order",
-    "unit",
-    "scan",
-    "heartbeat",
-    "measurement",
-    "field",
-    "description",
-    "encoding",
-)
+_DIRECT = ("name", "unit", "scan", "heartbeat", "measurement", "field", "description")
 
 #: column -> where its value goes in the tag (an int is an index in a [low, high] pair)
-COLUMNS: dict[str, DataPath] = {
+COMMON: dict[str, DataPath] = {
     **{name: (name,) for name in _DIRECT},
     "scale_factor": ("scale", "factor"),
     "scale_offset": ("scale", "offset"),
@@ -53,7 +38,19 @@ COLUMNS: dict[str, DataPath] = {
     "deadband_absolute": ("deadband", "absolute"),
     "deadband_percent": ("deadband", "percent"),
 }
-REQUIRED = ("name", "space", "address")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The CSV columns of one protocol's tags: column -> tag path, and those required."""
+
+    columns: Mapping[str, DataPath]
+    required: tuple[str, ...] = ("name",)
+
+    @classmethod
+    def extend(cls, own: Sequence[str], required: Sequence[str]) -> Columns:
+        """`COMMON` plus the protocol's own columns (each one tag field of the same name)."""
+        return cls({**COMMON, **{name: (name,) for name in own}}, ("name", *required))
 
 
 @dataclass
@@ -88,7 +85,7 @@ class CsvTable:
     error: str | None = None  # the file could not be read at all
 
 
-def read_csv_tags(path: str) -> CsvTable:
+def read_csv_tags(path: str, columns: Columns) -> CsvTable:
     """Read the CSV file at `path`."""
     table = CsvTable()
     try:
@@ -104,18 +101,20 @@ def read_csv_tags(path: str) -> CsvTable:
     for number, cells in _records(lines, table):
         if header is None:
             header = cells
-            if not _check_header(number, header, table):
+            if not _check_header(number, header, table, columns):
                 return table
         elif any(cells):
-            _add_row(number, header, cells, table)
+            _add_row(number, header, cells, table, columns)
     if header is None:
         table.problems.append(
-            (1, "no header row (expected column names such as name,space,address)")
+            (1, f"no header row (expected column names such as {','.join(columns.required)})")
         )
     return table
 
 
-def merge_csv_tags(device: dict[Any, Any], path: DataPath, yaml_file: str) -> CsvMerge:
+def merge_csv_tags(
+    device: dict[Any, Any], path: DataPath, yaml_file: str, columns: Columns
+) -> CsvMerge:
     """Append the rows of `device`'s `tags_csv` files (relative to `yaml_file`) to its tags.
 
     Nothing is merged when `tags_csv` or `tags` have the wrong shape (validation says so).
@@ -133,7 +132,7 @@ def merge_csv_tags(device: dict[Any, Any], path: DataPath, yaml_file: str) -> Cs
     tags = list(tags)
     for entry_path, entry in entries:
         csv_file = relative_to(yaml_file, entry)
-        table = read_csv_tags(csv_file)
+        table = read_csv_tags(csv_file, columns)
         if table.error:
             merge.unreadable.append((entry_path, table.error))
         for line, message in table.problems:
@@ -145,11 +144,12 @@ def merge_csv_tags(device: dict[Any, Any], path: DataPath, yaml_file: str) -> Cs
     return merge
 
 
-def column_of(rel: DataPath, given: frozenset[str]) -> str:
+def column_of(rel: DataPath, given: frozenset[str], columns: Columns) -> str:
     """' (column x)' for a tag-relative path, naming the columns given when several fit."""
-    names = [name for name, where in COLUMNS.items() if where[: len(rel)] == rel]
+    known = columns.columns
+    names = [name for name, where in known.items() if where[: len(rel)] == rel]
     if not names:
-        names = [name for name, where in COLUMNS.items() if rel[: len(where)] == where]
+        names = [name for name, where in known.items() if rel[: len(where)] == where]
     if len(names) > 1:
         names = [name for name in names if name in given] or names
     if not names:
@@ -171,14 +171,15 @@ def _records(lines: list[str], table: CsvTable) -> Iterator[tuple[int, list[str]
         yield number, [cell.strip() for cell in cells]
 
 
-def _check_header(number: int, header: list[str], table: CsvTable) -> bool:
+def _check_header(number: int, header: list[str], table: CsvTable, columns: Columns) -> bool:
+    known = columns.columns
     ok = True
     suggested: set[str] = set()
     for index, name in enumerate(header):
         if not name:
             table.problems.append((number, f"column {index + 1} has no name"))
-        elif name not in COLUMNS:
-            hint = difflib.get_close_matches(name, COLUMNS, n=1)
+        elif name not in known:
+            hint = difflib.get_close_matches(name, known, n=1)
             suggested.update(hint)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             table.problems.append((number, f"unknown column {name!r}{suggestion}"))
@@ -187,14 +188,17 @@ def _check_header(number: int, header: list[str], table: CsvTable) -> bool:
         else:
             continue
         ok = False
-    for name in REQUIRED:
+    for name in columns.required:
         if name not in header and name not in suggested:
             table.problems.append((number, f"missing column {name!r}"))
             ok = False
     return ok
 
 
-def _add_row(number: int, header: list[str], cells: list[str], table: CsvTable) -> None:
+def _add_row(
+    number: int, header: list[str], cells: list[str], table: CsvTable, columns: Columns
+) -> None:
+    known = columns.columns
     if len(cells) != len(header):
         table.problems.append(
             (number, f"the row has {len(cells)} cells, the header has {len(header)} columns")
@@ -204,7 +208,7 @@ def _add_row(number: int, header: list[str], cells: list[str], table: CsvTable) 
     row = CsvRow(number, {}, frozenset(values))
     pairs: dict[DataPath, dict[int, str]] = {}
     for name, cell in values.items():
-        where = COLUMNS[name]
+        where = known[name]
         if isinstance(where[-1], int):
             pairs.setdefault(where[:-1], {})[where[-1]] = cell
         else:
@@ -213,7 +217,7 @@ def _add_row(number: int, header: list[str], cells: list[str], table: CsvTable) 
         if len(pair) == 2:
             _put(row.tag, where, [pair[0], pair[1]])
         else:
-            low, high = (n for n, w in COLUMNS.items() if w[:-1] == where)
+            low, high = (n for n, w in known.items() if w[:-1] == where)
             given, empty = (low, high) if 0 in pair else (high, low)
             row.problems.append((where, f"{given} is given but {empty} is empty"))
     table.rows.append(row)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gateway.config.models import ModbusDevice, ModbusTag
+from gateway.config.models import DeviceFields, TagFields
 
 Path = tuple[str | int, ...]
 Found = list[tuple[Path, str]]
@@ -31,7 +31,7 @@ Found = list[tuple[Path, str]]
 COMPANIONS = (("_quality", "quality"), ("_reason", "reason"))
 
 
-def check_names(device: ModbusDevice, pos: Sequence[int]) -> Found:
+def check_names(device: DeviceFields, pos: Sequence[int]) -> Found:
     """Names of `device` and its tags that line protocol cannot carry."""
     found: Found = []
     found += _name(device.measurement, "measurement", ("measurement",))
@@ -46,7 +46,7 @@ def check_names(device: ModbusDevice, pos: Sequence[int]) -> Found:
     return found
 
 
-def check_field_collisions(device: ModbusDevice, pos: Sequence[int]) -> Found:
+def check_field_collisions(device: DeviceFields, pos: Sequence[int]) -> Found:
     """Fields equal to the `_quality` / `_reason` field of another tag in the same
     measurement (equal fields of the same series are `checks._destinations`)."""
     owners: dict[tuple[str, str], tuple[int, str]] = {}  # (measurement, field) -> tag, kind
@@ -68,7 +68,7 @@ def check_field_collisions(device: ModbusDevice, pos: Sequence[int]) -> Found:
     return found
 
 
-def cross_device_collisions(devices: Sequence[ModbusDevice]) -> list[tuple[int, Found]]:
+def cross_device_collisions(devices: Sequence[DeviceFields]) -> list[tuple[int, Found]]:
     """Like `check_field_collisions`, across devices: `temp_quality` of one device and the
     quality field of `temp` of another land in one measurement, where a field keeps one type
     (InfluxDB refuses the second one's lines). Per device (its index in `devices`), what to
@@ -95,11 +95,11 @@ def cross_device_collisions(devices: Sequence[ModbusDevice]) -> list[tuple[int, 
     return found
 
 
-def _measurement(tag: ModbusTag, device: ModbusDevice) -> str:
+def _measurement(tag: TagFields, device: DeviceFields) -> str:
     return tag.measurement or device.measurement
 
 
-def _field(tag: ModbusTag) -> str:
+def _field(tag: TagFields) -> str:
     return tag.field or tag.name
 
 

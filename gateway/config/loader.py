@@ -22,16 +22,17 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gateway.config.checks import check_device
-from gateway.config.csvtags import column_of, merge_csv_tags
+from gateway.collectors.registry import Plugin, known, plugin, protocol_of
+from gateway.config.checks import unencodable
+from gateway.config.csvtags import Columns, column_of, merge_csv_tags
 from gateway.config.envsubst import substitute
-from gateway.config.hints import device_warnings, precision_warnings
+from gateway.config.hints import precision_warnings
 from gateway.config.linechecks import cross_device_collisions
 from gateway.config.messages import message_of
 from gateway.config.models import (
     BufferConfig,
+    DeviceFields,
     HealthConfig,
-    ModbusDevice,
     SinksConfig,
     TagMapFile,
 )
@@ -51,7 +52,9 @@ from gateway.sinks.lineprotocol import Precision
 class LoadedConfig:
     """The validated tag maps of every file."""
 
-    devices: tuple[ModbusDevice, ...]  # CSV tags already merged into device.tags
+    devices: tuple[
+        DeviceFields, ...
+    ]  # each of its protocol's model; CSV tags already merged into device.tags
     sinks: SinksConfig | None  # from the one file that has a `sinks:` section, else None
     origin: dict[str, str]  # device name -> file it came from
     buffer: BufferConfig | None = None  # likewise for `buffer:`
@@ -98,7 +101,7 @@ class _File:
     name: str
     locations: Locations
     problems: list[Problem]
-    csv_rows: dict[DataPath, frozenset[str]] = field(default_factory=dict)
+    csv_rows: dict[DataPath, tuple[Columns, frozenset[str]]] = field(default_factory=dict)
     unset: set[DataPath] = field(default_factory=set)  # values with an unset ${VAR}
     warnings: list[Problem] = field(default_factory=list)
 
@@ -131,7 +134,7 @@ class _File:
         for size in range(len(path) - 1, 0, -1):
             given = self.csv_rows.get(path[:size])
             if given is not None:
-                return column_of(path[size:], given)
+                return column_of(path[size:], given[1], given[0])
         return ""
 
 
@@ -143,8 +146,8 @@ class _Loader:
         self.env = env
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
-        self.devices: list[ModbusDevice] = []
-        self.checked: list[tuple[_File, DataPath, ModbusDevice]] = []  # for `finish`
+        self.devices: list[DeviceFields] = []
+        self.checked: list[tuple[_File, DataPath, DeviceFields]] = []  # for `finish`
         self.origin: dict[str, str] = {}
         self.names: dict[str, tuple[str, int | None]] = {}
         self.sections: dict[str, Any] = {}
@@ -197,19 +200,28 @@ class _Loader:
             self.sections[section] = paths_relative_to(ctx.name, value)
 
     def _device(self, ctx: _File, path: DataPath, raw: Any) -> None:
+        """Validate one device with the model of its `protocol` (the union's discriminator)."""
+        name = protocol_of(raw)
+        if name not in known():
+            where = (*path, "protocol") if isinstance(raw, dict) and "protocol" in raw else path
+            message = f"unknown protocol {name!r}; known protocols: {', '.join(known())}"
+            ctx.problem(where, message, column=False)
+            return
+        proto = plugin(name)
+        model = proto.device_model
         if isinstance(raw, dict):
-            raw = self._merge_csv(ctx, path, raw)
+            raw = self._merge_csv(ctx, path, raw, proto.columns)
             self._unique_name(ctx, path, raw.get("name"))
         try:
-            device = ModbusDevice.model_validate(raw)
+            device = model.model_validate(raw)
         except ValidationError as exc:
-            report_validation(ctx, path, raw, ModbusDevice, exc)
+            report_validation(ctx, path, raw, model, exc)
             if isinstance(raw, dict):
-                _check_valid_part(ctx, path, raw, exc)
+                _check_valid_part(ctx, path, raw, exc, proto)
             return
-        for rel, message in check_device(device):
+        for rel, message in [*proto.check(device, None), *unencodable(proto.value_types(device))]:
             ctx.problem((*path, *rel), message)
-        for rel, message in device_warnings(device):
+        for rel, message in proto.warn(device, None):
             ctx.warning((*path, *rel), message)
         self.checked.append((ctx, path, device))
         self.devices.append(device)
@@ -240,16 +252,18 @@ class _Loader:
         else:
             ctx.problem((*path, "name"), f"duplicate device name {name!r} (first in {_at(*first)})")
 
-    def _merge_csv(self, ctx: _File, path: DataPath, raw: dict[Any, Any]) -> dict[Any, Any]:
+    def _merge_csv(
+        self, ctx: _File, path: DataPath, raw: dict[Any, Any], columns: Columns
+    ) -> dict[Any, Any]:
         """Append the rows of the device's `tags_csv` files to its `tags`, located in the CSV."""
-        merge = merge_csv_tags(raw, path, ctx.name)
+        merge = merge_csv_tags(raw, path, ctx.name, columns)
         for entry_path, message in merge.unreadable:
             ctx.problem(entry_path, message)
         for file, line, entry_path, message in merge.problems:
             self.problems.append(Problem(file, line, format_path(entry_path), message))
         for tag_path, file, row in merge.rows:
             ctx.locations[tag_path] = (file, row.line)
-            ctx.csv_rows[tag_path] = row.columns
+            ctx.csv_rows[tag_path] = (columns, row.columns)
             merge.device["tags"][tag_path[-1]] = substitute(
                 row.tag, self.env, ctx.env_problem, tag_path
             )
@@ -259,7 +273,7 @@ class _Loader:
 
 
 def _check_valid_part(
-    ctx: _File, path: DataPath, raw: dict[Any, Any], exc: ValidationError
+    ctx: _File, path: DataPath, raw: dict[Any, Any], exc: ValidationError, proto: Plugin[Any, Any]
 ) -> None:
     """Run the cross-field checks on what validated of a device that did not.
 
@@ -279,15 +293,16 @@ def _check_valid_part(
             bad_tags.add(index)
     keep = [i for i in range(len(tags)) if i not in bad_tags]
     part = {k: v for k, v in raw.items() if k not in {loc[0] for loc, _ in errors}}
-    part.update(name="_", endpoint="modbus+tcp://_", tags=[tags[i] for i in keep])
+    stand_ins = {k: v for k, v in proto.stand_ins.items() if k not in part}
+    part.update(name="_", tags=[tags[i] for i in keep], **stand_ins)
     try:
-        device = ModbusDevice.model_validate(part)
+        device = proto.device_model.model_validate(part)
     except ValidationError:
         return
-    for rel, message in check_device(device, keep):
+    for rel, message in proto.check(device, keep):
         if not ("scan_groups" in raw and "scan_groups" not in part and rel[-1] == "scan"):
             ctx.problem((*path, *rel), message)
-    for rel, message in device_warnings(device, keep):
+    for rel, message in proto.warn(device, keep):
         ctx.warning((*path, *rel), message)
 
 

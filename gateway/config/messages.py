@@ -19,7 +19,8 @@ from gateway.config.models import NAME_PATTERN
 _DEVICE = "{name: cell07, endpoint: 'modbus+tcp://10.0.0.7:502'}"
 _LABELS = "a mapping of InfluxDB tag names to text"
 
-#: (model, key) -> what the key expects, with an example
+#: (model, key) -> what the key expects, with an example; a model's base classes are looked up
+#: too, so what `DeviceFields` / `TagFields` say holds for every protocol
 EXPECTED: dict[tuple[str, str], str] = {
     ("TagMapFile", "devices"): f"a list of devices, e.g. `devices: [{_DEVICE}]`",
     (
@@ -33,19 +34,19 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("ModbusDevice", "tags"): "a list of tags, "
     "e.g. `tags: [{name: voltage, space: input_register, address: 0}]`",
     ("ModbusDevice", "endpoint"): "text, e.g. `endpoint: 'modbus+tcp://10.0.0.7:502'`",
-    ("ModbusDevice", "tags_csv"): "a CSV file name or a list of them, e.g. `tags_csv: cells.csv`",
-    ("ModbusDevice", "metadata"): f'{_LABELS}, e.g. `metadata: {{site: plant_a, cell: "07"}}`',
-    ("ModbusDevice", "scan_groups"): "a mapping of group names to durations, "
+    ("DeviceFields", "tags_csv"): "a CSV file name or a list of them, e.g. `tags_csv: cells.csv`",
+    ("DeviceFields", "metadata"): f'{_LABELS}, e.g. `metadata: {{site: plant_a, cell: "07"}}`',
+    ("DeviceFields", "scan_groups"): "a mapping of group names to durations, "
     "e.g. `scan_groups: {fast: 200ms, slow: 10s}`",
-    ("ModbusDevice", "deadband"): "a mapping, "
+    ("DeviceFields", "deadband"): "a mapping, "
     "e.g. `deadband: {absolute: 0.5}` or `deadband: {percent: 1}`",
-    ("ModbusTag", "deadband"): "a mapping, "
+    ("TagFields", "deadband"): "a mapping, "
     "e.g. `deadband: {absolute: 0.5}` or `deadband: {percent: 1}`",
-    ("ModbusTag", "scale"): "a mapping, "
+    ("TagFields", "scale"): "a mapping, "
     "e.g. `scale: {factor: 0.1}` or `scale: {raw: [0, 32000], eng: [0, 400]}`",
-    ("ModbusTag", "range"): "a pair [low, high], e.g. `range: [0, 100]`",
-    ("ModbusTag", "tags"): f"{_LABELS}, e.g. `tags: {{phase: L1}}`",
-    ("ModbusTag", "scan"): "a duration or the name of a scan group, "
+    ("TagFields", "range"): "a pair [low, high], e.g. `range: [0, 100]`",
+    ("TagFields", "tags"): f"{_LABELS}, e.g. `tags: {{phase: L1}}`",
+    ("TagFields", "scan"): "a duration or the name of a scan group, "
     "e.g. `scan: 500ms` or `scan: fast`",
     ("Scaling", "raw"): "a pair [low, high], e.g. `raw: [0, 32000]`",
     ("Scaling", "eng"): "a pair [low, high], e.g. `eng: [0, 400]`",
@@ -172,7 +173,8 @@ def name_message(name: str) -> str:
 
 def _expected(model: type[BaseModel], path: tuple[Any, ...]) -> str | None:
     """'expected ...' for the key (or list item) at `path`, when the table knows it."""
-    owner, key, item = model.__name__, None, not path
+    owner_model: type[BaseModel] | None = model
+    key, item = None, not path
     current: type[BaseModel] | None = model
     for part in path:
         if isinstance(part, int) and key is not None:
@@ -180,12 +182,21 @@ def _expected(model: type[BaseModel], path: tuple[Any, ...]) -> str | None:
             continue
         if current is None or not isinstance(part, str) or part not in current.model_fields:
             return None
-        owner, key, item = current.__name__, part, False
+        owner_model, key, item = current, part, False
         current = _find_model(current.model_fields[part].annotation)
     if item:
-        return ITEMS.get(current.__name__) if current is not None else None
-    found = EXPECTED.get((owner, key)) if key is not None else None
+        return _first(ITEMS, current, lambda name: name)
+    found = _first(EXPECTED, owner_model, lambda name: (name, key)) if key is not None else None
     return f"expected {found}" if found else None
+
+
+def _first(table: Any, model: type[BaseModel] | None, key: Any) -> str | None:
+    """The entry of `model` or of the nearest base class that has one."""
+    for cls in model.__mro__ if model is not None else ():
+        found = table.get(key(cls.__name__))
+        if found is not None:
+            return str(found)
+    return None
 
 
 def _choice_hint(word: str, choices: list[str]) -> str:

@@ -8,6 +8,7 @@ several fields (a type that needs a register count, a bit index, a scan group na
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -16,14 +17,11 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
 
-from gateway.collectors.modbus.types import ByteOrder, DataType, Space
 from gateway.config.durations import Duration
-from gateway.config.endpoint import parse_endpoint
 
 
 def _label_values(value: object) -> object:
@@ -49,20 +47,6 @@ _OneOrManyFiles = Annotated[
     list[str],
     WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
 ]
-
-
-def text_encoding(value: str, dtype: DataType | None) -> str:
-    """A string tag's `encoding`: a text codec Python knows; only on type string (a value set
-    on another type would be silently ignored)."""
-    if dtype is not DataType.STRING:
-        raise ValueError("encoding is only used with type string")
-    try:
-        "A".encode(value)
-    except LookupError:
-        raise ValueError(
-            f"unknown text encoding {value!r} (e.g. utf-8, gbk, gb18030, latin-1, shift_jis)"
-        ) from None
-    return value
 
 
 class Strict(BaseModel):
@@ -132,48 +116,14 @@ class TagFields(Strict):
         return None
 
 
-class ModbusTag(TagFields):
-    """One value read from a Modbus device."""
-
-    space: Space = Field(
-        description="register space: coil, discrete_input, input_register, holding_register"
-    )
-    address: int = Field(ge=0, le=65535, description="0-based protocol address")
-    type: DataType | None = Field(
-        None, description="data type; default bool for coils and discrete inputs, else uint16"
-    )
-    bit: int | None = Field(None, ge=0, le=15, description="bit index (0 = LSB) for type bit")
-    length: int | None = Field(
-        None, ge=1, le=125, description="registers of a string (two characters each)"
-    )
-    encoding: str | None = Field(
-        None,
-        description="text encoding of a string's bytes (gbk, latin-1, shift_jis, ...); "
-        "default utf-8",
-    )
-    byte_order: ByteOrder | None = Field(None, description="overrides the device's byte_order")
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_text_encoding(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
-        if "type" not in info.data:  # the type itself is invalid (reported there)
-            return text_encoding(value, DataType.STRING)
-        return text_encoding(value, info.data["type"])
-
-    @property
-    def dtype(self) -> DataType:
-        """The declared type, or the default for the space."""
-        if self.type is not None:
-            return self.type
-        return DataType.BOOL if self.space.is_bit else DataType.UINT16
-
-
 class DeviceFields(Strict):
     """What every device has, whatever its protocol: its name, schedule, timeouts, demotion,
-    InfluxDB defaults and CSV tag lists. A protocol's device adds `protocol`, `endpoint`,
-    `measurement` and its `tags`."""
+    InfluxDB defaults and CSV tag lists. A protocol's device narrows `protocol` to its name,
+    `tags` to its tag model and sets its default `measurement`, and adds its own fields."""
+
+    protocol: str = Field("modbus", description="which collector reads the device")
+    measurement: str = Field(min_length=1, description="default measurement")
+    tags: Sequence[TagFields] = Field(default_factory=list)
 
     name: str = Field(pattern=NAME_PATTERN, description="unique across all tag maps")
     timeout: Duration = Field(1.0, gt=0, description="per request")
@@ -211,27 +161,6 @@ class DeviceFields(Strict):
         for name, rate in value.items():
             if rate <= 0:
                 raise ValueError(f"scan group {name!r}: the rate must be greater than zero")
-        return value
-
-
-class ModbusDevice(DeviceFields):
-    """A Modbus TCP device (one unit id behind an endpoint)."""
-
-    protocol: Literal["modbus"] = "modbus"
-    endpoint: str = Field(description="modbus+tcp://host:port (port default 502)")
-    unit_id: int = Field(1, ge=0, le=255, description="Modbus unit (slave) id")
-    byte_order: ByteOrder = Field(ByteOrder.ABCD, description="default for multi-byte tags")
-    max_gap: int = Field(
-        0, ge=0, le=124, description="unused registers a read may bridge to save a request"
-    )
-    max_registers: int = Field(125, ge=1, le=125, description="registers per read request")
-    measurement: str = Field("modbus", min_length=1, description="default measurement")
-    tags: list[ModbusTag] = Field(default_factory=list)
-
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint_parses(cls, value: str) -> str:
-        parse_endpoint(value)
         return value
 
 
@@ -320,7 +249,8 @@ class TagMapFile(Strict):
     """One tag-map file: devices, and optionally the sinks, buffer and health sections (each
     in at most one file)."""
 
-    devices: list[ModbusDevice] = Field(default_factory=list)
+    #: each validated by the model of its `protocol` (the loader, and the schema's union)
+    devices: list[DeviceFields] = Field(default_factory=list)
     sinks: SinksConfig | None = None
     buffer: BufferConfig | None = None
     health: HealthConfig | None = None

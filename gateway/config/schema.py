@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, create_model
+
+from gateway.collectors.registry import device_union
 from gateway.config.models import TagMapFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -20,8 +23,16 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "mappings" / "tagmap.sche
 
 
 def tagmap_json_schema() -> dict[str, Any]:
-    """The schema of one tag-map file."""
-    schema = TagMapFile.model_json_schema()
+    """The schema of one tag-map file; `devices` items are the union of every registered
+    protocol's device model (discriminated on `protocol`)."""
+    devices: Any = list.__class_getitem__(device_union())
+    model = create_model(
+        "TagMapFile",
+        __base__=TagMapFile,
+        __doc__=TagMapFile.__doc__,
+        devices=(devices, Field(default_factory=list)),
+    )
+    schema = model.model_json_schema()
     return {"$schema": SCHEMA_DIALECT, **schema, "title": TITLE}
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from gateway.clock import Clock, SystemClock
-from gateway.config.compile import TagPlan
-from gateway.model import Sample
+from gateway.model import Sample, TagPlan
 from gateway.pipeline.deadband import DeadbandFilter, DeadbandRule
 from gateway.pipeline.quality import QualityCheck
 from gateway.pipeline.scale import Scale

@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from gateway.clock import Clock, SystemClock
-from gateway.collectors.modbus.collector import ModbusConnection
-from gateway.config.compile import ConnectionPlan
+from gateway.collectors.base import Collector, ConnectionPlan
+from gateway.collectors.registry import build_collector
 from gateway.errors import GatewayError
 from gateway.model import Sample
 from gateway.pipeline import build_pipeline
@@ -52,9 +52,12 @@ class Gateway:
         self.commit_interval = commit_interval
         self.observers = list(observers)
         self.pipeline = build_pipeline(
-            (tag for plan in connections for scan in plan.scans for tag in scan.tags), self.clock
+            (tag for plan in connections for tag in plan.tag_plans()), self.clock
         )
-        self.connections = [ModbusConnection(p, self.emit, self.clock) for p in connections]
+        #: one collector per connection, of whatever protocol (built by the registry)
+        self.connections: list[Collector] = [
+            build_collector(p, self.emit, self.clock) for p in connections
+        ]
         self.forwarders = list(forwarders)
         self.background: list[Callable[[], Awaitable[None]]] = []  # more jobs (health, stats)
         self._stop = asyncio.Event()
@@ -184,7 +187,7 @@ class Gateway:
 
     def _scan_deadline(self) -> float:
         """Long enough for the slowest connection to finish one scan, connecting included."""
-        return max((c.longest_scan_s() for c in self.connections), default=0.0) + 1.0
+        return max((c.shutdown_grace_s() for c in self.connections), default=0.0) + 1.0
 
     @staticmethod
     async def _finish(tasks: list[asyncio.Task[None]], grace: float) -> None:

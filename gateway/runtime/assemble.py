@@ -8,8 +8,9 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from gateway.clock import Clock, SystemClock
+from gateway.collectors.base import ConnectionPlan
+from gateway.collectors.registry import compile_all
 from gateway.config import LoadedConfig
-from gateway.config.compile import ConnectionPlan, compile_connections
 from gateway.config.models import BufferConfig, HealthConfig
 from gateway.runtime.app import Gateway, Observer
 from gateway.runtime.forwarder import Forwarder
@@ -76,7 +77,7 @@ def build_gateway(
     buffering = config.buffer or BufferConfig()
     where = config.sections_at.get("sinks")
     chosen = list(sinks) if sinks is not None else build_sinks(config.sinks, env, where)
-    connections = compile_connections(config.devices)
+    connections = compile_all(config.devices)
     log_start(connections, chosen)
     gateway = Gateway(
         connections,
@@ -109,10 +110,10 @@ def log_start(connections: Sequence[ConnectionPlan], sinks: Sequence[Sink]) -> N
     for plan in connections:
         devices = len(plan.devices)
         names = ", ".join(plan.devices[:5]) + (f", ... (+{devices - 5})" if devices > 5 else "")
-        tags = sum(len(scan.tags) for scan in plan.scans)
+        tags = sum(1 for _ in plan.tag_plans())
         log.info(
             "connection %s: %s (%s), %s",
-            plan.endpoint,
+            plan.name,
             _count(devices, "device"),
             names,
             _count(tags, "tag"),

@@ -58,8 +58,26 @@ def escape_string(text: str) -> str:
     return text
 
 
+#: the Python types of values line protocol holds; each protocol declares its tags' value
+#: types, and the loader refuses any other (`gateway.config.checks.unencodable`)
+ENCODABLE: tuple[type, ...] = (bool, int, float, str)
+
+
+class _Unencodable:
+    """How many values of a type line protocol cannot hold reached the encoder (a
+    protocol's checks refuse such tags at load, so this stays 0 unless a collector has a
+    bug). Exported as the metric `gateway_unencodable_values_total`."""
+
+    count = 0
+
+
+UNENCODABLE = _Unencodable()
+
+
 def format_field(key: str, value: object) -> str | None:
-    """``key=value`` in line protocol (None for a non-finite float, which it cannot hold)."""
+    """``key=value`` in line protocol; None for what it cannot hold (a non-finite float, or a
+    value of another type than bool, int, float and str). Never raises: it runs in the hot
+    path of a collector's task."""
     if isinstance(value, bool):
         return f"{key}={'true' if value else 'false'}"
     if isinstance(value, int):
@@ -68,14 +86,16 @@ def format_field(key: str, value: object) -> str | None:
         return f"{key}={float.__repr__(float(value))}" if math.isfinite(value) else None
     if isinstance(value, str):
         return f'{key}="{escape_string(str(value))}"'
-    raise TypeError(f"cannot encode a {type(value).__name__} value for field {key!r}")
+    return None
 
 
 def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS) -> list[str]:
     """Encode samples into line-protocol lines (no trailing newline), in one pass.
 
     Consecutive samples with the same series and the same timestamp (after conversion to
-    `precision`) are merged into one line, their fields joined with commas.
+    `precision`) are merged into one line, their fields joined with commas. A value of a type
+    line protocol cannot hold is written as a BAD sample (no value, the type as its reason)
+    and counted in `UNENCODABLE`, never raised.
     """
     divisor = _DIVISORS[Precision(precision).value]
     isfinite = math.isfinite
@@ -90,6 +110,7 @@ def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS)
         key = point.field_key
         value = sample.value
         kind = type(value)
+        quality, reason = sample.quality, sample.reason
         if value is None:
             part = ""
         elif kind is float:
@@ -101,12 +122,12 @@ def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS)
         elif kind is str:
             part = f'{key}="{escape_string(value)}",'  # type: ignore[arg-type]
         else:
-            encoded = format_field(key, value)
-            part = f"{encoded}," if encoded is not None else ""
-        quality = sample.quality
+            part, why = _other(key, value)
+            if why:
+                quality, reason = Quality.BAD, why
         part = f"{part}{key}{quality_values[quality]}"
-        if quality and sample.reason:
-            part = f'{part},{key}_reason="{escape_string(sample.reason)}"'
+        if quality and reason:
+            part = f'{part},{key}_reason="{escape_string(reason)}"'
         ts = sample.time_ns // divisor
         if point.series == series and ts == stamp:
             fields.append(part)
@@ -119,6 +140,18 @@ def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS)
     if fields:
         append(f"{series} {','.join(fields)} {stamp}")
     return lines
+
+
+def _other(key: str, value: object) -> tuple[str, str]:
+    """The field part of a value of a subclass (enums) or of another type, and, for a type
+    line protocol cannot hold, the reason of the BAD sample it becomes (counted)."""
+    encoded = format_field(key, value)
+    if encoded is not None:
+        return f"{encoded},", ""
+    if isinstance(value, float):  # a non-finite float subclass: omitted, quality kept
+        return "", ""
+    UNENCODABLE.count += 1
+    return "", f"value of type {type(value).__name__} cannot be written"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """The live terminal view of `gateway demo`: per device its state, latest values with units,
-samples per second and errors; anode effects and alarms stand out.
+samples per second and errors; alarm states and alarms stand out.
+
+What is shown comes from the caller, never from names known here: per measurement a
+`MeasurementView` (values, state and alarm tags, which states are alarms), else the first
+tags of each device as its tag map lists them (`columns_from_maps`).
 
 On a terminal the table is redrawn in place (ANSI); otherwise (a pipe, a CI log) a short
 summary line is printed every few seconds.
@@ -10,39 +14,38 @@ from __future__ import annotations
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from gateway.config.models import DeviceFields
 from gateway.model import Quality, Sample
 
-#: per measurement: (tag, format) of the values shown, in order
-KEY_TAGS: dict[str, tuple[tuple[str, str], ...]] = {
-    "cell": (
-        ("cell_voltage", "{:6.2f}"),
-        ("bath_temp", "{:7.1f}"),
-        ("oxide_conc", "{:5.2f}"),
-        ("metal_in_receiver", "{:6.1f}"),
-    ),
-    "feeder": (
-        ("hopper_level", "{:5.1f}"),
-        ("feed_rate_actual", "{:5.2f}"),
-        ("screw_motor_current", "{:5.2f}"),
-    ),
-    "rectifier": (
-        ("line_current", "{:6.3f}"),
-        ("line_voltage", "{:6.1f}"),
-        ("dc_power", "{:7.1f}"),
-    ),
-}
-STATES = {
-    "cell": ("RUN", "FEEDING", "TAPPING", "ANODE_CHANGE", "ANODE_EFFECT", "CUT_OUT", "SHUTDOWN"),
-    "rectifier": ("OFF", "RAMP", "REGULATING", "LIMIT", "TRIPPED"),
-    "feeder": ("AUTO_TIMER", "AUTO_RESISTANCE", "MANUAL", "OFF"),
-}
-STATE_TAG = {"cell": "state", "rectifier": "state", "feeder": "mode"}
-ALARM_TAG = {"cell": "alarm_word", "rectifier": "alarms", "feeder": "alarms"}
+#: tags shown per device when its measurement has no `MeasurementView`: the first of its map
+DEFAULT_COLUMNS = 3
 RED, YELLOW, DIM, RESET = "\033[1;31m", "\033[33m", "\033[2m", "\033[0m"
+
+
+@dataclass(frozen=True)
+class MeasurementView:
+    """How the devices of one measurement are shown."""
+
+    values: tuple[tuple[str, str], ...] = ()  # (tag, format such as "{:6.2f}"), in order
+    state_tag: str | None = None  # an enumeration shown as the STATE column
+    states: tuple[str, ...] = ()  # its names, by value
+    alarm_tag: str | None = None  # a bit word: non-zero is shown (yellow)
+    alarm_states: frozenset[str] = frozenset()  # states shown in red
+
+
+def columns_from_maps(
+    devices: Iterable[DeviceFields], n: int = DEFAULT_COLUMNS
+) -> dict[str, tuple[str, ...]]:
+    """Device name -> its first `n` tags, as its tag map lists them."""
+    return {d.name: tuple(t.name for t in d.tags[:n]) for d in devices}
+
+
+def _plain(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
 @dataclass
@@ -54,27 +57,38 @@ class DeviceView:
     samples: int = 0
     errors: int = 0
     last_error: str = ""
+    layout: MeasurementView = field(default_factory=MeasurementView)
 
     def state(self) -> str:
-        names = STATES.get(self.measurement, ())
-        sample = self.values.get(STATE_TAG.get(self.measurement, "state"))
-        if sample is None or sample.value is None:
-            return "?"
-        index = int(sample.value)
+        tag = self.layout.state_tag
+        sample = self.values.get(tag) if tag else None
+        if sample is None or sample.value is None or isinstance(sample.value, str):
+            return "?" if tag else "-"
+        names, index = self.layout.states, int(sample.value)
         return names[index] if 0 <= index < len(names) else str(index)
 
     def alarms(self) -> int:
-        sample = self.values.get(ALARM_TAG.get(self.measurement, ""))
-        return int(sample.value) if sample is not None and sample.value is not None else 0
+        tag = self.layout.alarm_tag
+        sample = self.values.get(tag) if tag else None
+        if sample is None or not isinstance(sample.value, int | float):
+            return 0
+        return int(sample.value)
 
 
 class LiveView:
     """Collects samples (a Gateway observer) and renders them."""
 
     def __init__(
-        self, title: str, stream: TextIO | None = None, status: Callable[[], str] | None = None
+        self,
+        title: str,
+        stream: TextIO | None = None,
+        status: Callable[[], str] | None = None,
+        layouts: Mapping[str, MeasurementView] | None = None,
+        columns: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.title = title
+        self.layouts = dict(layouts or {})  # measurement -> how it is shown
+        self.columns = dict(columns or {})  # device -> tags shown without a layout
         self.stream = stream or sys.stdout
         self.status = status or (lambda: "")
         self.devices: dict[str, DeviceView] = defaultdict(DeviceView)
@@ -87,7 +101,9 @@ class LiveView:
         """Gateway observer: remember the latest sample of every tag."""
         for sample in samples:
             view = self.devices[sample.point.device]
-            view.measurement = sample.point.measurement
+            if view.measurement != sample.point.measurement:
+                view.measurement = sample.point.measurement
+                view.layout = self.layouts.get(view.measurement, MeasurementView())
             view.values[sample.point.tag] = sample
             view.samples += 1
             if sample.quality is Quality.BAD:
@@ -112,11 +128,15 @@ class LiveView:
 
     def _row(self, name: str, view: DeviceView, rate: float) -> str:
         shown = []
-        for tag, fmt in KEY_TAGS.get(view.measurement, ()):
+        wanted = view.layout.values or [(t, "") for t in self.columns.get(name, ())]
+        for tag, fmt in wanted:
             sample = view.values.get(tag)
             if sample is None:
                 continue
-            text = "BAD" if sample.value is None else fmt.format(sample.value)
+            if sample.value is None:
+                text = "BAD"
+            else:
+                text = fmt.format(sample.value) if fmt else _plain(sample.value)
             shown.append(f"{text} {sample.point.unit}".rstrip())
         state, alarms = view.state(), view.alarms()
         row = f"{name:<15}{state:<16}{'  '.join(shown):<58}{rate:6.0f}{view.errors:6d}" + (
@@ -124,7 +144,7 @@ class LiveView:
         )
         if not self.tty:
             return row
-        if state in ("ANODE_EFFECT", "TRIPPED", "LIMIT"):
+        if state in view.layout.alarm_states:
             return RED + row + RESET
         if alarms or view.last_error:
             return YELLOW + row + RESET
@@ -139,12 +159,12 @@ class LiveView:
         self.stream.flush()
 
     def summary(self) -> str:
-        """One line: devices, alarms, anode effects, samples."""
-        states = [v.state() for v in self.devices.values()]
+        """One line: devices, alarm states, alarms, samples."""
+        in_alarm = sum(1 for v in self.devices.values() if v.state() in v.layout.alarm_states)
         alarmed = sum(1 for v in self.devices.values() if v.alarms())
         samples = sum(v.samples for v in self.devices.values())
         return (
             f"{self.title}: {len(self.devices)} devices, {samples} samples, "
-            f"{states.count('ANODE_EFFECT')} in anode effect, {alarmed} with alarms; "
+            f"{in_alarm} in an alarm state, {alarmed} with alarms; "
             f"{self.status()}"
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gateway.model import escape_key
+from gateway.sinks.lineprotocol import UNENCODABLE
 
 if TYPE_CHECKING:
     from gateway.runtime.app import Gateway
@@ -69,7 +70,13 @@ def _devices(gateway: Gateway, add: _Add) -> None:
                 labels,
                 dev.skipped_scans,
             )
-            add("device_reads_total", "counter", "Modbus requests", labels, dev.reads)
+            add(
+                "device_reads_total",
+                "counter",
+                "protocol requests (Modbus reads, OPC UA calls)",
+                labels,
+                dev.reads,
+            )
             add("device_read_errors_total", "counter", "failed requests", labels, dev.read_errors)
             add(
                 "device_scan_seconds_total",
@@ -172,6 +179,13 @@ def collect(gateway: Gateway, now_ns: int) -> list[Family]:
         "samples written after the deadband",
         (),
         gateway.pipeline.passed,
+    )
+    add(
+        "unencodable_values_total",
+        "counter",
+        "values of a type line protocol cannot hold, written as BAD (a collector bug)",
+        (),
+        UNENCODABLE.count,
     )
     return list(add.families.values())
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from gateway.collectors.modbus.collector import ModbusConnection
+from gateway.collectors.modbus.compile import compile_connections
 from gateway.config import load_tagmaps
-from gateway.config.compile import compile_connections
 from gateway.model import Quality
 from gateway.pipeline import build_pipeline
 from simulators.export import ALARMS, files

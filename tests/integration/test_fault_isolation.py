@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from gateway.config.compile import compile_connections
-from gateway.config.models import ModbusDevice
+from gateway.collectors.modbus.compile import compile_connections
+from gateway.collectors.modbus.models import ModbusDevice
 from gateway.runtime.app import Gateway
 from gateway.sinks.memory import MemorySink
 from gateway.testing import memory_forwarders

@@ -8,9 +8,9 @@ import struct
 import pytest
 
 from gateway.collectors.modbus.collector import ModbusConnection
+from gateway.collectors.modbus.compile import compile_connections
+from gateway.collectors.modbus.models import ModbusDevice
 from gateway.collectors.modbus.types import Space
-from gateway.config.compile import compile_connections
-from gateway.config.models import ModbusDevice
 from gateway.model import Quality, Sample
 from gateway.pipeline import build_pipeline
 from gateway.runtime.app import Gateway

@@ -13,8 +13,8 @@ import pytest
 
 from gateway.collectors.devicestate import State
 from gateway.collectors.modbus.collector import ModbusConnection
-from gateway.config.compile import compile_connections
-from gateway.config.models import ModbusDevice
+from gateway.collectors.modbus.compile import compile_connections
+from gateway.collectors.modbus.models import ModbusDevice
 from gateway.model import Quality
 
 pytestmark = pytest.mark.integration

@@ -10,9 +10,9 @@ import pytest
 
 from gateway.collectors.devicestate import State
 from gateway.collectors.modbus.collector import ModbusConnection
+from gateway.collectors.modbus.compile import compile_connections
+from gateway.collectors.modbus.models import ModbusDevice
 from gateway.collectors.modbus.types import Space
-from gateway.config.compile import compile_connections
-from gateway.config.models import ModbusDevice
 from gateway.model import Quality, Sample
 from simulators.modbus_server import RegisterBank, start_modbus_server
 

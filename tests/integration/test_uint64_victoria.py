@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.collectors.modbus.collector import ModbusConnection
+from gateway.collectors.modbus.compile import compile_connections
+from gateway.collectors.modbus.models import ModbusDevice
 from gateway.collectors.modbus.types import Space
-from gateway.config.compile import compile_connections
-from gateway.config.models import ModbusDevice
 from gateway.pipeline import build_pipeline
 from gateway.sinks import InfluxDBSink, Precision, encode_lines
 from simulators.modbus_server import RegisterBank, start_modbus_server

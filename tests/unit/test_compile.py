@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.collectors.modbus.compile import compile_connections
+from gateway.collectors.modbus.models import ModbusDevice
 from gateway.collectors.modbus.types import ByteOrder, Space
-from gateway.config.compile import compile_connections
-from gateway.config.models import ModbusDevice
 
 
 def dev(name, endpoint="modbus+tcp://10.0.0.5:502", unit=1, **extra):

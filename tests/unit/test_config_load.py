@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from gateway.collectors.modbus.codec import decode
+from gateway.collectors.modbus.models import ModbusDevice, ModbusTag
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space
 from gateway.config import LoadedConfig, load_tagmaps
 from gateway.config.models import (
@@ -18,8 +19,6 @@ from gateway.config.models import (
     FileSinkConfig,
     HealthConfig,
     InfluxDBSinkConfig,
-    ModbusDevice,
-    ModbusTag,
     Scaling,
     SinksConfig,
 )

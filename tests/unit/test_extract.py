@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gateway.collectors.modbus.compile import compile_device
 from gateway.collectors.modbus.extract import extract
-from gateway.config.compile import compile_device
-from gateway.config.models import ModbusDevice
+from gateway.collectors.modbus.models import ModbusDevice
 from gateway.model import Quality
 
 

@@ -7,7 +7,13 @@ import enum
 import pytest
 
 from gateway.model import Point, Quality, Sample, bad
-from gateway.sinks.lineprotocol import Precision, encode_lines, parse_line
+from gateway.sinks.lineprotocol import (
+    UNENCODABLE,
+    Precision,
+    encode_lines,
+    format_field,
+    parse_line,
+)
 
 T = 1_700_000_000_123_456_789  # ns; ms = 1700000000123
 T_MS = 1_700_000_000_123
@@ -80,9 +86,22 @@ def test_non_finite_float_is_omitted_quality_kept(value: float) -> None:
     assert encode_lines([good(point(), value)]) == [f"boiler,device=plc1 temp_quality=0i {T_MS}"]
 
 
-def test_unsupported_value_type_raises() -> None:
-    with pytest.raises(TypeError, match="temp"):
-        encode_lines([good(point(), b"bytes")])
+@pytest.mark.parametrize("value", [b"bytes", [1, 2], {"a": 1}, object()])
+def test_unsupported_value_type_is_a_bad_sample_counted_never_an_exception(value: object) -> None:
+    before = UNENCODABLE.count
+    other = point("level")
+    lines = encode_lines([good(point(), value), good(other, 2.5)])
+    kind = type(value).__name__
+    assert lines == [
+        f'boiler,device=plc1 temp_quality=2i,temp_reason="value of type {kind} cannot be '
+        f'written",level=2.5,level_quality=0i {T_MS}'
+    ]
+    assert UNENCODABLE.count == before + 1
+
+
+def test_format_field_never_raises_on_an_unexpected_type() -> None:
+    assert format_field("temp", b"x") is None
+    assert format_field("temp", 3) == "temp=3i"
 
 
 # -- quality --------------------------------------------------------------------------------

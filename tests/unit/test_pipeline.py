@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from gateway.config.compile import compile_tag
-from gateway.config.models import ModbusDevice
+from gateway.collectors.modbus.compile import compile_tag
+from gateway.collectors.modbus.models import ModbusDevice
 from gateway.model import Point, Quality, Sample, bad
 from gateway.pipeline import build_pipeline
 from gateway.testing import FakeClock

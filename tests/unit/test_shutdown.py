@@ -112,8 +112,8 @@ async def test_a_failing_store_at_shutdown_still_closes_every_sink(tmp_path):
 async def test_the_scan_deadline_at_shutdown_includes_connecting():
     """A scan in progress at shutdown may still be connecting (up to timeout + 1 s) before
     its requests each wait timeout x (retries + 1): the deadline covers both."""
-    from gateway.config.compile import compile_connections
-    from gateway.config.models import ModbusDevice
+    from gateway.collectors.modbus.compile import compile_connections
+    from gateway.collectors.modbus.models import ModbusDevice
 
     tags = [
         {"name": "run", "space": "coil", "address": 0},

@@ -13,25 +13,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from pymodbus.exceptions import ConnectionException, ModbusException
 
 from gateway.clock import Clock, SystemClock
-from gateway.collectors.devicestate import DeviceHealth, DeviceStats, State
+from gateway.collectors.base import ConnectionStats, DeviceStats, Emit, State
+from gateway.collectors.devicestate import DeviceHealth
+from gateway.collectors.modbus.compile import ConnectionPlan, ModbusTagPlan, ScanPlan
 from gateway.collectors.modbus.extract import exception_reason, extract, failed
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, ModbusLink
 from gateway.collectors.modbus.planner import ReadRequest, split_refused
 from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
 from gateway.collectors.modbus.types import Space
 from gateway.collectors.schedule import FixedRate, sleep_or_stop
-from gateway.config.compile import ConnectionPlan, ScanPlan
 from gateway.model import Sample
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[list[Sample]], Awaitable[None]]
 ILLEGAL_ADDRESS = 2
 
 _READ = {
@@ -42,17 +40,10 @@ _READ = {
 }
 
 
-@dataclass
-class ConnectionStats:
-    """Counters of one connection (metrics labels: endpoint)."""
-
-    connected: bool = False
-    connects: int = 0
-    connect_failures: int = 0
-
-
 class ModbusConnection:
-    """Polls every device behind one Modbus TCP endpoint."""
+    """Polls every device behind one Modbus TCP endpoint (a `Collector`)."""
+
+    protocol = "modbus"
 
     def __init__(
         self,
@@ -115,6 +106,10 @@ class ModbusConnection:
             samples.extend(await self.scan(scan))
         return samples
 
+    def shutdown_grace_s(self) -> float:
+        """The collector contract's grace: the longest one scan can take."""
+        return self.longest_scan_s()
+
     def longest_scan_s(self) -> float:
         """The longest one scan can take: connecting (bounded by timeout + 1 s), then every
         request timing out after its retries, a merged read refused for its gap once more
@@ -148,7 +143,7 @@ class ModbusConnection:
         return samples
 
     async def _read_requests(
-        self, scan: ScanPlan, requests: list[ReadRequest], began: float
+        self, scan: ScanPlan, requests: list[ReadRequest[ModbusTagPlan]], began: float
     ) -> list[Sample]:
         """Every request of the scan; after one got no answer, the others are still tried
         while the scan is within its rate (its time budget)."""
@@ -189,7 +184,7 @@ class ModbusConnection:
         return samples
 
     async def _read(
-        self, request: ReadRequest, unit: int, device: str
+        self, request: ReadRequest[ModbusTagPlan], unit: int, device: str
     ) -> tuple[list[Sample], Outcome, int]:
         """Samples of one request, its outcome, and its Modbus exception code (0: none)."""
         stats = self.devices[device]
@@ -225,7 +220,12 @@ class ModbusConnection:
             return failed(request, now, reason), Outcome.ANSWERED, 0
         return extract(request, values, now), Outcome.ANSWERED, 0
 
-    def _split(self, device: str, merged: ReadRequest, pieces: list[ReadRequest]) -> None:
+    def _split(
+        self,
+        device: str,
+        merged: ReadRequest[ModbusTagPlan],
+        pieces: list[ReadRequest[ModbusTagPlan]],
+    ) -> None:
         """Log, once per request, that a merged read is replaced by its pieces for good."""
         gaps = sum(p.count for p in pieces) < merged.count
         why = (
@@ -319,7 +319,7 @@ class ModbusConnection:
         self.stats.connected = False
 
 
-def _reads_at_most(request: ReadRequest) -> int:
+def _reads_at_most(request: ReadRequest[ModbusTagPlan]) -> int:
     """Reads one request can cost in a scan: itself, plus its pieces (and theirs) if it gets
     split."""
     pieces = split_refused(request)

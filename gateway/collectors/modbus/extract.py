@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.collectors.modbus.codec import DecodeError, InvalidText, decode
+from gateway.collectors.modbus.compile import ModbusTagPlan
 from gateway.collectors.modbus.planner import ReadRequest
 from gateway.collectors.modbus.types import DataType
-from gateway.config.compile import TagPlan
 from gateway.model import Quality, Sample, bad
 
 EXCEPTION_NAMES = {
@@ -28,12 +28,14 @@ def exception_reason(code: int) -> str:
     return f"Modbus exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')})"
 
 
-def extract(request: ReadRequest, values: Sequence[int | bool], time_ns: int) -> list[Sample]:
+def extract(
+    request: ReadRequest[ModbusTagPlan], values: Sequence[int | bool], time_ns: int
+) -> list[Sample]:
     """One sample per tag served by `request`; a tag that fails to decode is BAD, not an error."""
     out = []
     start = request.start
     for span in request.spans:
-        tag: TagPlan = span.key  # type: ignore[assignment]
+        tag = span.key
         offset = span.address - start
         if tag.dtype is DataType.BOOL:
             out.append(Sample(tag.point, bool(values[offset]), Quality.GOOD, time_ns))
@@ -50,7 +52,7 @@ def extract(request: ReadRequest, values: Sequence[int | bool], time_ns: int) ->
     return out
 
 
-def _text(tag: TagPlan, registers: Sequence[int | bool], time_ns: int) -> Sample:
+def _text(tag: ModbusTagPlan, registers: Sequence[int | bool], time_ns: int) -> Sample:
     """A string: GOOD; UNCERTAIN with U+FFFD in place of bytes invalid in its encoding (the
     rest of the text is still worth having, but the value is not what the device holds)."""
     try:
@@ -63,6 +65,6 @@ def _text(tag: TagPlan, registers: Sequence[int | bool], time_ns: int) -> Sample
     return Sample(tag.point, value, Quality.GOOD, time_ns)
 
 
-def failed(request: ReadRequest, time_ns: int, reason: str) -> list[Sample]:
+def failed(request: ReadRequest[ModbusTagPlan], time_ns: int, reason: str) -> list[Sample]:
     """A BAD sample for every tag of a request that could not be read."""
-    return [bad(span.key.point, time_ns, reason) for span in request.spans]  # type: ignore[attr-defined]
+    return [bad(span.key.point, time_ns, reason) for span in request.spans]

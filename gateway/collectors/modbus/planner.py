@@ -1,8 +1,8 @@
 """Plan the fewest Modbus read requests that serve a device's tags at one scan rate.
 
 Responsibility: a pure function from the register spans of some tags to read requests. It does no
-I/O and knows nothing about tags beyond an opaque key per span, which the caller uses to find the
-tag (and its offset in the response) again.
+I/O and knows nothing about tags beyond a key per span (of the caller's type, handed back
+typed), which the caller uses to find the tag (and its offset in the response) again.
 
 Algorithm: spans are grouped by (unit id, register space), because one request reads one space
 (one function code) of one unit. Within a group the spans are sorted by address and swept left to
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from gateway.collectors.modbus.types import Space
 
@@ -30,12 +31,14 @@ MAX_REGISTERS = 125  # per read of holding/input registers (Modbus spec)
 MAX_BITS = 2000  # per read of coils/discrete inputs (Modbus spec)
 ADDRESS_SPACE = 65536  # protocol addresses are 0..65535
 
+K = TypeVar("K", bound=Hashable)  # the caller's identity of a tag, handed back typed
+
 
 @dataclass(frozen=True, slots=True)
-class Span:
+class Span(Generic[K]):
     """The registers (or bits) one tag occupies."""
 
-    key: Hashable  # opaque identity of the tag
+    key: K  # the identity of the tag, as the caller gave it
     space: Space
     unit: int  # Modbus unit id
     address: int  # first register/bit, 0-based protocol address
@@ -43,32 +46,32 @@ class Span:
 
 
 @dataclass(frozen=True, slots=True)
-class ReadRequest:
+class ReadRequest(Generic[K]):
     """One read of ``count`` registers (or bits) from ``start``, serving ``spans``."""
 
     space: Space
     unit: int
     start: int
     count: int
-    spans: tuple[Span, ...]  # sorted by (address, count, input order)
+    spans: tuple[Span[K], ...]  # sorted by (address, count, input order)
 
     @property
     def function(self) -> int:
         """The Modbus function code of this read."""
         return self.space.function
 
-    def offset(self, span: Span) -> int:
+    def offset(self, span: Span[K]) -> int:
         """Where ``span`` starts in this request's response, in registers (or bits)."""
         return span.address - self.start
 
 
 def plan_reads(
-    spans: Iterable[Span],
+    spans: Iterable[Span[K]],
     *,
     max_gap: int = 0,
     max_registers: int = MAX_REGISTERS,
     max_bits: int = MAX_BITS,
-) -> list[ReadRequest]:
+) -> list[ReadRequest[K]]:
     """Group ``spans`` into the fewest read requests, ordered by (unit, function code, start).
 
     ``max_gap`` is the largest hole of unused registers (or bits) a request may read through;
@@ -76,18 +79,18 @@ def plan_reads(
     than the Modbus spec allows). Raises ValueError on a bad option or an impossible span.
     """
     _check_options(max_gap, max_registers, max_bits)
-    groups: dict[tuple[int, Space], list[Span]] = {}
+    groups: dict[tuple[int, Space], list[Span[K]]] = {}
     for span in spans:
         _check_span(span, max_bits if span.space.is_bit else max_registers)
         groups.setdefault((span.unit, span.space), []).append(span)
-    requests: list[ReadRequest] = []
+    requests: list[ReadRequest[K]] = []
     for unit, space in sorted(groups, key=lambda group: (group[0], group[1].function)):
         limit = max_bits if space.is_bit else max_registers
         requests.extend(_plan_group(groups[unit, space], limit, max_gap))
     return requests
 
 
-def split_at_gaps(request: ReadRequest) -> list[ReadRequest]:
+def split_at_gaps(request: ReadRequest[K]) -> list[ReadRequest[K]]:
     """The requests that read ``request``'s spans without the holes between them, in address
     order (a plan with ``max_gap`` 0); ``[request]`` when it reads no hole.
 
@@ -120,7 +123,7 @@ def _check_options(max_gap: int, max_registers: int, max_bits: int) -> None:
         raise ValueError(f"max_bits must be 1..{MAX_BITS}, got {max_bits}")
 
 
-def _check_span(span: Span, limit: int) -> None:
+def _check_span(span: Span[K], limit: int) -> None:
     where = f"span {span.key!r} ({span.space.value} {span.address}, count {span.count})"
     if span.count < 1:
         raise ValueError(f"{where}: count must be >= 1")
@@ -132,9 +135,9 @@ def _check_span(span: Span, limit: int) -> None:
         raise ValueError(f"{where}: longer than the {limit} one request can read")
 
 
-def _plan_group(spans: list[Span], limit: int, max_gap: int) -> list[ReadRequest]:
+def _plan_group(spans: list[Span[K]], limit: int, max_gap: int) -> list[ReadRequest[K]]:
     """Greedy sweep over the spans of one (unit, space); ``sorted`` is stable."""
-    batches: list[list[Span]] = []
+    batches: list[list[Span[K]]] = []
     start = end = 0
     for span in sorted(spans, key=lambda span: (span.address, span.count)):
         span_end = span.address + span.count
@@ -147,7 +150,7 @@ def _plan_group(spans: list[Span], limit: int, max_gap: int) -> list[ReadRequest
     return [_request(batch) for batch in batches]
 
 
-def _request(batch: list[Span]) -> ReadRequest:
+def _request(batch: list[Span[K]]) -> ReadRequest[K]:
     first = batch[0]
     end = max(span.address + span.count for span in batch)
     return ReadRequest(first.space, first.unit, first.address, end - first.address, tuple(batch))

@@ -1,4 +1,4 @@
-"""Compile validated tag maps into the immutable runtime plan.
+"""Compile validated Modbus devices into the immutable runtime plan.
 
 Per connection (endpoint), per device and per scan rate: the planned Modbus reads, and for each
 tag everything the hot path needs (decode parameters, the Point it lands on, scaling, range,
@@ -8,31 +8,29 @@ deadband) resolved once, so nothing is looked up per sample.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
+from gateway.collectors.modbus.endpoint import Endpoint, parse_endpoint
+from gateway.collectors.modbus.models import ModbusDevice, ModbusTag
 from gateway.collectors.modbus.planner import ReadRequest, Span, plan_reads
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space, register_count
-from gateway.config.durations import NS_PER_S, duration_ns, parse_duration_ns
-from gateway.config.endpoint import Endpoint, parse_endpoint
-from gateway.config.models import Deadband, ModbusDevice, ModbusTag, Scaling
-from gateway.model import Point
+from gateway.config.durations import NS_PER_S
+from gateway.config.tagplan import deadband_threshold, linear, point_of, scan_interval_ns
+from gateway.model import TagPlan
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class TagPlan:
-    """One tag, resolved: how to decode it and where it lands."""
+class ModbusTagPlan(TagPlan):
+    """One tag, resolved: how to decode it (the pipeline's part is the base class)."""
 
-    point: Point
     space: Space
     address: int
     count: int
     dtype: DataType
     order: ByteOrder
     bit: int | None
-    scale: tuple[float, float] | None  # (factor, offset)
-    range: tuple[float, float] | None
-    deadband: float | None  # absolute threshold in engineering units; None = every sample
-    heartbeat_s: float | None
     encoding: str = "utf-8"  # of a string's bytes
 
 
@@ -43,14 +41,14 @@ class ScanPlan:
     device: str
     unit: int
     interval_s: float
-    requests: tuple[ReadRequest, ...]
+    requests: tuple[ReadRequest[ModbusTagPlan], ...]
     demote_after: int = 3
     demote_max_s: float = 60.0
 
     @property
-    def tags(self) -> tuple[TagPlan, ...]:
+    def tags(self) -> tuple[ModbusTagPlan, ...]:
         """Every tag served by this scan, in request order."""
-        return tuple(span.key for req in self.requests for span in req.spans)  # type: ignore[misc]
+        return tuple(span.key for req in self.requests for span in req.spans)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,64 +61,24 @@ class ConnectionPlan:
     devices: tuple[str, ...]
     scans: tuple[ScanPlan, ...]
 
+    protocol: ClassVar[str] = "modbus"
 
-def linear(scale: Scaling | None) -> tuple[float, float] | None:
-    """Both scaling forms as (factor, offset); None when the tag is not scaled."""
-    if scale is None:
-        return None
-    if scale.raw is not None and scale.eng is not None:
-        (r0, r1), (e0, e1) = scale.raw, scale.eng
-        factor = (e1 - e0) / (r1 - r0)
-        return factor, e0 - r0 * factor
-    if scale.factor == 1.0 and scale.offset == 0.0:
-        return None
-    return scale.factor, scale.offset
+    @property
+    def name(self) -> str:
+        """The connection's name in logs and metrics: its endpoint."""
+        return str(self.endpoint)
+
+    def tag_plans(self) -> tuple[ModbusTagPlan, ...]:
+        """Every tag polled through this connection."""
+        return tuple(tag for scan in self.scans for tag in scan.tags)
 
 
-def deadband_threshold(tag: ModbusTag, default: Deadband | None) -> float | None:
-    """Absolute threshold, or None for "write every sample"."""
-    band = tag.deadband or default
-    if band is None or not tag.dtype.is_numeric:
-        return None
-    if band.absolute is not None:
-        return band.absolute
-    span = tag.span
-    if band.percent is None or span is None:
-        return None
-    return abs(span[1] - span[0]) * band.percent / 100.0
-
-
-def scan_interval_ns(tag: ModbusTag, device: ModbusDevice) -> int:
-    """The tag's scan rate in whole nanoseconds: its own, its group's, or the device default.
-
-    Scans are grouped by this integer, so equal rates written differently are one scan.
-    """
-    if tag.scan is None:
-        return duration_ns(device.scan_rate)
-    if isinstance(tag.scan, str) and tag.scan in device.scan_groups:
-        return duration_ns(device.scan_groups[tag.scan])
-    return parse_duration_ns(tag.scan)
-
-
-def scan_interval(tag: ModbusTag, device: ModbusDevice) -> float:
-    """The tag's scan rate in seconds."""
-    return scan_interval_ns(tag, device) / NS_PER_S
-
-
-def compile_tag(tag: ModbusTag, device: ModbusDevice) -> TagPlan:
+def compile_tag(tag: ModbusTag, device: ModbusDevice) -> ModbusTagPlan:
     """Resolve one tag against its device's defaults."""
-    tags = {"device": device.name, **device.metadata, **tag.tags}
-    point = Point.build(
-        device.name,
-        tag.name,
-        tag.measurement or device.measurement,
-        tag.field or tag.name,
-        tags,
-        tag.unit,
-        unsigned=tag.dtype is DataType.UINT64,  # values up to 2**64-1: written with `u`
-    )
     dtype = tag.dtype
-    return TagPlan(
+    # values up to 2**64-1 are written with `u`
+    point = point_of(tag, device, unsigned=dtype is DataType.UINT64)
+    return ModbusTagPlan(
         point=point,
         space=tag.space,
         address=tag.address,
@@ -130,7 +88,7 @@ def compile_tag(tag: ModbusTag, device: ModbusDevice) -> TagPlan:
         bit=tag.bit,
         scale=linear(tag.scale) if dtype.is_numeric else None,
         range=tag.range,
-        deadband=deadband_threshold(tag, device.deadband),
+        deadband=deadband_threshold(tag, device.deadband, dtype.is_numeric),
         heartbeat_s=tag.heartbeat or device.heartbeat,
         encoding=tag.encoding or "utf-8",
     )
@@ -138,7 +96,7 @@ def compile_tag(tag: ModbusTag, device: ModbusDevice) -> TagPlan:
 
 def compile_device(device: ModbusDevice) -> tuple[ScanPlan, ...]:
     """The scans of one device: tags grouped by rate, each group planned into reads."""
-    by_rate: dict[int, list[TagPlan]] = defaultdict(list)  # nanoseconds: exact keys
+    by_rate: dict[int, list[ModbusTagPlan]] = defaultdict(list)  # nanoseconds: exact keys
     for tag in device.tags:
         by_rate[scan_interval_ns(tag, device)].append(compile_tag(tag, device))
     scans = []
@@ -158,7 +116,7 @@ def compile_device(device: ModbusDevice) -> tuple[ScanPlan, ...]:
     return tuple(scans)
 
 
-def compile_connections(devices: tuple[ModbusDevice, ...]) -> tuple[ConnectionPlan, ...]:
+def compile_connections(devices: Sequence[ModbusDevice]) -> tuple[ConnectionPlan, ...]:
     """Group enabled devices by endpoint: one connection (and one task) per endpoint.
 
     Devices sharing an endpoint (unit ids behind one gateway) share its connection, which uses

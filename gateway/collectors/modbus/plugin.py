@@ -1,0 +1,65 @@
+"""The Modbus TCP protocol as the core sees it (registered under `modbus`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.clock import Clock
+from gateway.collectors.base import Collector, Emit
+from gateway.collectors.modbus.checks import check_device, device_warnings
+from gateway.collectors.modbus.collector import ModbusConnection
+from gateway.collectors.modbus.compile import ConnectionPlan, compile_connections
+from gateway.collectors.modbus.csvcolumns import MODBUS_COLUMNS
+from gateway.collectors.modbus.models import ModbusDevice
+from gateway.collectors.modbus.types import DataType
+from gateway.collectors.registry import Plugin
+
+#: the Python type of the raw values of each data type (before scaling, which gives floats)
+VALUE_TYPES: dict[DataType, tuple[type, ...]] = {
+    **{t: (int,) for t in DataType if t.is_numeric},
+    DataType.FLOAT32: (float,),
+    DataType.FLOAT64: (float,),
+    DataType.BOOL: (bool,),
+    DataType.BIT: (bool,),
+    DataType.STRING: (str,),
+}
+
+
+def describe(conn: ConnectionPlan) -> list[str]:
+    """The read plan of one connection, as `gateway plan` prints it."""
+    lines = [f"connection {conn.endpoint} (timeout {conn.timeout_s:g}s, retries {conn.retries})"]
+    for scan in conn.scans:
+        regs = sum(r.count for r in scan.requests)
+        lines.append(
+            f"  device {scan.device} unit {scan.unit} every {scan.interval_s:g}s: "
+            f"{len(scan.requests)} requests, {regs} registers/bits, {len(scan.tags)} tags"
+        )
+        for req in scan.requests:
+            names = ", ".join(span.key.point.tag for span in req.spans)
+            lines.append(
+                f"    fc{req.function} {req.space.value} unit {req.unit} "
+                f"start {req.start} count {req.count}: {names}"
+            )
+    return lines
+
+
+def collector(plan: ConnectionPlan, emit: Emit, clock: Clock) -> Collector:
+    return ModbusConnection(plan, emit, clock)
+
+
+def value_types(device: ModbusDevice) -> Sequence[tuple[type, ...]]:
+    return [VALUE_TYPES[tag.dtype] for tag in device.tags]
+
+
+PLUGIN: Plugin[ModbusDevice, ConnectionPlan] = Plugin(
+    protocol="modbus",
+    device_model=ModbusDevice,
+    columns=MODBUS_COLUMNS,
+    compile=compile_connections,
+    describe=describe,
+    collector=collector,
+    value_types=value_types,
+    check=check_device,
+    warn=device_warnings,
+    stand_ins={"endpoint": "modbus+tcp://_"},
+)

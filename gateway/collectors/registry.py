@@ -1,0 +1,140 @@
+"""The protocols the gateway speaks, keyed by the `protocol` of a device.
+
+Each protocol is a `Plugin`: its device model, CSV columns, checks, compile step, plan
+description and collector factory. The core (config loader, runtime, CLI, telemetry) reaches a
+protocol only through here, so it never imports a protocol's module. The built-in plugins are
+imported by module name on first use (like Telegraf's plugins/all); a test or an extension
+adds one with `register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union
+
+from pydantic import Discriminator, Tag
+
+from gateway.clock import Clock
+from gateway.collectors.base import Collector, ConnectionPlan, Emit
+
+if TYPE_CHECKING:  # the config loader imports this module: no import back at run time
+    from gateway.config.checks import Found
+    from gateway.config.csvtags import Columns
+    from gateway.config.models import DeviceFields
+
+#: modules that define `PLUGIN`, imported on first use
+BUILTIN = ("gateway.collectors.modbus.plugin",)
+#: the protocol of a device that does not say
+DEFAULT_PROTOCOL = "modbus"
+
+D = TypeVar("D", bound="DeviceFields")
+P = TypeVar("P", bound=ConnectionPlan)
+
+
+def _no_findings(device: Any, positions: Sequence[int] | None = None) -> Found:
+    return []
+
+
+@dataclass(frozen=True)
+class Plugin(Generic[D, P]):
+    """Everything the core needs of one protocol.
+
+    `check` and `warn` take a validated device and, for a device checked without its invalid
+    tags, `positions[i]` = the input index of `device.tags[i]`; they return (path relative to
+    the device, message). `value_types(device)` gives, per tag (same order as `device.tags`),
+    the Python types its raw values can have; anything but bool, int, float and str
+    (`sinks.lineprotocol.ENCODABLE`) is refused at load.
+    `compile` turns the enabled devices of this protocol (all files) into connection plans;
+    `describe` is the text of one plan for `gateway plan`; `collector` builds the collector.
+    """
+
+    protocol: str
+    device_model: type[D]
+    columns: Columns
+    compile: Callable[[Sequence[D]], Sequence[P]]
+    describe: Callable[[P], list[str]]
+    collector: Callable[[P, Emit, Clock], Collector]
+    value_types: Callable[[D], Sequence[tuple[type, ...]]]
+    check: Callable[[D, Sequence[int] | None], Found] = _no_findings
+    warn: Callable[[D, Sequence[int] | None], Found] = _no_findings
+    #: values that stand in for required fields when the valid part of a broken device is
+    #: checked (e.g. {"endpoint": "modbus+tcp://_"})
+    stand_ins: Mapping[str, Any] = field(default_factory=dict)
+
+
+_plugins: dict[str, Plugin[Any, Any]] = {}
+_loaded = False
+
+
+def _load_builtin() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in BUILTIN:
+        plugin = importlib.import_module(module).PLUGIN
+        _plugins.setdefault(plugin.protocol, plugin)
+
+
+def register(plugin: Plugin[Any, Any]) -> None:
+    """Add a protocol (replacing one of the same name)."""
+    _load_builtin()
+    _plugins[plugin.protocol] = plugin
+
+
+def unregister(protocol: str) -> None:
+    """Remove a protocol (tests)."""
+    _plugins.pop(protocol, None)
+
+
+def known() -> list[str]:
+    """The registered protocols, sorted."""
+    _load_builtin()
+    return sorted(_plugins)
+
+
+def plugin(protocol: str) -> Plugin[Any, Any]:
+    """The plugin of `protocol`; KeyError naming the known ones if there is none."""
+    _load_builtin()
+    found = _plugins.get(protocol)
+    if found is None:
+        raise KeyError(f"unknown protocol {protocol!r} (known: {', '.join(known())})")
+    return found
+
+
+def protocol_of(device: Any) -> str:
+    """The discriminator of the device union: `protocol`, `modbus` when absent."""
+    if isinstance(device, Mapping):
+        value = device.get("protocol", DEFAULT_PROTOCOL)
+        return value if isinstance(value, str) else repr(value)
+    return str(getattr(device, "protocol", DEFAULT_PROTOCOL))
+
+
+def device_union() -> Any:
+    """The device models of every protocol as a pydantic union discriminated on `protocol`
+    (the tag-map schema's `devices` items; one model when only one protocol exists)."""
+    models = [(name, _plugins[name].device_model) for name in known()]
+    if len(models) == 1:
+        return models[0][1]
+    members = tuple(Annotated[model, Tag(name)] for name, model in models)
+    return Annotated[Union[members], Discriminator(protocol_of)]  # noqa: UP007
+
+
+def compile_all(devices: Iterable[DeviceFields]) -> tuple[ConnectionPlan, ...]:
+    """Every protocol's connection plans, protocols in order of their first device."""
+    grouped: dict[str, list[DeviceFields]] = {}
+    for device in devices:
+        grouped.setdefault(device.protocol, []).append(device)
+    return tuple(plan for name, group in grouped.items() for plan in plugin(name).compile(group))
+
+
+def build_collector(plan: ConnectionPlan, emit: Emit, clock: Clock) -> Collector:
+    """The collector of `plan`, built by its protocol's plugin."""
+    return plugin(plan.protocol).collector(plan, emit, clock)
+
+
+def describe(plan: ConnectionPlan) -> list[str]:
+    """The lines `gateway plan` prints for `plan`."""
+    return plugin(plan.protocol).describe(plan)

@@ -1,0 +1,76 @@
+"""What every protocol's compile step resolves the same way: scan rates, scaling, deadband
+thresholds and the Point a tag lands on (from the shared `TagFields` / `DeviceFields`)."""
+
+from __future__ import annotations
+
+from gateway.config.durations import NS_PER_S, duration_ns, parse_duration_ns
+from gateway.config.models import Deadband, DeviceFields, Scaling, TagFields
+from gateway.model import Point, TagPlan
+
+
+def linear(scale: Scaling | None) -> tuple[float, float] | None:
+    """Both scaling forms as (factor, offset); None when the tag is not scaled."""
+    if scale is None:
+        return None
+    if scale.raw is not None and scale.eng is not None:
+        (r0, r1), (e0, e1) = scale.raw, scale.eng
+        factor = (e1 - e0) / (r1 - r0)
+        return factor, e0 - r0 * factor
+    if scale.factor == 1.0 and scale.offset == 0.0:
+        return None
+    return scale.factor, scale.offset
+
+
+def deadband_threshold(tag: TagFields, default: Deadband | None, numeric: bool) -> float | None:
+    """Absolute threshold, or None for "write every sample" (always for non-numeric tags)."""
+    band = tag.deadband or default
+    if band is None or not numeric:
+        return None
+    if band.absolute is not None:
+        return band.absolute
+    span = tag.span
+    if band.percent is None or span is None:
+        return None
+    return abs(span[1] - span[0]) * band.percent / 100.0
+
+
+def scan_interval_ns(tag: TagFields, device: DeviceFields) -> int:
+    """The tag's scan rate in whole nanoseconds: its own, its group's, or the device default.
+
+    Scans are grouped by this integer, so equal rates written differently are one scan.
+    """
+    if tag.scan is None:
+        return duration_ns(device.scan_rate)
+    if isinstance(tag.scan, str) and tag.scan in device.scan_groups:
+        return duration_ns(device.scan_groups[tag.scan])
+    return parse_duration_ns(tag.scan)
+
+
+def scan_interval(tag: TagFields, device: DeviceFields) -> float:
+    """The tag's scan rate in seconds."""
+    return scan_interval_ns(tag, device) / NS_PER_S
+
+
+def point_of(tag: TagFields, device: DeviceFields, unsigned: bool = False) -> Point:
+    """The Point a tag lands on: measurement, field and tags resolved against its device."""
+    tags = {"device": device.name, **device.metadata, **tag.tags}
+    return Point.build(
+        device.name,
+        tag.name,
+        tag.measurement or device.measurement,
+        tag.field or tag.name,
+        tags,
+        tag.unit,
+        unsigned=unsigned,
+    )
+
+
+def pipeline_plan(tag: TagFields, device: DeviceFields, numeric: bool) -> TagPlan:
+    """The neutral plan of a tag (for protocols that need nothing more per tag)."""
+    return TagPlan(
+        point=point_of(tag, device),
+        scale=linear(tag.scale) if numeric else None,
+        range=tag.range,
+        deadband=deadband_threshold(tag, device.deadband, numeric),
+        heartbeat_s=tag.heartbeat or device.heartbeat,
+    )

@@ -1,0 +1,158 @@
+"""The registry: a protocol registered from outside the core (tests/unit/fakeprotocol.py)
+is loaded, checked, compiled, planned, read once and run through the pipeline into a sink,
+with no change to the core; the device union's errors name the known protocols."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+from gateway.collectors import registry
+from gateway.collectors.modbus.models import ModbusDevice
+from gateway.config import load_tagmaps
+from gateway.errors import ConfigError
+from gateway.runtime.app import Gateway
+from gateway.sinks.memory import MemorySink
+from gateway.telemetry.metrics import collect, render_prometheus
+from gateway.testing import memory_forwarders
+from tests.unit import fakeprotocol
+from tests.unit.fakeprotocol import FakeDevice, FakePlan
+
+FAKE_MAP = """\
+devices:
+  - name: bench
+    protocol: fake
+    source: lab
+    scan_rate: 50ms
+    metadata: {site: lab}
+    tags_csv: more.csv
+    tags:
+      - {name: level, value: 21, scale: {factor: 2}}
+      - {name: mode, value: auto, kind: text}
+"""
+FAKE_CSV = "name,value,unit\ntemp,7.5,degC\n"
+
+
+@pytest.fixture
+def fake() -> Iterator[None]:
+    registry.register(fakeprotocol.PLUGIN)
+    try:
+        yield
+    finally:
+        registry.unregister("fake")
+
+
+def write(tmp_path: Path, text: str, name: str = "map.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_registered_protocol_is_loaded_with_its_model_and_csv_columns(tmp_path, fake):
+    write(tmp_path, FAKE_CSV, "more.csv")
+    config = load_tagmaps([write(tmp_path, FAKE_MAP)])
+    (device,) = config.devices
+    assert isinstance(device, FakeDevice)
+    assert [t.name for t in device.tags] == ["level", "mode", "temp"]
+    (plan,) = registry.compile_all(config.devices)
+    assert isinstance(plan, FakePlan)
+    assert plan.name == "fake://lab"
+
+
+def test_plan_and_once_work_through_the_contract(tmp_path, fake, capsys):
+    write(tmp_path, FAKE_CSV, "more.csv")
+    path = write(tmp_path, FAKE_MAP)
+    assert main(["plan", str(path)]) == 0
+    assert capsys.readouterr().out == "connection fake://lab\n  device bench: level, mode, temp\n"
+    assert main(["once", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1
+    assert out[0].startswith(
+        'fake,device=bench,site=lab level=42.0,level_quality=0i,mode="auto",mode_quality=0i,'
+        "temp=7.5,temp_quality=0i "
+    )
+
+
+async def test_run_scans_through_the_pipeline_into_a_sink_and_metrics(tmp_path, fake):
+    write(tmp_path, FAKE_CSV, "more.csv")
+    config = load_tagmaps([write(tmp_path, FAKE_MAP)])
+    sink = MemorySink()
+    gateway = Gateway(
+        registry.compile_all(config.devices), memory_forwarders(sink), commit_interval=0
+    )
+    run = asyncio.create_task(gateway.run())
+    try:
+        await sink.wait_for(lambda lines: len(lines) >= 2, 10)
+        metrics = render_prometheus(collect(gateway, 0))
+    finally:
+        gateway.stop()
+        assert await run is True
+    fields = sink.fields("fake")
+    assert fields[0] == {
+        "level": 42.0,
+        "level_quality": 0,
+        "mode": "auto",
+        "mode_quality": 0,
+        "temp": 7.5,
+        "temp_quality": 0,
+    }
+    assert 'gateway_device_scans_total{device="bench"}' in metrics
+    assert 'gateway_connection_up{endpoint="fake://lab"}' in metrics
+    (collector,) = gateway.connections
+    assert isinstance(collector, fakeprotocol.FakeCollector)
+    assert collector.closed
+
+
+def test_a_value_type_the_encoder_cannot_hold_is_a_config_error_at_its_line(tmp_path, fake):
+    path = write(
+        tmp_path,
+        "devices:\n  - name: bench\n    protocol: fake\n    source: lab\n    tags:\n"
+        "      - {name: ok, value: 1}\n      - {name: raw, kind: blob}\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_tagmaps([path])
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:7 devices[0].tags[1]: values of type bytes cannot be written to InfluxDB "
+        "(line protocol holds bool, int, float and str)"
+    ]
+
+
+def test_an_unknown_protocol_names_the_known_ones_at_its_line(tmp_path, fake):
+    path = write(
+        tmp_path,
+        "devices:\n  - name: a\n    endpoint: modbus+tcp://127.0.0.1:502\n"
+        "  - name: b\n    protocol: profinet\n    endpoint: x\n",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_tagmaps([path])
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:5 devices[1].protocol: unknown protocol 'profinet'; known protocols: fake, modbus"
+    ]
+
+
+def test_without_protocol_a_device_is_modbus(tmp_path):
+    path = write(
+        tmp_path,
+        "devices:\n  - name: a\n    endpoint: modbus+tcp://127.0.0.1:502\n"
+        "    tags: [{name: t, space: holding_register, address: 0}]\n",
+    )
+    (device,) = load_tagmaps([path]).devices
+    assert isinstance(device, ModbusDevice)
+    assert device.protocol == "modbus"
+    assert registry.known() == ["modbus"]
+
+
+def test_the_schema_union_is_discriminated_on_protocol(fake):
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(registry.device_union())
+    assert isinstance(
+        adapter.validate_python({"name": "x", "source": "s", "protocol": "fake"}), FakeDevice
+    )
+    assert isinstance(
+        adapter.validate_python({"name": "x", "endpoint": "modbus+tcp://h"}), ModbusDevice
+    )
