@@ -19,6 +19,7 @@ sessions are refused (BadIdentityTokenRejected); a wrong password gets BadUserAc
 
 from __future__ import annotations
 
+import argparse
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,17 +75,21 @@ class PlcSecurity:
 
 
 def parse_levels(text: str) -> tuple[str, ...]:
-    """`sign,encrypt` -> ('sign', 'encrypt'); ValueError on an unknown level."""
+    """`sign,encrypt` -> ('sign', 'encrypt'); ArgumentTypeError on an unknown level."""
     levels = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
-    PlcSecurity(levels)  # validates
+    try:
+        PlcSecurity(levels)  # validates
+    except ValueError as exc:  # argparse shows only this kind's message
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return levels
 
 
 def parse_user(text: str) -> tuple[str, str]:
-    """`name:password` -> (name, password); the password may contain ':'."""
+    """`name:password` -> (name, password); the password may contain ':'. The error message
+    does not repeat the text (it may hold a password)."""
     name, sep, password = text.partition(":")
     if not sep or not name:
-        raise ValueError("--opcua-user wants NAME:PASSWORD")
+        raise argparse.ArgumentTypeError("--opcua-user wants NAME:PASSWORD")
     return name, password
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from asyncua import Client, ua
+from asyncua.common.utils import ServiceError
+from cryptography import x509
 
 from gateway.collectors.opcua import pki
 from gateway.collectors.opcua.refusals import explain
@@ -231,3 +233,26 @@ async def test_password_never_in_repr_str_or_logs(
     assert caplog.text  # the capture did see asyncua's debug output
     for text in texts:
         assert PASSWORD not in text
+
+
+@shared_loop
+async def test_a_server_that_does_not_trust_the_client_certificate_is_named(
+    pki_root: Path,
+) -> None:
+    plc = await plc_with(pki_root, ("sign",), {})
+
+    async def refuse(cert: x509.Certificate, app: ua.ApplicationDescription) -> None:
+        raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
+
+    plc.server.set_certificate_validator(refuse)
+    asked = settings(pki_root, policy="Basic256Sha256", mode="Sign", username=None, password=None)
+    try:
+        with pytest.raises(ua.UaStatusCodeError) as caught:
+            await read_tag(plc, asked)
+    finally:
+        await plc.stop()
+    own = pki_root / "client" / "pki" / "own" / "client_cert.der"
+    assert await explain(caught.value, url=plc.endpoint, settings=asked) == (
+        f"{plc.endpoint} does not accept {own} (BadCertificateUntrusted); "
+        "add it to the server's trusted certificates"
+    )
