@@ -47,7 +47,7 @@ from simulators.opcua_nodes import (
     same_value,
     status_of,
 )
-from simulators.opcua_security import PlcSecurity
+from simulators.opcua_security import PlcSecurity, internal_server
 from simulators.opcua_security import apply as apply_security
 
 NAMESPACE_URI = "urn:plc-gateway:simulator"
@@ -211,7 +211,7 @@ class OpcUaPlc:
         await self._publish(self.devices, self._stamp)
 
     async def _build(self) -> Server:
-        server = Server()
+        server = Server(iserver=internal_server(self.security))
         await server.init()
         server.disable_clock()  # its clock task makes stop() wait up to 1 s; see _tick_current_time
         server.set_server_name("plc-gateway simulated PLC")

@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from asyncua import Server, ua
+from asyncua.common.utils import ServiceError
 from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.internal_server import InternalServer
+from asyncua.server.internal_session import InternalSession
 from asyncua.server.user_managers import UserManager
 
 from gateway.collectors.opcua import pki
@@ -110,6 +113,37 @@ class _Users(UserManager):
         if expected is None or not hmac.compare_digest(expected, password or ""):
             return None
         return User(role=UserRole.User, name=username)
+
+
+_ANONYMOUS = User(role=UserRole.Anonymous)
+
+
+class _SecuredSession(InternalSession):
+    """A session that may only be activated over a signed channel (with a client
+    certificate). asyncua itself lets a client open a None channel (needed for GetEndpoints)
+    and then a session on it even when no None endpoint is offered; real servers refuse."""
+
+    def activate_session(
+        self, params: ua.ActivateSessionParameters, peer_certificate: bytes | None
+    ) -> ua.ActivateSessionResult:
+        if not peer_certificate:  # b"" on a None channel
+            raise ServiceError(ua.StatusCodes.BadSecurityPolicyRejected)
+        return super().activate_session(params, peer_certificate)
+
+
+class _SecuredOnlyServer(InternalServer):
+    def create_session(
+        self, name: str, user: User = _ANONYMOUS, external: bool = False
+    ) -> InternalSession:
+        if not external:
+            return super().create_session(name, user, external)
+        return _SecuredSession(self, self.aspace, self.subscription_service, name, user, external)
+
+
+def internal_server(security: PlcSecurity) -> InternalServer:
+    """The asyncua internal server to build a `Server` on: without the `none` level, one that
+    refuses sessions over an unsecured channel (BadSecurityPolicyRejected)."""
+    return InternalServer() if "none" in security.levels else _SecuredOnlyServer()
 
 
 def server_certificate(security: PlcSecurity, application_uri: str, host: str) -> tuple[Path, Path]:

@@ -256,3 +256,40 @@ async def test_a_server_that_does_not_trust_the_client_certificate_is_named(
         f"{plc.endpoint} does not accept {own} (BadCertificateUntrusted); "
         "add it to the server's trusted certificates"
     )
+
+
+@shared_loop
+async def test_a_session_over_an_unsecured_channel_is_refused_and_explained(
+    secured: OpcUaPlc, pki_root: Path
+) -> None:
+    """asyncua's client stops on its own before asking; other clients may try: the requests
+    are sent by hand over a None channel."""
+    client = Client(secured.endpoint, timeout=10)
+    await client.connect_socket()
+    try:
+        await client.send_hello()
+        await client.open_secure_channel()
+        created = await client.uaclient.create_session(
+            ua.CreateSessionParameters(
+                EndpointUrl=secured.endpoint,
+                SessionName="bypass",
+                ClientNonce=b"n" * 32,
+                RequestedSessionTimeout=10_000,
+            )
+        )
+        assert created.AuthenticationToken is not None
+        with pytest.raises(ua.UaStatusCodeError) as caught:
+            await client.uaclient.activate_session(
+                ua.ActivateSessionParameters(UserIdentityToken=ua.AnonymousIdentityToken())
+            )
+    finally:
+        client.disconnect_socket()
+    plain = settings(pki_root)
+    offers = ", ".join(
+        f"{p}/{m}"
+        for p in ("Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss")
+        for m in ("Sign", "SignAndEncrypt")
+    )
+    assert await explain(caught.value, url=secured.endpoint, settings=plain) == (
+        f"{secured.endpoint} refused None/None (BadSecurityPolicyRejected); it offers: {offers}"
+    )
