@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from asyncua import Client, ua
+from asyncua import Client, Server, ua
 from asyncua.common.utils import ServiceError
+from asyncua.server.user_managers import CertificateUserManager
 from cryptography import x509
 
 from gateway.collectors.opcua import pki
@@ -28,6 +29,7 @@ from gateway.collectors.opcua.security import (
     ensure_client_certificate,
     trust_server_certificate,
 )
+from simulators.opcua_faults import free_port
 from simulators.opcua_plc import APPLICATION_URI, OpcUaPlc, node_id
 from simulators.opcua_security import PlcSecurity, server_certificate
 from simulators.process.plant import Plant
@@ -293,3 +295,60 @@ async def test_a_session_over_an_unsecured_channel_is_refused_and_explained(
     assert await explain(caught.value, url=secured.endpoint, settings=plain) == (
         f"{secured.endpoint} refused None/None (BadSecurityPolicyRejected); it offers: {offers}"
     )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def x509_server(pki_root: Path) -> AsyncIterator[tuple[Server, str]]:
+    """A plain asyncua server that takes only X.509 identities: the session's client
+    certificate is its one known user."""
+    users = CertificateUserManager()
+    await users.add_user(pki_root / "client" / "pki" / "own" / "client_cert.der", name="plc-gw")
+    server = Server(user_manager=users)
+    await server.init()
+    url = f"opc.tcp://127.0.0.1:{free_port('127.0.0.1')}"
+    server.set_endpoint(url)
+    await server.set_application_uri(APPLICATION_URI)
+    server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+    server.set_identity_tokens([ua.X509IdentityToken])
+    await server.load_certificate(str(pki_root / "server" / "own" / "server_cert.der"))
+    await server.load_private_key(pki_root / "server" / "own" / "server_key.pem")
+    await server.start()
+    yield server, url
+    await server.stop()
+
+
+@shared_loop
+async def test_an_x509_identity_logs_in_and_an_unknown_one_is_refused(
+    x509_server: tuple[Server, str], pki_root: Path, tmp_path: Path
+) -> None:
+    _, url = x509_server
+    own = pki_root / "client" / "pki" / "own"
+    identity = settings(
+        pki_root,
+        policy="Basic256Sha256",
+        mode="SignAndEncrypt",
+        username=None,
+        password=None,
+        user_certificate=own / "client_cert.der",
+        user_private_key=own / "client_key.pem",
+    )
+    client = Client(url, timeout=10)
+    await configure(client, identity)
+    async with client:
+        assert await client.get_node(ua.ObjectIds.Server_ServerStatus_State).read_value() == 0
+    stranger_cert, stranger_key = tmp_path / "other.der", tmp_path / "other.pem"
+    pki.make_self_signed(stranger_cert, stranger_key, "urn:test:stranger", "stranger")
+    stranger = replace(identity, user_certificate=stranger_cert, user_private_key=stranger_key)
+    client = Client(url, timeout=10)
+    await configure(client, stranger)
+    with pytest.raises(ua.UaStatusCodeError) as caught:
+        async with client:
+            pass
+    assert await explain(caught.value, url=url, settings=stranger) == (
+        f"{url} refused X.509 identity {stranger_cert} (BadUserAccessDenied): "
+        "unknown certificate, or not allowed"
+    )
+    with pytest.raises(NotOffered, match="server does not accept user name and password login"):
+        await configure(
+            Client(url), settings(pki_root, policy="Basic256Sha256", mode="SignAndEncrypt")
+        )

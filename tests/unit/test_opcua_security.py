@@ -92,6 +92,18 @@ def test_a_supplied_certificate_is_used_as_it_is(tmp_path: Path) -> None:
     assert not (tmp_path / "pki").exists()
 
 
+def test_two_identities_or_half_a_user_certificate_are_problems(tmp_path: Path) -> None:
+    cert = tmp_path / "user.der"
+    cert.write_bytes(b"")
+    settings = SecuritySettings(
+        state_dir=tmp_path, username="op", password=Secret("x"), user_certificate=cert
+    )
+    assert problems(settings) == [
+        "user_certificate and user_private_key go together: user_private_key is missing",
+        "username and user_certificate are two identities: choose one",
+    ]
+
+
 def test_an_unwritable_state_dir_is_a_security_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -82,10 +82,15 @@ def _explain(exc: BaseException, url: str | None, settings: SecuritySettings | N
 
 
 def _refusal(name: str, where: str, settings: SecuritySettings | None) -> str:
-    who = f"user {settings.username!r}" if settings and settings.username else "anonymous login"
+    who = "anonymous login"
+    if settings is not None and settings.username:
+        who = f"user {settings.username!r}"
+    elif settings is not None and settings.user_certificate is not None:
+        who = f"X.509 identity {settings.user_certificate}"
     how = f"{settings.policy}/{settings.mode}" if settings else "this security policy"
     if name == "BadUserAccessDenied":
-        return f"{where} refused {who} ({name}): wrong user name or password, or not allowed"
+        why = "unknown certificate" if who.startswith("X.509") else "wrong user name or password"
+        return f"{where} refused {who} ({name}): {why}, or not allowed"
     if name in ("BadIdentityTokenRejected", "BadIdentityTokenInvalid"):
         hint = "; set username and password" if who == "anonymous login" else ""
         return f"{where} refused {who} ({name}){hint}"

@@ -13,33 +13,38 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from asyncua import Client, ua
-from asyncua.crypto import security_policies as sp
 
 from gateway.collectors.opcua import pki
+from gateway.collectors.opcua.endpoints import (
+    MODES,
+    POLICIES,
+    TOKEN_NAMES,
+    check_names,
+    describe,
+    server_certificate,
+)
 
-POLICIES: dict[str, type[sp.SecurityPolicy]] = {
-    "None": sp.SecurityPolicyNone,
-    "Basic256Sha256": sp.SecurityPolicyBasic256Sha256,
-    "Aes128_Sha256_RsaOaep": sp.SecurityPolicyAes128Sha256RsaOaep,
-    "Aes256_Sha256_RsaPss": sp.SecurityPolicyAes256Sha256RsaPss,
-}
-MODES: dict[str, ua.MessageSecurityMode] = {
-    "None": ua.MessageSecurityMode.None_,
-    "Sign": ua.MessageSecurityMode.Sign,
-    "SignAndEncrypt": ua.MessageSecurityMode.SignAndEncrypt,
-}
-_MODE_NAMES = {mode: name for name, mode in MODES.items()}
-_TOKEN_NAMES = {
-    ua.UserTokenType.Anonymous: "anonymous",
-    ua.UserTokenType.UserName: "user name and password",
-    ua.UserTokenType.Certificate: "X.509 certificate",
-    ua.UserTokenType.IssuedToken: "issued token",
-}
+__all__ = [  # check_names, describe, POLICIES and MODES live in endpoints; used from here too
+    "MODES",
+    "POLICIES",
+    "NotOffered",
+    "Secret",
+    "SecurityError",
+    "SecuritySettings",
+    "UntrustedServerCertificate",
+    "application_uri",
+    "check_names",
+    "configure",
+    "describe",
+    "ensure_client_certificate",
+    "problems",
+    "trust_server_certificate",
+]
+
 DEFAULT_APPLICATION_URI = f"urn:{socket.gethostname()}:plc-gateway"
 
 
@@ -78,6 +83,8 @@ class SecuritySettings:
     certificate: Path | None = None  # the client's own; None = made in <state_dir>/pki/own
     private_key: Path | None = None
     trusted_dir: Path | None = None  # None = <state_dir>/pki/trusted
+    user_certificate: Path | None = None  # an X.509 identity instead of a user name
+    user_private_key: Path | None = None
     application_uri: str = DEFAULT_APPLICATION_URI
 
     @property
@@ -116,48 +123,22 @@ class NotOffered(SecurityError):
         self.offered = offered
 
 
-def check_names(policy: str, mode: str) -> list[str]:
-    """Problems with a security_policy / security_mode pair (empty when fine)."""
-    problems = [
-        _unknown("security_policy", policy, POLICIES),
-        _unknown("security_mode", mode, MODES),
-    ]
-    if not any(problems):
-        if policy == "None" and mode != "None":
-            problems.append(
-                f"security_mode {mode} needs a security policy other than None "
-                "(the None policy neither signs nor encrypts)"
-            )
-        elif mode == "None" and policy != "None":
-            problems.append(
-                f"security_policy {policy} needs security_mode Sign or SignAndEncrypt "
-                "(mode None is only for policy None)"
-            )
-    return [p for p in problems if p]
-
-
-def _unknown(what: str, name: str, known: Mapping[str, object]) -> str:
-    if name in known:
-        return ""
-    close = [k for k in known if k.lower().replace("_", "") == name.lower().replace("_", "")]
-    hint = f"; did you mean {close[0]}?" if close else ""
-    return f"{what} {name!r} is not one of {', '.join(known)}{hint}"
-
-
 def problems(settings: SecuritySettings) -> list[str]:
     """Every problem with the settings (names, pairs of options, missing files)."""
     found = check_names(settings.policy, settings.mode)
-    if (settings.certificate is None) != (settings.private_key is None):
-        missing = "private_key" if settings.private_key is None else "certificate"
-        found.append(f"certificate and private_key go together: {missing} is missing")
-    for name, path in (
-        ("certificate", settings.certificate),
-        ("private_key", settings.private_key),
-    ):
+    pairs = (("certificate", "private_key"), ("user_certificate", "user_private_key"))
+    for cert, key in pairs:
+        if (getattr(settings, cert) is None) != (getattr(settings, key) is None):
+            missing = key if getattr(settings, key) is None else cert
+            found.append(f"{cert} and {key} go together: {missing} is missing")
+    for name in (name for pair in pairs for name in pair):
+        path = getattr(settings, name)
         if path is not None and not path.is_file():
             found.append(f"{name} {path} does not exist")
     if settings.password is not None and not settings.username:
         found.append("a password is set but no username")
+    if settings.username and settings.user_certificate is not None:
+        found.append("username and user_certificate are two identities: choose one")
     return found
 
 
@@ -189,28 +170,6 @@ def application_uri(settings: SecuritySettings) -> str:
     return settings.application_uri
 
 
-def describe(endpoints: list[ua.EndpointDescription]) -> list[str]:
-    """`Policy/Mode` of each endpoint, e.g. ['None/None', 'Basic256Sha256/Sign'], unique."""
-    seen: list[str] = []
-    for ep in endpoints:
-        text = f"{_policy_name(ep.SecurityPolicyUri)}/{_MODE_NAMES.get(ep.SecurityMode, '?')}"
-        if text not in seen:
-            seen.append(text)
-    return seen
-
-
-def _policy_name(uri: str) -> str:
-    return uri.rpartition("#")[2] or uri
-
-
-def server_certificate(ep: ua.EndpointDescription) -> bytes:
-    """The server's own certificate of an endpoint (the first of a chain), DER."""
-    der = ep.ServerCertificate or b""
-    if len(der) > 4 and der[1] == 0x82:  # SEQUENCE with a two-byte length: cut off the chain
-        return der[: int.from_bytes(der[2:4], "big") + 4]
-    return der
-
-
 def _pick(
     endpoints: list[ua.EndpointDescription], settings: SecuritySettings
 ) -> ua.EndpointDescription:
@@ -228,13 +187,15 @@ def _pick(
 
 def _check_identity(ep: ua.EndpointDescription, settings: SecuritySettings) -> None:
     wanted = ua.UserTokenType.UserName if settings.username else ua.UserTokenType.Anonymous
+    if settings.user_certificate is not None:
+        wanted = ua.UserTokenType.Certificate
     tokens = [t.TokenType for t in ep.UserIdentityTokens or []]
     if wanted in tokens:
         return
-    accepts = [_TOKEN_NAMES.get(t, str(t)) for t in dict.fromkeys(tokens)]
+    accepts = [TOKEN_NAMES.get(t, str(t)) for t in dict.fromkeys(tokens)]
     hint = "; set username and password" if wanted == ua.UserTokenType.Anonymous else ""
     raise NotOffered(
-        f"server does not accept {_TOKEN_NAMES[wanted]} login on "
+        f"server does not accept {TOKEN_NAMES[wanted]} login on "
         f"{settings.policy}/{settings.mode}; it accepts: {', '.join(accepts) or 'nothing'}{hint}",
         accepts,
     )
@@ -257,8 +218,9 @@ async def configure(client: Client, settings: SecuritySettings) -> None:
     """Apply `settings` to a not yet connected `client`. Asks the server for its endpoints
     (a short unsecured GetEndpoints exchange), checks that it offers the policy/mode and the
     identity, and that its certificate is trusted; then sets policy, certificates, mode,
-    application URI and user. Raises SecurityError (NotOffered, UntrustedServerCertificate)
-    with the message for the user, or asyncua/OS errors of the exchange (see `explain`)."""
+    application URI and identity (anonymous, user name and password, or X.509). Raises
+    SecurityError (NotOffered, UntrustedServerCertificate) with the message for the user, or
+    asyncua/OS errors of the exchange (see `refusals.explain`)."""
     found = problems(settings)
     if found:
         raise SecurityError("; ".join(found))
@@ -274,6 +236,9 @@ async def configure(client: Client, settings: SecuritySettings) -> None:
         await client.set_security(
             POLICIES[settings.policy], str(cert), str(key), None, der, MODES[settings.mode]
         )
+    if settings.user_certificate is not None and settings.user_private_key is not None:
+        await client.load_client_certificate(str(settings.user_certificate))
+        await client.load_private_key(settings.user_private_key)
     if settings.username:
         client.set_user(settings.username)
         client.set_password(settings.password.reveal() if settings.password else "")
