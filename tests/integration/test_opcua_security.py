@@ -23,6 +23,7 @@ from gateway.collectors.opcua.refusals import explain
 from gateway.collectors.opcua.security import (
     NotOffered,
     Secret,
+    SecurityError,
     SecuritySettings,
     UntrustedServerCertificate,
     configure,
@@ -352,3 +353,22 @@ async def test_an_x509_identity_logs_in_and_an_unknown_one_is_refused(
         await configure(
             Client(url), settings(pki_root, policy="Basic256Sha256", mode="SignAndEncrypt")
         )
+
+
+@shared_loop
+async def test_an_unreadable_supplied_certificate_is_a_security_error(
+    signing: OpcUaPlc, pki_root: Path, tmp_path: Path
+) -> None:
+    bogus_cert, bogus_key = tmp_path / "c.der", tmp_path / "k.pem"
+    bogus_cert.write_bytes(b"not a certificate")
+    bogus_key.write_bytes(b"not a key")
+    asked = settings(
+        pki_root,
+        policy="Basic256Sha256",
+        mode="Sign",
+        certificate=bogus_cert,
+        private_key=bogus_key,
+    )
+    with pytest.raises(SecurityError) as caught:
+        await configure(Client(signing.endpoint, timeout=10), asked)
+    assert str(caught.value).startswith(f"cannot use certificate {bogus_cert} with key {bogus_key}")

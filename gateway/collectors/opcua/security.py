@@ -233,12 +233,21 @@ async def configure(client: Client, settings: SecuritySettings) -> None:
         if pki.trusted(der, settings.trusted_folder) is None:
             raise _untrusted(der, settings)
         cert, key = await asyncio.to_thread(ensure_client_certificate, settings)
-        await client.set_security(
-            POLICIES[settings.policy], str(cert), str(key), None, der, MODES[settings.mode]
-        )
+        try:  # no network here: the server certificate is given
+            await client.set_security(
+                POLICIES[settings.policy], str(cert), str(key), None, der, MODES[settings.mode]
+            )
+        except (ValueError, TypeError, OSError) as exc:
+            raise SecurityError(f"cannot use certificate {cert} with key {key}: {exc}") from None
     if settings.user_certificate is not None and settings.user_private_key is not None:
-        await client.load_client_certificate(str(settings.user_certificate))
-        await client.load_private_key(settings.user_private_key)
+        try:
+            await client.load_client_certificate(str(settings.user_certificate))
+            await client.load_private_key(settings.user_private_key)
+        except (ValueError, TypeError, OSError) as exc:
+            raise SecurityError(
+                f"cannot use user_certificate {settings.user_certificate} with "
+                f"user_private_key {settings.user_private_key}: {exc}"
+            ) from None
     if settings.username:
         client.set_user(settings.username)
         client.set_password(settings.password.reveal() if settings.password else "")
