@@ -239,6 +239,19 @@ async def test_password_never_in_repr_str_or_logs(
 
 
 @shared_loop
+async def test_password_in_clear_over_policy_none_is_not_logged(
+    signing: OpcUaPlc, pki_root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The signing server has no encrypting endpoint, so on None the token is plain text."""
+    for name in ("asyncua", "gateway", None):
+        caplog.set_level(logging.DEBUG, logger=name)
+    plain = settings(pki_root, password=Secret("only-in-the-token"))
+    assert isinstance(await read_tag(signing, plain), float)
+    assert "DEBUG" in caplog.text or caplog.records
+    assert "only-in-the-token" not in caplog.text
+
+
+@shared_loop
 async def test_a_server_that_does_not_trust_the_client_certificate_is_named(
     pki_root: Path,
 ) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from asyncua import Client, ua
 
-from gateway.collectors.opcua import pki
+from gateway.collectors.opcua import pki, redact
 from gateway.collectors.opcua.endpoints import (
     MODES,
     POLICIES,
@@ -250,7 +250,9 @@ async def configure(client: Client, settings: SecuritySettings) -> None:
             ) from None
     if settings.username:
         client.set_user(settings.username)
-        client.set_password(settings.password.reveal() if settings.password else "")
+        password = settings.password.reveal() if settings.password else ""
+        redact.hide(password)  # asyncua logs requests at DEBUG, passwords included
+        client.set_password(password)
 
 
 async def trust_server_certificate(
