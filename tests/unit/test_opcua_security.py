@@ -7,9 +7,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from asyncua import ua
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from gateway.collectors.opcua import pki
+from gateway.collectors.opcua.endpoints import server_certificate
 from gateway.collectors.opcua.security import (
     Secret,
     SecurityError,
@@ -125,3 +128,27 @@ def test_default_folders_under_the_state_dir(tmp_path: Path) -> None:
     assert settings.trusted_folder == tmp_path / "pki" / "trusted"
     assert settings.rejected_folder == tmp_path / "pki" / "rejected"
     assert SecuritySettings(state_dir=tmp_path, trusted_dir=Path("t")).trusted_folder == Path("t")
+
+
+def test_trusted_folders_may_hold_pem_and_der_and_other_files(tmp_path: Path) -> None:
+    cert, key = tmp_path / "own" / "c.der", tmp_path / "own" / "k.pem"
+    pki.make_self_signed(cert, key, "urn:test:server", "Test Server/1", server=True)
+    der = cert.read_bytes()
+    folder = tmp_path / "trusted"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a certificate")
+    (folder / "broken.der").write_bytes(b"garbage")
+    assert pki.trusted(der, folder) is None
+    pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+    (folder / "server.pem").write_bytes(pem)
+    assert pki.trusted(der, folder) == folder / "server.pem"
+    assert pki.file_name_for(der) == f"Test_Server_1_{pki.thumbprint(der)}.der"
+    assert pki.trusted(der, tmp_path / "missing") is None
+
+
+def test_the_server_certificate_of_an_endpoint_drops_a_chain(tmp_path: Path) -> None:
+    cert, key = tmp_path / "c.der", tmp_path / "k.pem"
+    pki.make_self_signed(cert, key, "urn:test:server", "server", server=True)
+    der = cert.read_bytes()
+    chained = ua.EndpointDescription(ServerCertificate=der + der)
+    assert server_certificate(chained) == der
