@@ -385,3 +385,14 @@ async def test_an_unreadable_supplied_certificate_is_a_security_error(
     with pytest.raises(SecurityError) as caught:
         await configure(Client(signing.endpoint, timeout=10), asked)
     assert str(caught.value).startswith(f"cannot use certificate {bogus_cert} with key {bogus_key}")
+
+
+@shared_loop
+async def test_no_server_at_the_endpoint_is_said_plainly(pki_root: Path) -> None:
+    url = f"opc.tcp://127.0.0.1:{free_port('127.0.0.1')}"  # nobody listens there
+    plain = settings(pki_root)
+    with pytest.raises(OSError) as caught:
+        await configure(Client(url, timeout=5), plain)
+    assert await explain(caught.value, url=url, settings=plain) == (
+        f"cannot connect to {url}: connection refused (is the server running?)"
+    )
