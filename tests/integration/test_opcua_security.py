@@ -391,7 +391,7 @@ async def test_an_unreadable_supplied_certificate_is_a_security_error(
 async def test_no_server_at_the_endpoint_is_said_plainly(pki_root: Path) -> None:
     url = f"opc.tcp://127.0.0.1:{free_port('127.0.0.1')}"  # nobody listens there
     plain = settings(pki_root)
-    with pytest.raises(OSError) as caught:
+    with pytest.raises(ConnectionRefusedError) as caught:
         await configure(Client(url, timeout=5), plain)
     assert await explain(caught.value, url=url, settings=plain) == (
         f"cannot connect to {url}: connection refused (is the server running?)"
