@@ -2,7 +2,7 @@
 
 python -m simulators plant [--cells N] [--product Nd|PrNd|GdFe] [--seed S] [--speed X|max]
     [--modbus-port P] [--opcua-port Q] [--scenario FILE] [--record FILE] [--duration S]
-    [--fault KIND[:TARGET]] ...
+    [--fault KIND[:TARGET]] [--opcua-security LEVELS] [--opcua-user NAME:PASSWORD] ...
 python -m simulators replay FILE [--speed X|max] [--modbus-port P] [--opcua-port Q]
 python -m simulators export-mappings [DIR]
 """
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.config.durations import parse_duration
+from simulators.opcua_security import add_arguments as add_security_arguments
 
 log = logging.getLogger("simulators")
 
@@ -107,6 +108,7 @@ def _servers_args(p: argparse.ArgumentParser) -> None:
         help="stop after this much SIMULATED time (e.g. 600, 10m)",
     )
     p.add_argument("--record", metavar="FILE", help="write every tag's value and time")
+    add_security_arguments(p)
     p.add_argument(
         "--log-level",
         default="INFO",
@@ -207,8 +209,10 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
     opcua = None
     if not args.no_opcua:
         from simulators.opcua_plc import OpcUaPlc
+        from simulators.opcua_security import from_arguments
 
-        opcua = OpcUaPlc(plant, args.host, args.opcua_port, select(plant, args.opcua_devices))
+        devices = select(plant, args.opcua_devices)
+        opcua = OpcUaPlc(plant, args.host, args.opcua_port, devices, from_arguments(args))
         for spec in args.opcua_bad:
             node, _, status = spec.partition("=")
             device, _, tag = node.partition(".")

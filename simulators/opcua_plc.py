@@ -47,8 +47,11 @@ from simulators.opcua_nodes import (
     same_value,
     status_of,
 )
+from simulators.opcua_security import PlcSecurity, internal_server
+from simulators.opcua_security import apply as apply_security
 
 NAMESPACE_URI = "urn:plc-gateway:simulator"
+APPLICATION_URI = "urn:plc-gateway:simulator:opcua-plc"
 POTLINE = "Potline1"
 
 log = logging.getLogger(__name__)
@@ -124,6 +127,7 @@ class OpcUaPlc:
         host: str = "127.0.0.1",
         port: int = 4840,
         devices: Sequence[str] | None = None,
+        security: PlcSecurity | None = None,
     ) -> None:
         names = plant.device_names()
         unknown = sorted(set(devices or ()) - set(names))
@@ -133,6 +137,7 @@ class OpcUaPlc:
         self.host = host
         self.port = port
         self.devices = [d for d in names if devices is None or d in devices]
+        self.security = security or PlcSecurity()
         self._vars: dict[str, _Var] = {}
         for device in self.devices:
             for tag in CATALOG[plant.kind(device)]:
@@ -206,13 +211,12 @@ class OpcUaPlc:
         await self._publish(self.devices, self._stamp)
 
     async def _build(self) -> Server:
-        server = Server()
+        server = Server(iserver=internal_server(self.security))
         await server.init()
         server.disable_clock()  # its clock task makes stop() wait up to 1 s; see _tick_current_time
         server.set_server_name("plc-gateway simulated PLC")
-        await server.set_application_uri("urn:plc-gateway:simulator:opcua-plc")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
-        server.set_identity_tokens([ua.AnonymousIdentityToken, ua.UserNameIdentityToken])
+        await server.set_application_uri(APPLICATION_URI)
+        await apply_security(server, self.security, APPLICATION_URI, self.host)
         server.iserver.attribute_service = _PlantWrites(server.iserver.aspace, self)
         self.ns = await server.register_namespace(NAMESPACE_URI)
         await self._add_nodes(server)
