@@ -28,6 +28,7 @@ class Glue:
     """What the collector glue does in on_connected: resolve the namespace URI, subscribe."""
 
     def __init__(self) -> None:
+        self.supervisor: SessionSupervisor | None = None  # set: watch the publish responses
         self.values: dict[int, object] = {}
         self.namespace_indexes: list[int] = []
         self.lost: list[str] = []
@@ -38,8 +39,10 @@ class Glue:
         ns = namespaces.index(URI)
         self.namespace_indexes.append(ns)
         items = [ItemSpec(ua.NodeId(ua.String(f"v{i}"), ua.Int16(ns)), 0.0) for i in range(COUNT)]
-        subs = await subscribe(client, items, 50.0, self.on_data)
+        subs = await subscribe(client, items, 50.0, self.on_data, keepalive=0.5)
         assert subs.failures == []
+        if self.supervisor is not None:
+            self.supervisor.watch_silence(lambda: subs.last_publish, subs.max_silence)
 
     def on_data(self, batch: Batch) -> None:
         for index, dv in batch:
@@ -130,6 +133,27 @@ async def test_a_session_the_server_drops_is_detected_and_recreated(server: UaTe
     finally:
         await stopped(task, stop)
     assert len(glue.lost) == 1
+
+
+async def test_a_subscription_that_stops_publishing_is_detected(server: UaTestServer) -> None:
+    """The server forgets the subscription, the session stays: reads (the watchdog's probe)
+    still work, asyncua's publish loop ends on BadNoSubscription; only the silence tells."""
+    glue, stop = Glue(), asyncio.Event()
+    supervisor = glue.supervisor = supervised(server.url, glue)
+    task = asyncio.create_task(supervisor.run(stop))
+    try:
+        await server.write_all(5.0)
+        await glue.until_values(5.0)
+        assert server.server is not None
+        service = server.server.iserver.subscription_service
+        await service.delete_subscriptions(list(service.subscriptions))
+        await glue.until_lost()
+        assert glue.lost[0].startswith("no publish response for ")
+        await server.write_all(6.0)
+        await glue.until_values(6.0)
+        assert supervisor.sessions == 2
+    finally:
+        await stopped(task, stop)
 
 
 async def test_a_loss_reported_by_the_caller_reconnects(server: UaTestServer) -> None:

@@ -13,7 +13,9 @@ Detection bound: a closed socket is seen at once; a session the server dropped
 (BadSessionIdInvalid, BadSessionClosed) at the next probe, within `watchdog_interval`; a
 server that stops answering within `watchdog_interval` + the probe's timeout
 (min(`watchdog_interval`, half the session timeout)), so at most 2 x `watchdog_interval`.
-The caller can report a loss it sees itself (a subscription's BadTimeout) with `lose()`.
+A subscription that stops publishing while the session still answers (the server dropped
+it) is caught by `watch_silence` within its `max_silence` + `watchdog_interval`. The caller
+can report a loss it sees itself (a subscription's BadTimeout status) with `lose()`.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class SessionSupervisor:
         self.last_error = ""
         self.sessions = 0  # sessions established so far
         self._lost: asyncio.Future[str] | None = None
+        self._watches: list[tuple[Callable[[], float], float]] = []
 
     @property
     def connected(self) -> bool:
@@ -96,6 +99,14 @@ class SessionSupervisor:
         """Report that the current session is unusable; the supervisor reconnects."""
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(reason)
+
+    def watch_silence(self, last_activity: Callable[[], float], max_silence: float) -> None:
+        """Treat the session as lost once `time.monotonic() - last_activity()` exceeds
+        `max_silence` s (checked every `watchdog_interval`). For the current session only:
+        call it from `on_connected`, e.g. with a SubscriptionSet's `last_publish` and
+        `max_silence`, which catches a subscription the server dropped while it still
+        answers reads."""
+        self._watches.append((last_activity, max_silence))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, watch, reconnect until `stop` is set; returns after closing the session.
@@ -134,7 +145,7 @@ class SessionSupervisor:
                 return
             self._up(client, failures, down_since)
             failures, down_since = 0, None
-            reason = await _until(stop, asyncio.shield(lost))
+            reason = await self._watch(lost, stop)
             self.client = None
             await self._close(client, healthy=reason is None)
             if reason is None:
@@ -147,6 +158,18 @@ class SessionSupervisor:
                     await self._on_lost(reason)
                 except Exception:
                     log.exception("OPC UA %s: on_lost failed", self.name)
+
+    async def _watch(self, lost: asyncio.Future[str], stop: asyncio.Event) -> str | None:
+        """The reason the session was lost, or None once `stop` is set."""
+        while not stop.is_set():
+            wait = asyncio.wait_for(asyncio.shield(lost), self.settings.watchdog_interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                return await _until(stop, wait)
+            now = time.monotonic()
+            for last_activity, max_silence in self._watches:
+                if now - last_activity() > max_silence:
+                    return f"no publish response for {max_silence:g} s"
+        return None
 
     def _up(self, client: Client, failures: int, down_since: float | None) -> None:
         self.client = client
@@ -176,6 +199,7 @@ class SessionSupervisor:
                 lost.set_result(describe(exc))
 
         client.connection_lost_callback = connection_lost
+        self._watches = []
         try:
             if self._configure is not None:
                 await self._configure(client)

@@ -10,6 +10,7 @@ one list of `(index, DataValue)` without a lookup per value.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,11 +58,18 @@ class SubscriptionSet:
 
     client: Client
     subscription_ids: list[int] = field(default_factory=list)
-    revised_publishing_interval: float = 0.0
+    revised_publishing_interval: float = 0.0  # ms
+    revised_keepalive_count: int = 0
     failures: list[ItemFailure] = field(default_factory=list)
     create_calls: int = 0
     # Monotonic time of the last publish response (keep-alives included), for watchdogs.
     last_publish: float = field(default_factory=time.monotonic)
+
+    @property
+    def max_silence(self) -> float:
+        """Seconds without any publish response (data or keep-alive) after which the
+        subscriptions are dead: twice the server's revised keep-alive period."""
+        return 2 * self.revised_publishing_interval * max(self.revised_keepalive_count, 1) / 1000
 
     async def delete(self) -> None:
         """Delete the subscriptions on the server; errors are ignored (the session may be gone)."""
@@ -146,12 +154,15 @@ async def _create_subscription(
     client: Client,
     subs: SubscriptionSet,
     interval: float,
+    keepalive: float,
     publish: Callable[[ua.PublishResult], None],
 ) -> int:
+    # A keep-alive every `keepalive` s when nothing changes, so silence means a dead link.
+    keepalive_count = max(1, math.ceil(keepalive * 1000 / interval)) if interval > 0 else 0
     params = ua.CreateSubscriptionParameters(
         RequestedPublishingInterval=interval,
-        RequestedLifetimeCount=10000,
-        RequestedMaxKeepAliveCount=client.get_keepalive_count(interval),
+        RequestedLifetimeCount=max(10000, 3 * keepalive_count),  # the spec wants >= 3x
+        RequestedMaxKeepAliveCount=keepalive_count,
         MaxNotificationsPerPublish=0,  # 0 = no limit: one response carries a whole cycle
         PublishingEnabled=True,
         Priority=0,
@@ -159,6 +170,7 @@ async def _create_subscription(
     result = await client.uaclient.session.create_subscription(params, callback=publish)
     subs.subscription_ids.append(result.SubscriptionId)
     subs.revised_publishing_interval = result.RevisedPublishingInterval
+    subs.revised_keepalive_count = result.RevisedMaxKeepAliveCount
     return int(result.SubscriptionId)
 
 
@@ -169,6 +181,7 @@ async def subscribe(
     on_data: OnData,
     *,
     on_status: OnStatus | None = None,
+    keepalive: float = 5.0,
     max_items_per_subscription: int | None = None,
     max_items_per_call: int | None = None,
 ) -> SubscriptionSet:
@@ -180,9 +193,11 @@ async def subscribe(
     changes (BadTimeout when the server dropped the subscription). Monitored items are
     created `max_items_per_call` at a time (default: the server's MaxMonitoredItemsPerCall,
     no limit when it has none); several subscriptions are created only when
-    `max_items_per_subscription` is given. A refused item is listed in `failures` and the
-    others keep working; a refused service call (the session is gone) raises
-    `ua.UaStatusCodeError` / `ConnectionError`.
+    `max_items_per_subscription` is given. The server is asked for a keep-alive every
+    `keepalive` seconds without changes; watch `last_publish` against `max_silence`
+    (`SessionSupervisor.watch_silence`) to catch subscriptions that died. A refused item
+    is listed in `failures` and the others keep working; a refused service call (the
+    session is gone) raises `ua.UaStatusCodeError` / `ConnectionError`.
     """
     subs = SubscriptionSet(client)
     if not items:
@@ -192,7 +207,7 @@ async def subscribe(
     publish = _publish_callback(subs, on_data, on_status)
     session = client.uaclient.session
     for first in range(0, len(items), per_sub):
-        sub_id = await _create_subscription(client, subs, publishing_interval, publish)
+        sub_id = await _create_subscription(client, subs, publishing_interval, keepalive, publish)
         last = min(first + per_sub, len(items))
         for start in range(first, last, per_call):
             stop = min(start + per_call, last)
