@@ -89,6 +89,17 @@ class UaTestServer:
                 closed += 1
         return closed
 
+    def stop_answering(self) -> int:
+        """Stop reading from every client connection (a hung server or a black-holed link)."""
+        assert self.server is not None
+        assert self.server.bserver is not None
+        paused = 0
+        for protocol in list(self.server.bserver.clients):
+            if protocol.transport is not None:
+                protocol.transport.pause_reading()
+                paused += 1
+        return paused
+
     async def _add_variables(self, server: Server) -> None:
         # 100 variables per folder: asyncua checks a parent's references linearly per add.
         objects = ua.NodeId(ua.ObjectIds.ObjectsFolder)

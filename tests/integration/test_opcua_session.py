@@ -74,17 +74,22 @@ async def server() -> AsyncIterator[UaTestServer]:
     await srv.stop()
 
 
-def supervised(url: str, glue: Glue, **settings: float) -> SessionSupervisor:
+def supervised(url: str, glue: Glue, request_timeout: float = 5.0) -> SessionSupervisor:
     return SessionSupervisor(
-        SessionSettings(url, watchdog_interval=WATCHDOG, request_timeout=5.0, **settings),
+        SessionSettings(url, watchdog_interval=WATCHDOG, request_timeout=request_timeout),
         glue.on_connected,
         on_lost=glue.on_lost,
     )
 
 
 async def stopped(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+    """Stop the supervisor; no asyncua client task may outlive it (old sessions included)."""
     stop.set()
     await asyncio.wait_for(task, WAIT)
+    await asyncio.sleep(0)  # cancelled tasks finish on the next loop iteration
+    names = {t.get_coro().__qualname__ for t in asyncio.all_tasks() if not t.done()}  # type: ignore[union-attr]
+    client_loops = {"_publish_loop", "_connection_supervisor", "_stale_watchdog_loop"}
+    assert not {n for n in names if n.rsplit(".", 1)[-1] in client_loops | {"_renew_channel_loop"}}
 
 
 async def test_a_restart_with_reordered_namespaces_resumes_every_subscription(
@@ -133,6 +138,23 @@ async def test_a_session_the_server_drops_is_detected_and_recreated(server: UaTe
     finally:
         await stopped(task, stop)
     assert len(glue.lost) == 1
+
+
+async def test_a_server_that_stops_answering_is_detected(server: UaTestServer) -> None:
+    glue, stop = Glue(), asyncio.Event()
+    supervisor = supervised(server.url, glue, request_timeout=10 * WAIT)  # teardown must not wait
+    task = asyncio.create_task(supervisor.run(stop))
+    try:
+        await server.write_all(7.0)
+        await glue.until_values(7.0)
+        assert server.stop_answering() == 1
+        await glue.until_lost()  # the watchdog's probe times out (long before the request timeout)
+        assert glue.lost == ["timed out"]
+        await server.write_all(8.0)  # the new connection is read again
+        await glue.until_values(8.0)
+        assert supervisor.sessions == 2
+    finally:
+        await stopped(task, stop)
 
 
 async def test_a_subscription_that_stops_publishing_is_detected(server: UaTestServer) -> None:

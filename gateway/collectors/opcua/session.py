@@ -218,13 +218,15 @@ class SessionSupervisor:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.disconnect(), timeout)
             return
-        # After a loss asyncua marks the client disconnected and disconnect() would log a
-        # traceback; close_session() stops its tasks, then a CloseSession is tried once.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.close_session(), timeout)
+        # A lost session is not worth a CloseSession (a hung server would hold it for a
+        # request timeout): the socket goes first, which asyncua may not have closed (it
+        # only marks the client disconnected), then close_session() stops asyncua's tasks
+        # without sending anything. The server expires the session by itself.
         protocol = client.uaclient.protocol
         if protocol is not None:
-            protocol.disconnect_socket()  # a socket asyncua has given up on stays open
+            protocol.disconnect_socket()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.close_session(), timeout)
         client.disconnect_socket()
 
 
