@@ -178,8 +178,9 @@ class SessionSupervisor:
             log.info("OPC UA %s: connected", self.name)
         else:
             log.info(
-                "OPC UA %s: session re-established after %.1f s (%d failed attempts)",
+                "OPC UA %s: %s after %.1f s (%d failed attempts)",
                 self.name,
+                "connected" if self.sessions == 1 else "session re-established",
                 time.monotonic() - down_since,
                 failures,
             )
