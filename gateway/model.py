@@ -95,6 +95,14 @@ class Point:
         return cls(device, tag, measurement, field_name, items, unit, series, key, unsigned)
 
 
+class Unsigned(int):
+    """An integer written to InfluxDB as unsigned (``u``): a value whose type is known only at
+    run time to be unsigned 64-bit (an OPC UA UInt64 node), where a Modbus uint64 tag's Point
+    says so at compile time (`Point.unsigned`)."""
+
+    __slots__ = ()
+
+
 @dataclass(slots=True)
 class Sample:
     """One reading of a point.

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the config loader imports this module: no import back at ru
     from gateway.config.models import DeviceFields
 
 #: modules that define `PLUGIN`, imported on first use
-BUILTIN = ("gateway.collectors.modbus.plugin",)
+BUILTIN = ("gateway.collectors.modbus.plugin", "gateway.collectors.opcua.plugin")
 #: the protocol of a device that does not say
 DEFAULT_PROTOCOL = "modbus"
 

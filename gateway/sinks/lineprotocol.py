@@ -17,7 +17,7 @@ import enum
 import math
 from collections.abc import Iterable
 
-from gateway.model import Quality, Sample
+from gateway.model import Quality, Sample, Unsigned
 
 __all__ = ["Precision", "encode_lines", "escape_string", "format_field", "parse_line"]
 
@@ -80,6 +80,8 @@ def format_field(key: str, value: object) -> str | None:
     path of a collector's task."""
     if isinstance(value, bool):
         return f"{key}={'true' if value else 'false'}"
+    if isinstance(value, Unsigned):
+        return f"{key}={int(value)}u"
     if isinstance(value, int):
         return f"{key}={int(value)}i"
     if isinstance(value, float):

@@ -326,3 +326,12 @@ def test_parse_line_without_tags_and_with_negative_timestamp() -> None:
 def test_parse_line_rejects_malformed(line: str) -> None:
     with pytest.raises(ValueError, match="line"):
         parse_line(line)
+
+
+def test_an_unsigned_value_is_written_with_u_on_any_point():
+    """OPC UA UInt64 nodes: known to be unsigned only at run time, so the value says it."""
+    from gateway.model import Unsigned
+
+    point = Point.build("meter", "energy", "meter", "energy", {})
+    (line,) = encode_lines([Sample(point, Unsigned(2**64 - 1), Quality.GOOD, 1_000_000)])
+    assert line == "meter energy=18446744073709551615u,energy_quality=0i 1"

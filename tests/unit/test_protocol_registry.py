@@ -130,7 +130,8 @@ def test_an_unknown_protocol_names_the_known_ones_at_its_line(tmp_path, fake):
     with pytest.raises(ConfigError) as caught:
         load_tagmaps([path])
     assert [str(p) for p in caught.value.problems] == [
-        f"{path}:5 devices[1].protocol: unknown protocol 'profinet'; known protocols: fake, modbus"
+        f"{path}:5 devices[1].protocol: unknown protocol 'profinet'; "
+        "known protocols: fake, modbus, opcua"
     ]
 
 
@@ -143,7 +144,7 @@ def test_without_protocol_a_device_is_modbus(tmp_path):
     (device,) = load_tagmaps([path]).devices
     assert isinstance(device, ModbusDevice)
     assert device.protocol == "modbus"
-    assert registry.known() == ["modbus"]
+    assert registry.known() == ["modbus", "opcua"]
 
 
 def test_the_schema_union_is_discriminated_on_protocol(fake):

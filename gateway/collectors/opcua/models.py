@@ -86,6 +86,13 @@ class OpcuaTag(TagFields):
     queue_size: int | None = Field(None, ge=1, description="server-side queue of the item")
     filter: ChangeFilter | None = Field(None, description="server-side data-change filter")
     timestamp: Timestamp | None = Field(None, description="source, server or gateway")
+    array_length: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        description="the node holds an array: write its first N elements as fields "
+        "<field>_0 .. <field>_<N-1>",
+    )
 
     @model_validator(mode="after")
     def _one_address(self) -> OpcuaTag:
@@ -100,7 +107,7 @@ class OpcuaTag(TagFields):
 class OpcuaDevice(DeviceFields):
     """One OPC UA server (one session); its tags are subscribed to or polled."""
 
-    protocol: Literal["opcua"]
+    protocol: Literal["opcua"] = "opcua"
     endpoint: str = Field(description="opc.tcp://host:port[/path]")
     security_policy: Policy = Field(
         "None", description="None, Basic256Sha256, Aes128_Sha256_RsaOaep or Aes256_Sha256_RsaPss"
@@ -126,6 +133,11 @@ class OpcuaDevice(DeviceFields):
     )
     queue_size: int = Field(1, ge=1, description="server-side queue of each monitored item")
     timestamp: Timestamp = Field(Timestamp.SOURCE, description="source, server or gateway")
+    state_dir: str = Field(
+        "data/opcua",
+        description="where the client certificate is created and server certificates are "
+        "kept (pki/own, pki/trusted, pki/rejected)",
+    )
     measurement: str = Field("opcua", min_length=1, description="default measurement")
     tags: list[OpcuaTag] = Field(default_factory=list)
 

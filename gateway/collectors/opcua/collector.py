@@ -1,0 +1,263 @@
+"""The OPC UA collector: one session per device, kept up by the session supervisor.
+
+On every new session the tags are bound again (`binding.bind`), `subscribe` tags get monitored
+items (one subscription per publishing interval) and `poll` tags are read on fixed-rate
+schedules, chunked to the server's MaxNodesPerRead. Notifications arrive as one batch per
+publish response; they become samples at once and are queued, and one task hands them to
+the pipeline in order. A lost session marks every tag BAD once (`connection lost: ...`): the
+gap is visible, and no value is invented for it; the supervisor reconnects with backoff and
+everything is set up again, resolving the node ids anew.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+
+from asyncua import Client, ua
+
+from gateway.clock import Clock, SystemClock
+from gateway.collectors.base import ConnectionStats, DeviceStats, Emit, State
+from gateway.collectors.opcua.binding import Binding, Bound, append_samples, bad_samples, bind
+from gateway.collectors.opcua.compile import OpcuaPlan
+from gateway.collectors.opcua.limits import OperationLimits, read_limits
+from gateway.collectors.opcua.models import Mode
+from gateway.collectors.opcua.poll import ReadError, read, value_reads
+from gateway.collectors.opcua.refusals import explain
+from gateway.collectors.opcua.security import configure
+from gateway.collectors.opcua.session import SessionSettings, SessionSupervisor
+from gateway.collectors.opcua.subscribe import ItemSpec, SubscriptionSet, subscribe
+from gateway.collectors.schedule import FixedRate, sleep_or_stop
+from gateway.model import Sample
+
+log = logging.getLogger(__name__)
+
+
+class OpcuaConnection:
+    """Reads one OPC UA device (one server session)."""
+
+    protocol = "opcua"
+
+    def __init__(self, plan: OpcuaPlan, emit: Emit, clock: Clock | None = None) -> None:
+        self.plan = plan
+        self.emit = emit
+        self.clock = clock or SystemClock()
+        self.name = plan.endpoint
+        self.stats = ConnectionStats()
+        self.devices = {plan.device: DeviceStats()}
+        self.supervisor = SessionSupervisor(
+            SessionSettings(plan.endpoint, request_timeout=plan.timeout_s),
+            self._on_connected,
+            configure=self._configure,
+            on_lost=self._on_lost,
+            name=f"{plan.device} ({plan.endpoint})",
+        )
+        self._queue: asyncio.Queue[list[Sample]] = asyncio.Queue()
+        self._polls: list[asyncio.Task[None]] = []
+        self._subscriptions: list[SubscriptionSet] = []
+        self._reported: set[tuple[str, str]] = set()  # (tag, reason) logged once
+
+    @property
+    def _device(self) -> DeviceStats:
+        return self.devices[self.plan.device]
+
+    # -- the contract --
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Keep the session up and deliver samples until `stop` is set."""
+        stop = stop or asyncio.Event()
+        deliver = asyncio.create_task(self._deliver())
+        unreachable = asyncio.create_task(self._mark_unreachable(stop))
+        try:
+            await self.supervisor.run(stop)
+        finally:
+            unreachable.cancel()
+            await self._stop_polls()
+            with contextlib.suppress(asyncio.CancelledError):
+                await unreachable
+            await self._queue.join()
+            deliver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await deliver
+            self.stats.connected = False
+
+    async def scan_all(self) -> list[Sample]:
+        """Read every tag once, whatever its mode (`gateway once`); never raises."""
+        client = Client(self.plan.endpoint, timeout=self.plan.timeout_s)
+        try:
+            await self._configure(client)
+            await client.connect()
+        except Exception as exc:
+            reason = await explain(exc, url=self.plan.endpoint, settings=self.plan.security)
+            self.stats.connect_failures += 1
+            return bad_samples(self.plan.tags, f"not connected: {reason}", self.clock.now_ns())
+        try:
+            self.stats.connected = True
+            binding = await bind(
+                client, self.plan, await client.get_namespace_array(), await read_limits(client)
+            )
+            samples = self._unbound(binding)
+            values = await read(
+                client, value_reads([b.node_id for b in binding.bound]), await read_limits(client)
+            )
+            now = self.clock.now_ns()
+            for bound, data in zip(binding.bound, values, strict=True):
+                append_samples(bound, data, now, samples)
+            self._device.scans += 1
+            return samples
+        except (ReadError, ua.UaError, OSError, TimeoutError) as exc:
+            return bad_samples(self.plan.tags, f"read failed: {exc}", self.clock.now_ns())
+        finally:
+            self.stats.connected = False
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+
+    def shutdown_grace_s(self) -> float:
+        """A poll in progress takes at most one request timeout per chunk; one is allowed."""
+        return self.plan.timeout_s + 1.0
+
+    def close(self) -> None:
+        self.stats.connected = False
+
+    # -- the session's life --
+
+    async def _configure(self, client: Client) -> None:
+        self.stats.connects += 1
+        await configure(client, self.plan.security)
+
+    async def _on_connected(self, client: Client, namespaces: list[str]) -> None:
+        limits = await read_limits(client)
+        binding = await bind(client, self.plan, namespaces, limits)
+        if binding.unbound:
+            await self._queue.put(self._unbound(binding))
+        by_mode: dict[tuple[Mode, float], list[Bound]] = defaultdict(list)
+        for bound in binding.bound:
+            by_mode[bound.tag.mode, bound.tag.interval_s].append(bound)
+        self._subscriptions = []
+        for (mode, interval), tags in by_mode.items():
+            if mode is Mode.SUBSCRIBE:
+                await self._subscribe(client, interval, tags)
+            else:
+                self._polls.append(asyncio.create_task(self._poll(client, interval, tags, limits)))
+        self.stats.connected = True
+        self._device.state = State.UP
+        self._device.last_error = ""
+
+    async def _on_lost(self, reason: str) -> None:
+        self.stats.connected = False
+        self.stats.connect_failures += 1
+        self._device.state = State.DOWN
+        self._device.last_error = reason
+        await self._stop_polls()
+        self._subscriptions = []
+        await self._queue.put(
+            bad_samples(self.plan.tags, f"connection lost: {reason}", self.clock.now_ns())
+        )
+
+    async def _mark_unreachable(self, stop: asyncio.Event) -> None:
+        """A server that cannot be reached at start: its tags are BAD once, with the cause."""
+        if await sleep_or_stop(self.clock, self.plan.timeout_s + 1.0, stop):
+            return
+        if self.supervisor.sessions == 0:
+            self._device.state = State.DOWN
+            reason = f"not connected: {self.supervisor.last_error or 'no answer yet'}"
+            self._device.last_error = reason
+            await self._queue.put(bad_samples(self.plan.tags, reason, self.clock.now_ns()))
+
+    # -- subscriptions and polls --
+
+    async def _subscribe(self, client: Client, interval: float, tags: list[Bound]) -> None:
+        items = [
+            ItemSpec(
+                b.node_id,
+                b.tag.sampling_interval_s * 1000,
+                b.tag.queue_size,
+                deadband=b.tag.filter,
+            )
+            for b in tags
+        ]
+        now_ns = self.clock.now_ns
+        queue = self._queue
+        device = self._device
+
+        def on_data(batch: list[tuple[int, ua.DataValue]]) -> None:
+            now = now_ns()
+            samples: list[Sample] = []
+            for index, data in batch:
+                append_samples(tags[index], data, now, samples)
+            device.reads += 1
+            queue.put_nowait(samples)
+
+        def on_status(status: ua.StatusCode) -> None:
+            self.supervisor.lose(f"subscription status {status.name}")
+
+        subs = await subscribe(client, items, interval * 1000, on_data, on_status=on_status)
+        self._subscriptions.append(subs)
+        self.supervisor.watch_silence(lambda: subs.last_publish, subs.max_silence)
+        if subs.failures:
+            refused = [
+                (tags[f.index].tag, f"monitored item refused: {f.status}") for f in subs.failures
+            ]
+            await self._queue.put(self._unbound(Binding([], refused)))
+
+    async def _poll(
+        self, client: Client, interval: float, tags: list[Bound], limits: OperationLimits
+    ) -> None:
+        items = value_reads([b.node_id for b in tags])
+        stop = asyncio.Event()
+        schedule = FixedRate(interval, self.clock.monotonic())
+        device = self._device
+        while True:
+            began = self.clock.monotonic()
+            try:
+                values = await read(client, items, limits)
+            except ReadError as exc:
+                self.supervisor.lose(str(exc))
+                return
+            now = self.clock.now_ns()
+            samples: list[Sample] = []
+            for bound, data in zip(tags, values, strict=True):
+                append_samples(bound, data, now, samples)
+            device.reads += 1
+            device.scans += 1
+            device.last_scan_seconds = self.clock.monotonic() - began
+            device.scan_seconds_total += device.last_scan_seconds
+            await self._queue.put(samples)
+            device.late_scans += schedule.advance(self.clock.monotonic())
+            if await sleep_or_stop(
+                self.clock, max(0.0, schedule.next_due - self.clock.monotonic()), stop
+            ):
+                return
+
+    async def _stop_polls(self) -> None:
+        polls, self._polls = self._polls, []
+        for task in polls:
+            task.cancel()
+        for task in polls:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _deliver(self) -> None:
+        """Hand queued samples to the pipeline, in order."""
+        while True:
+            samples = await self._queue.get()
+            try:
+                if samples:
+                    await self.emit(samples)
+            except Exception:  # a failing emit must not stop the collector
+                log.exception("OPC UA %s: delivering samples failed", self.name)
+            finally:
+                self._queue.task_done()
+
+    def _unbound(self, binding: Binding) -> list[Sample]:
+        """BAD samples of the tags that could not be bound, each reason logged once."""
+        now = self.clock.now_ns()
+        samples: list[Sample] = []
+        for tag, reason in binding.unbound:
+            if (tag.name, reason) not in self._reported:
+                self._reported.add((tag.name, reason))
+                log.warning("OPC UA %s: tag %s: %s", self.plan.device, tag.name, reason)
+            samples += bad_samples([tag], reason, now)
+        return samples
