@@ -22,6 +22,20 @@ class Quality(enum.IntEnum):
     BAD = 2
 
 
+def escape(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    """`text` with each character of `pairs` replaced by its escape (only those present)."""
+    for char, escaped in pairs:
+        if char in text:
+            text = text.replace(char, escaped)
+    return text
+
+
+_NEWLINE = ("\n", "\\n")
+KEY_ESCAPES = ((",", "\\,"), ("=", "\\="), (" ", "\\ "), _NEWLINE)
+MEASUREMENT_ESCAPES = ((",", "\\,"), (" ", "\\ "), _NEWLINE)
+STRING_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), _NEWLINE)  # the backslash first
+
+
 def escape_key(text: str) -> str:
     """Escape a tag key, tag value or field key for line protocol.
 
@@ -31,26 +45,12 @@ def escape_key(text: str) -> str:
     backslash, a newline) is refused by `gateway check`; a newline that reaches the encoder
     anyway is written as the two characters ``\\n`` so that one record stays one line.
     """
-    if "," in text:
-        text = text.replace(",", "\\,")
-    if "=" in text:
-        text = text.replace("=", "\\=")
-    if " " in text:
-        text = text.replace(" ", "\\ ")
-    if "\n" in text:
-        text = text.replace("\n", "\\n")
-    return text
+    return escape(text, KEY_ESCAPES)
 
 
 def escape_measurement(text: str) -> str:
     """Escape a measurement name: commas and spaces only ('=' is literal there)."""
-    if "," in text:
-        text = text.replace(",", "\\,")
-    if " " in text:
-        text = text.replace(" ", "\\ ")
-    if "\n" in text:
-        text = text.replace("\n", "\\n")
-    return text
+    return escape(text, MEASUREMENT_ESCAPES)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

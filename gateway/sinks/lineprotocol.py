@@ -17,7 +17,7 @@ import enum
 import math
 from collections.abc import Iterable
 
-from gateway.model import Quality, Sample, Unsigned
+from gateway.model import STRING_ESCAPES, Quality, Sample, Unsigned, escape
 
 __all__ = ["Precision", "encode_lines", "escape_string", "format_field", "parse_line"]
 
@@ -49,13 +49,7 @@ def escape_string(text: str) -> str:
     allow a newline inside a field value, so a newline is written as the two characters ``\\n``
     (InfluxDB then stores a backslash and an ``n``); one record is always one physical line.
     """
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    if '"' in text:
-        text = text.replace('"', '\\"')
-    if "\n" in text:
-        text = text.replace("\n", "\\n")
-    return text
+    return escape(text, STRING_ESCAPES)
 
 
 #: the Python types of values line protocol holds; each protocol declares its tags' value
