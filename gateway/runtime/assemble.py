@@ -27,8 +27,11 @@ log = logging.getLogger(__name__)
 def readiness(gateway: Gateway) -> tuple[bool, str]:
     """Ready when every sink's last write succeeded, every durable buffer can persist, and
     at least one device is up."""
-    down = [f.sink.name for f in gateway.forwarders if f.stats.healthy is False and not f.refusing]
-    reasons = [f"sink not reachable: {', '.join(down)}"] if down else []
+    reasons = [  # unreachable, failing, or refusing every line: the last error says which
+        f"sink not writing: {f.sink.name} ({f.stats.last_error})"
+        for f in gateway.forwarders
+        if f.stats.healthy is False and not f.refusing
+    ]
     reasons += [
         f"sink refuses the requests: {f.sink.name} ({f.stats.last_error})"
         for f in gateway.forwarders

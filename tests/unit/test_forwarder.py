@@ -347,7 +347,11 @@ async def test_a_write_whose_lines_were_all_refused_after_a_healthy_one_is_not_h
     assert await fwd.flush(soon(5))  # refused and dead-lettered: nothing was written
     assert fwd.dead_letters.recent == ["m poison=1 1"]
     assert fwd.stats.healthy is False
-    assert readiness(Gateway([], [fwd]))[0] is False
+    ok, reason = readiness(Gateway([], [fwd]))
+    assert not ok
+    assert reason.startswith("sink not writing: memory (")  # with why, not "not reachable"
+    assert fwd.stats.last_error
+    assert fwd.stats.last_error in reason
     buf.put(lines(1, "n v="))
     assert await fwd.flush(soon(5))
     assert fwd.stats.healthy is True
