@@ -190,6 +190,26 @@ def test_an_unknown_start_node_is_one_line(
     assert len(err.strip().splitlines()) == 1
 
 
+def test_an_unwritable_output_file_is_one_line(
+    plc: OpcUaPlc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no-such-folder" / "map.yaml"
+    code, out, err = browse(capsys, plc.endpoint, "--depth", "4", "-o", str(target))
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines() == [f"error: cannot write {target}: No such file or directory"]
+
+
+def test_trusting_a_server_without_security_says_there_is_nothing_to_trust(
+    plc: OpcUaPlc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--depth", "4", "--trust-server-cert", "--state-dir", str(tmp_path / "s")]
+    code, out, err = browse(capsys, plc.endpoint, *args)
+    assert code == 0
+    assert tags_of(out)
+    assert "nothing to trust with security policy None" in err
+    assert not (tmp_path / "s").exists()
+
+
 def test_an_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = browse(capsys, "opc.tcp://127.0.0.1:1")
     assert (code, out) == (2, "")

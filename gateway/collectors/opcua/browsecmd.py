@@ -152,12 +152,12 @@ def schema_path(output: Path | None) -> str:
     return os.path.relpath(DEFAULT_OUTPUT, folder)
 
 
-async def trust(url: str, settings: SecuritySettings, timeout: float) -> str | None:
+async def trust(url: str, settings: SecuritySettings, timeout: float) -> str:
     """Store the server's certificate in the trusted folder; the line saying what was done."""
     before = set(settings.trusted_folder.glob("*")) if settings.trusted_folder.is_dir() else set()
     path = await trust_server_certificate(url, settings, timeout)
     if path is None:
-        return None
+        return "--trust-server-cert: nothing to trust with security policy None"
     if path in before:
         return f"the server certificate is already trusted: {path}"
     return f"trusted the server certificate: stored it as {path}"
@@ -169,9 +169,7 @@ async def browse(args: argparse.Namespace, settings: SecuritySettings) -> str:
     client = Client(url, timeout=args.timeout)
     try:
         if args.trust_server_cert:
-            said = await trust(url, settings, args.timeout)
-            if said:
-                print(said, file=sys.stderr)
+            print(await trust(url, settings, args.timeout), file=sys.stderr)
         await configure(client, settings)
         await client.connect()
     except Exception as exc:  # every way a connection fails: one line, never a traceback
@@ -247,7 +245,11 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_FAILED
         tags = sum(1 for line in text.splitlines() if line.startswith("      - name: "))
         print(f"wrote {args.output}: {tags} tags", file=sys.stderr)
     return EXIT_OK
