@@ -188,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default="data", help="where the file sink writes")
     demo.add_argument("--mappings", default=None, help="tag-map folder (default: mappings/)")
     demo.set_defaults(func=cmd_demo)
+    for command in registry.commands():  # a protocol's own, e.g. OPC UA's `browse`
+        if command.name in sub.choices:
+            continue  # the core's commands keep their names
+        extra = sub.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(extra)
+        extra.set_defaults(func=command.run)
     return parser
 
 

@@ -20,6 +20,8 @@ from gateway.clock import Clock
 from gateway.collectors.base import Collector, ConnectionPlan, Emit
 
 if TYPE_CHECKING:  # the config loader imports this module: no import back at run time
+    import argparse
+
     from gateway.config.checks import Found
     from gateway.config.csvtags import Columns
     from gateway.config.models import DeviceFields
@@ -35,6 +37,17 @@ P = TypeVar("P", bound=ConnectionPlan)
 
 def _no_findings(device: Any, positions: Sequence[int] | None = None) -> Found:
     return []
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand a protocol adds to `gateway` (e.g. OPC UA's `browse`): `add_arguments`
+    fills its argparse parser, `run` does the work and returns the exit code."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,8 @@ class Plugin(Generic[D, P]):
     #: values that stand in for required fields when the valid part of a broken device is
     #: checked (e.g. {"endpoint": "modbus+tcp://_"})
     stand_ins: Mapping[str, Any] = field(default_factory=dict)
+    #: subcommands of its own (`gateway browse` for OPC UA)
+    commands: Sequence[Command] = ()
 
 
 _plugins: dict[str, Plugin[Any, Any]] = {}
@@ -102,6 +117,15 @@ def plugin(protocol: str) -> Plugin[Any, Any]:
     if found is None:
         raise KeyError(f"unknown protocol {protocol!r} (known: {', '.join(known())})")
     return found
+
+
+def commands() -> list[Command]:
+    """The subcommands of every protocol, by protocol name; a name taken twice is kept once."""
+    found: dict[str, Command] = {}
+    for name in known():
+        for command in _plugins[name].commands:
+            found.setdefault(command.name, command)
+    return list(found.values())
 
 
 def protocol_of(device: Any) -> str:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from gateway.collectors.modbus.codec import decode
 from gateway.collectors.modbus.models import ModbusDevice, ModbusTag
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space
+from gateway.collectors.opcua.models import ChangeFilter, Mode, OpcuaDevice, OpcuaTag
 from gateway.config import LoadedConfig, load_tagmaps
 from gateway.config.models import (
     BufferConfig,
@@ -29,6 +30,7 @@ VALID = ROOT / "tests" / "cases" / "config" / "valid"
 BROKEN = ROOT / "tests" / "cases" / "config" / "broken"
 EXAMPLE = VALID / "example.yaml"
 README = ROOT / "mappings" / "README.md"
+OPCUA_EXAMPLE = ROOT / "tests" / "cases" / "config" / "opcua" / "rectifier.yaml"
 
 DEVICE = """\
 devices:
@@ -117,12 +119,31 @@ def test_readme_shows_the_tested_files() -> None:
         FileSinkConfig,
         BufferConfig,
         HealthConfig,
+        OpcuaDevice,
+        OpcuaTag,
+        ChangeFilter,
     ],
 )
 def test_readme_documents_every_field(model: type[BaseModel]) -> None:
     readme = README.read_text(encoding="utf-8")
     missing = [name for name in model.model_fields if f"`{name}`" not in readme]
     assert not missing, f"mappings/README.md does not document {model.__name__}: {missing}"
+
+
+def test_readme_opcua_example_loads_and_is_shown_as_is() -> None:
+    config = load_tagmaps([OPCUA_EXAMPLE], env={"OPCUA_PASSWORD": "pw"})
+    (rect,) = config.devices
+    assert isinstance(rect, OpcuaDevice)
+    assert rect.endpoint == "opc.tcp://127.0.0.1:4840"
+    assert rect.password is not None
+    assert rect.password.get_secret_value() == "pw"
+    tags = {tag.name: tag for tag in rect.tags}
+    assert tags["line_current"].filter == ChangeFilter(absolute=0.05)
+    assert tags["energy_total"].mode is Mode.POLL
+    assert tags["phase_currents"].array_length == 3
+    text = OPCUA_EXAMPLE.read_text(encoding="utf-8")
+    body = text[text.index("\ndevices:") :].lstrip("\n")
+    assert f"\n{body}```\n" in README.read_text(encoding="utf-8")
 
 
 def test_readme_byte_order_example() -> None:

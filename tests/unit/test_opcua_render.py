@@ -145,3 +145,28 @@ def test_map_of_mixed_variables():
     assert device["password"] == "${OPCUA_PASSWORD}"
     empty = yaml.safe_load(render_tagmap([], "opc.tcp://h", NAMESPACES, "d", {}))
     assert empty["devices"][0]["tags"] == []
+
+
+def test_arrays_carry_their_length_and_paths_are_written_when_given():
+    found = [
+        var(("L", "fixed"), ua.VariantType.Double, value_rank=1, array_dimensions=(4,)),
+        var(("L", "open"), ua.VariantType.Int32, value_rank=1, array_dimensions=(0,)),
+        var(("L", "huge"), ua.VariantType.Float, value_rank=1, array_dimensions=(5000,)),
+        var(("L", "cube"), ua.VariantType.Double, value_rank=3),
+        var(("L", "plain"), ua.VariantType.Double),
+    ]
+    lengths = {ua.NodeId("L.open", 1): 2}
+    refused = {ua.NodeId("L.cube", 1): "multi-dimensional arrays are not supported"}
+    security = {"state_dir": "/var/lib/gw/ua", "trusted_certs": "certs/trusted"}
+    text = render_tagmap(
+        found, "opc.tcp://h", NAMESPACES, "d", security, array_lengths=lengths, not_tags=refused
+    )
+    device = yaml.safe_load(text)["devices"][0]
+    assert (device["state_dir"], device["trusted_certs"]) == ("/var/lib/gw/ua", "certs/trusted")
+    assert "username" not in device
+    tags = {t["name"]: t.get("array_length") for t in device["tags"]}
+    assert tags == {"fixed": 4, "open": 2, "plain": None}
+    assert "L/huge  nsu=urn:a;s=L.huge  Float[5000]: array of 5000 values (at most 1000)" in text
+    assert "L/cube  nsu=urn:a;s=L.cube  Double[]: multi-dimensional arrays are not supported" in (
+        text
+    )

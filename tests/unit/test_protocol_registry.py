@@ -4,7 +4,9 @@ with no change to the core; the device union's errors name the known protocols."
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,3 +159,29 @@ def test_the_schema_union_is_discriminated_on_protocol(fake):
     assert isinstance(
         adapter.validate_python({"name": "x", "endpoint": "modbus+tcp://h"}), ModbusDevice
     )
+
+
+def test_a_protocol_adds_a_subcommand_of_its_own(tmp_path, capsys):
+    """A plugin's `commands` become `gateway` subcommands (how OPC UA adds `browse`); the
+    core's own command names are never taken over."""
+
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("target")
+        parser.add_argument("--times", type=int, default=1)
+
+    def hello(args: argparse.Namespace) -> int:
+        print(" ".join([f"hello {args.target}"] * args.times))
+        return 3
+
+    own = registry.Command("hello", "say hello", arguments, hello)
+    clash = registry.Command("check", "not the core's check", arguments, hello)
+    plugin = dataclasses.replace(fakeprotocol.PLUGIN, protocol="greeter", commands=(own, clash))
+    registry.register(plugin)
+    try:
+        assert main(["hello", "world", "--times", "2"]) == 3
+        assert capsys.readouterr().out == "hello world hello world\n"
+        assert main(["check", str(write(tmp_path, "devices: []\n"))]) == 0
+        assert capsys.readouterr().out.startswith("OK: 0 devices")
+    finally:
+        registry.unregister("greeter")
+    assert "hello" not in {c.name for c in registry.commands()}

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from gateway.clock import Clock
 from gateway.collectors.base import Collector, Emit
+from gateway.collectors.opcua.browsecmd import COMMAND as BROWSE
 from gateway.collectors.opcua.checks import check_device
 from gateway.collectors.opcua.collector import OpcuaConnection
 from gateway.collectors.opcua.compile import OpcuaPlan, compile_opcua
@@ -55,4 +56,5 @@ PLUGIN: Plugin[OpcuaDevice, OpcuaPlan] = Plugin(
     value_types=value_types,
     check=check_device,
     stand_ins={"endpoint": "opc.tcp://_:4840"},
+    commands=(BROWSE,),
 )

@@ -14,6 +14,7 @@ import yaml
 from asyncua import ua
 
 from gateway.collectors.opcua.browse import FoundVariable
+from gateway.collectors.opcua.models import OpcuaTag
 
 V = ua.VariantType
 #: the built-in types the collector reads (scalars, and arrays of them as indexed fields)
@@ -35,6 +36,10 @@ SUPPORTED = frozenset(
         V.ByteString,
         V.LocalizedText,
     }
+)
+#: the most elements an array tag may write (the bound of OpcuaTag.array_length)
+MAX_ARRAY_LENGTH: int = next(
+    m.le for m in OpcuaTag.model_fields["array_length"].metadata if getattr(m, "le", None)
 )
 _PLAIN = re.compile(r"[A-Za-z_][\w.\-/]*")  # written without quotes (when YAML reads it back)
 
@@ -136,9 +141,35 @@ def type_label(var: FoundVariable) -> str:
     return label
 
 
+def array_length(var: FoundVariable) -> int | None:
+    """The number of elements of a one-dimensional array of fixed length, None otherwise
+    (a scalar, or a length the server leaves open: the value read decides)."""
+    if var.value_rank == 1 and len(var.array_dimensions) == 1 and var.array_dimensions[0] > 0:
+        return var.array_dimensions[0]
+    return None
+
+
 def is_tag(var: FoundVariable) -> bool:
     """Readable and of a type the collector reads."""
     return var.readable and var.variant_type in SUPPORTED
+
+
+_PATHS = ("state_dir", "trusted_certs")  # written as given, when given
+
+
+def _tag_lines(var: FoundVariable, name: str, node: str, length: int | None) -> list[str]:
+    lines = [f"      - name: {scalar(name)}  # {_comment(type_label(var))}"]
+    lines.append(f"        node: {scalar(node)}")
+    if length is not None:
+        lines.append(f"        array_length: {length}")
+    if var.unit:
+        lines.append(f"        unit: {scalar(var.unit)}")
+    span = var.eu_range
+    if span is not None and all(math.isfinite(x) for x in span) and span[0] <= span[1]:
+        lines.append(f"        range: [{scalar(span[0])}, {scalar(span[1])}]")
+    if var.description:
+        lines.append(f"        description: {scalar(_comment(var.description))}")
+    return lines
 
 
 def render_tagmap(
@@ -150,15 +181,28 @@ def render_tagmap(
     *,
     browsed_at: datetime | None = None,
     schema: str = "tagmap.schema.json",
+    array_lengths: Mapping[ua.NodeId, int] | None = None,
+    not_tags: Mapping[ua.NodeId, str] | None = None,
 ) -> str:
     """The YAML text of a tag map for `found` (from `browse_variables`) on `endpoint`.
 
     `security` may hold `security_policy`, `security_mode` (default "None" each) and
-    `username`; with a username the map carries `password: ${OPCUA_PASSWORD}`. `schema` is
-    the schema path relative to where the map will be saved."""
+    `username`; with a username the map carries `password: ${OPCUA_PASSWORD}`; `state_dir`
+    and `trusted_certs` are written when given. `schema` is the schema path relative to where
+    the map will be saved. `array_lengths` (node -> number of elements, as the collector finds
+    it) overrides the ArrayDimensions browsed; `not_tags` (node -> why) leaves variables out
+    that the collector could not read (e.g. a multi-dimensional array)."""
     when = (browsed_at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    tags = [v for v in found if is_tag(v)]
-    others = [v for v in found if not is_tag(v)]
+    lengths = dict(array_lengths or {})
+    excluded = dict(not_tags or {})
+    for var in found:
+        length = lengths.get(var.node_id, array_length(var))
+        if is_tag(var) and length is not None and length > MAX_ARRAY_LENGTH:
+            excluded.setdefault(
+                var.node_id, f"array of {length} values (at most {MAX_ARRAY_LENGTH})"
+            )
+    tags = [v for v in found if is_tag(v) and v.node_id not in excluded]
+    others = [v for v in found if not is_tag(v) or v.node_id in excluded]
     lines = [
         f"# yaml-language-server: $schema={schema}",
         f"# Browsed from {_comment(endpoint)} at {when} by `gateway browse`: "
@@ -176,23 +220,19 @@ def render_tagmap(
     if username:
         lines.append(f"    username: {scalar(username)}")
         lines.append(f"    password: {scalar('${OPCUA_PASSWORD}')}")
+    lines += [f"    {key}: {scalar(security[key])}" for key in _PATHS if security.get(key)]
     lines.append("    tags:" if tags else "    tags: []")
     for var, name in zip(
         tags, unique_names([v.path or (v.display_name,) for v in tags]), strict=True
     ):
-        lines.append(f"      - name: {scalar(name)}  # {_comment(type_label(var))}")
-        lines.append(f"        node: {scalar(node_uri_id(var.node_id, namespace_array))}")
-        if var.unit:
-            lines.append(f"        unit: {scalar(var.unit)}")
-        span = var.eu_range
-        if span is not None and all(math.isfinite(x) for x in span) and span[0] <= span[1]:
-            lines.append(f"        range: [{scalar(span[0])}, {scalar(span[1])}]")
-        if var.description:
-            lines.append(f"        description: {scalar(_comment(var.description))}")
+        node = node_uri_id(var.node_id, namespace_array)
+        lines += _tag_lines(var, name, node, lengths.get(var.node_id, array_length(var)))
     if others:
         lines.append("    # Not tags (not readable, or a data type the collector does not read):")
     for var in others:
         why = "not readable" if not var.readable else type_label(var)
+        if var.node_id in excluded:
+            why = f"{type_label(var)}: {excluded[var.node_id]}"
         node = node_uri_id(var.node_id, namespace_array)
         lines.append(f"    #   {_comment(var.browse_path)}  {_comment(node)}  {_comment(why)}")
     return "\n".join(lines) + "\n"
