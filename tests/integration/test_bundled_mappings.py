@@ -11,6 +11,7 @@ import pytest
 from gateway.clock import SystemClock
 from gateway.collectors import registry
 from gateway.config import load_tagmaps
+from gateway.demo import PLANT_VIEW
 from gateway.model import Quality, Sample, TagPlan
 from gateway.pipeline import build_pipeline
 from simulators.export import ALARMS, PROTOCOL, files
@@ -48,6 +49,15 @@ def test_the_opcua_endpoint_follows_the_environment():
     config = load_tagmaps([MAPPINGS], env=env)
     endpoints = {d.protocol: d.endpoint for d in config.devices}
     assert endpoints == {"opcua": "opc.tcp://10.0.0.7:48400", "modbus": "modbus+tcp://10.0.0.7:502"}
+
+
+def test_the_demo_view_shows_tags_the_maps_read():
+    read: dict[str, set[str]] = {}
+    for device in load_tagmaps([MAPPINGS], env={}).devices:
+        read.setdefault(device.measurement, set()).update(t.name for t in device.tags)
+    for measurement, view in PLANT_VIEW.items():
+        shown = {tag for tag, _ in view.values} | {view.state_tag, view.alarm_tag} - {None}
+        assert shown <= read[measurement], (measurement, shown - read[measurement])
 
 
 def _check_value(sample: Sample, plant: Plant, tag: TagPlan) -> None:
