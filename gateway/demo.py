@@ -1,9 +1,9 @@
 """`gateway demo`: the simulated plant and the gateway in one process, with a live view.
 
 The plant runs faster than real time (default 30 times) with the anode-effect-storm scenario, its
-Modbus PLC listens on a free local port, and the gateway reads it through the bundled tag maps
-(`mappings/`). Data goes to InfluxDB when INFLUXDB_V2_URL is set, otherwise to line-protocol
-files under ./data.
+Modbus and OPC UA PLCs listen on free local ports, and the gateway reads them through the
+bundled tag maps (`mappings/`): the cells over Modbus, the feeders and the rectifier over OPC UA.
+Data goes to InfluxDB when INFLUXDB_V2_URL is set, otherwise to line-protocol files under ./data.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import signal
 from pathlib import Path
 
 from gateway.config import load_tagmaps
-from gateway.config.models import BufferConfig, FileSinkConfig, SinksConfig
+from gateway.config.models import BufferConfig, DeviceFields, FileSinkConfig, SinksConfig
 from gateway.runtime.app import Gateway
 from gateway.runtime.assemble import build_gateway
 from gateway.runtime.sinkset import ENV, build_sinks
@@ -72,6 +72,17 @@ def find_mappings(path: str | None) -> Path:
     raise FileNotFoundError("cannot find the bundled tag maps (mappings/plant.yaml)")
 
 
+def on_wall_clock(device: DeviceFields) -> DeviceFields:
+    """The device with OPC UA samples stamped when received: the plant's clock (the PLC's
+    source timestamps) runs `speed` times faster than the wall clock, the Modbus samples are
+    stamped on receipt, and both should line up in the database."""
+    if device.protocol != "opcua":
+        return device
+    from gateway.collectors.opcua.models import Timestamp
+
+    return device.model_copy(update={"timestamp": Timestamp.GATEWAY})
+
+
 def sinks_for_demo(data_dir: str) -> tuple[list[Sink], str]:
     """InfluxDB when INFLUXDB_V2_URL is set, else files under `data_dir`."""
     if os.environ.get(ENV["url"]):
@@ -91,24 +102,46 @@ async def run_demo(
 ) -> bool:
     """Run plant and gateway until `duration` wall seconds or Ctrl-C; True if all written."""
     from simulators.modbus_plc import ModbusPlc
+    from simulators.opcua_plc import OpcUaPlc
     from simulators.process.plant import Plant
     from simulators.runner import PlantRunner
     from simulators.scenario import load_scenario
 
     plant = Plant(cells=cells, seed=0)
-    modbus = ModbusPlc(plant, "127.0.0.1", 0)
-    await modbus.start()
-    env = {**os.environ, "PLANT_HOST": "127.0.0.1", "PLANT_MODBUS_PORT": str(modbus.port)}
-    config = load_tagmaps([find_mappings(mappings)], env=env)
     wanted = set(plant.device_names())
+    maps = find_mappings(mappings)
+    # which devices the maps read over OPC UA: the OPC UA PLC serves only those (it writes
+    # every changed node at each of the 30 steps a second; the rest would be wasted work)
+    by_default = {k: v for k, v in os.environ.items() if not k.startswith("PLANT_")}
+    over_opcua = [
+        d.name
+        for d in load_tagmaps([maps], env=by_default).devices
+        if d.protocol == "opcua" and d.name in wanted
+    ]
+    modbus = ModbusPlc(plant, "127.0.0.1", 0)
+    opcua = OpcUaPlc(plant, "127.0.0.1", 0, over_opcua) if over_opcua else None
+    await modbus.start()
+    if opcua is not None:
+        await opcua.start()
+    env = {
+        **os.environ,
+        "PLANT_HOST": "127.0.0.1",
+        "PLANT_MODBUS_PORT": str(modbus.port),
+        "PLANT_OPCUA_PORT": str(opcua.port if opcua else 0),
+    }
+    config = load_tagmaps([maps], env=env)
     config = dataclasses.replace(
         config,
-        devices=tuple(d for d in config.devices if d.name in wanted),
+        devices=tuple(on_wall_clock(d) for d in config.devices if d.name in wanted),
         buffer=BufferConfig(directory=str(Path(data_dir) / "buffer")),
     )
     sinks, where = sinks_for_demo(data_dir)
     runner = PlantRunner(
-        plant, modbus=modbus, speed=speed, scenario=load_scenario(scenario or DEFAULT_SCENARIO)
+        plant,
+        modbus=modbus,
+        opcua=opcua,
+        speed=speed,
+        scenario=load_scenario(scenario or DEFAULT_SCENARIO),
     )
     gateway: Gateway | None = None
 
@@ -142,6 +175,8 @@ async def run_demo(
             await view_task
         await plant_task
         await modbus.stop()
+        if opcua is not None:
+            await opcua.stop()
     view.draw()
     return ok
 

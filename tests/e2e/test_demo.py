@@ -33,3 +33,15 @@ def test_make_demo_runs_and_leaves_data(tmp_path):
     devices = {tags["device"] for m, tags, _, _ in parsed if m != "gateway_stats"}
     assert len(devices) == 25
     assert "plc-gateway demo" in result.stdout  # the live view printed
+    # both collectors at work: cells over Modbus, feeders and the rectifier over OPC UA, with
+    # good values (not only the BAD samples of a session that never came up)
+    endpoints = {tags["endpoint"] for m, tags, _, _ in parsed if "endpoint" in tags}
+    assert {e.split("://")[0] for e in endpoints} == {"modbus+tcp", "opc.tcp"}, endpoints
+    for measurement, field in (("cell", "bath_temp"), ("feeder", "hopper_weight")):
+        good = [
+            tags["device"]
+            for m, tags, fields, _ in parsed
+            if m == measurement and fields.get(f"{field}_quality") == 0 and field in fields
+        ]
+        assert len(set(good)) == 12, (measurement, sorted(set(good)))
+    assert any(m == "rectifier" and "line_current" in f for m, _, f, _ in parsed)

@@ -158,8 +158,11 @@ async def test_export_mappings_writes_the_bundled_maps(tmp_path):
     proc = await simulators("export-mappings", str(tmp_path))
     code, err = await finished(proc)
     assert code == 0, err
-    for name in ("plant.yaml", "cell-tags.csv", "feeder-tags.csv", "rectifier-tags.csv"):
-        assert (tmp_path / name).read_text() == (ROOT / "mappings" / name).read_text()
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert "feeders/cell12_feeder-tags.csv" in written  # one OPC UA tag list per feeder
+    assert len(written) == 15  # plant.yaml, cell-tags.csv, rectifier-tags.csv, 12 feeders
+    for name in written:
+        assert (tmp_path / name).read_text() == (ROOT / "mappings" / name).read_text(), name
 
 
 @pytest.mark.parametrize(
