@@ -20,7 +20,14 @@ from asyncua import Client, ua
 
 from gateway.clock import Clock, SystemClock
 from gateway.collectors.base import ConnectionStats, DeviceStats, Emit, State
-from gateway.collectors.opcua.binding import Binding, Bound, append_samples, bad_samples, bind
+from gateway.collectors.opcua.binding import (
+    Binding,
+    Bound,
+    Stamps,
+    append_samples,
+    bad_samples,
+    bind,
+)
 from gateway.collectors.opcua.compile import OpcuaPlan
 from gateway.collectors.opcua.limits import OperationLimits, read_limits
 from gateway.collectors.opcua.models import Mode
@@ -34,6 +41,12 @@ from gateway.model import Sample
 
 log = logging.getLogger(__name__)
 
+#: samples of notifications waiting for the pipeline before new notifications are dropped
+#: (counted in `dropped`). The pipeline takes a batch in microseconds per sample, so the queue
+#: only grows when the process cannot keep up at all; the bound keeps its memory finite then.
+#: Polls and the BAD markers of a gap are never dropped: polls wait for room instead.
+MAX_PENDING = 200_000
+
 
 class OpcuaConnection:
     """Reads one OPC UA device (one server session)."""
@@ -46,7 +59,7 @@ class OpcuaConnection:
         self.clock = clock or SystemClock()
         self.name = plan.endpoint
         self.stats = ConnectionStats()
-        self.devices = {plan.device: DeviceStats()}
+        self.devices = {plan.device: DeviceStats(state=State.DOWN)}  # UP once a session is
         self.supervisor = SessionSupervisor(
             SessionSettings(plan.endpoint, request_timeout=plan.timeout_s),
             self._on_connected,
@@ -58,6 +71,12 @@ class OpcuaConnection:
         self._polls: list[asyncio.Task[None]] = []
         self._subscriptions: list[SubscriptionSet] = []
         self._reported: set[tuple[str, str]] = set()  # (tag, reason) logged once
+        self._pending = 0  # samples queued, not yet handed to the pipeline
+        self._room = asyncio.Event()  # set while _pending is under MAX_PENDING
+        self._room.set()
+        self.dropped = 0  # notification samples dropped at the bound (see MAX_PENDING)
+        self._attempting = False  # a connection attempt has begun and not (yet) succeeded
+        self._marked = False  # the tags were marked BAD as not connected (once, at start)
 
     @property
     def _device(self) -> DeviceStats:
@@ -86,8 +105,9 @@ class OpcuaConnection:
     async def scan_all(self) -> list[Sample]:
         """Read every tag once, whatever its mode (`gateway once`); never raises."""
         client = Client(self.plan.endpoint, timeout=self.plan.timeout_s)
+        self.stats.connects += 1
         try:
-            await self._configure(client)
+            await configure(client, self.plan.security)
             await client.connect()
         except Exception as exc:
             reason = await explain(exc, url=self.plan.endpoint, settings=self.plan.security)
@@ -95,16 +115,14 @@ class OpcuaConnection:
             return bad_samples(self.plan.tags, f"not connected: {reason}", self.clock.now_ns())
         try:
             self.stats.connected = True
-            binding = await bind(
-                client, self.plan, await client.get_namespace_array(), await read_limits(client)
-            )
+            limits = await read_limits(client)
+            namespaces = await client.get_namespace_array()
+            binding = await bind(client, self.plan, namespaces, limits)
             samples = self._unbound(binding)
-            values = await read(
-                client, value_reads([b.node_id for b in binding.bound]), await read_limits(client)
-            )
-            now = self.clock.now_ns()
+            values = await read(client, value_reads([b.node_id for b in binding.bound]), limits)
+            stamps = Stamps(self.clock.now_ns())
             for bound, data in zip(binding.bound, values, strict=True):
-                append_samples(bound, data, now, samples)
+                append_samples(bound, data, stamps, samples)
             self._device.scans += 1
             return samples
         except (ReadError, ua.UaError, OSError, TimeoutError) as exc:
@@ -124,14 +142,34 @@ class OpcuaConnection:
     # -- the session's life --
 
     async def _configure(self, client: Client) -> None:
+        """Runs before every connection attempt. The supervisor reports no failed attempt, so
+        one that began and never reached `_on_connected` is counted here, at the next one
+        (within one backoff); the first such failure marks the tags BAD at once."""
         self.stats.connects += 1
+        if self._attempting:
+            self.stats.connect_failures += 1
+            await self._mark_not_connected()
+        self._attempting = True
         await configure(client, self.plan.security)
 
     async def _on_connected(self, client: Client, namespaces: list[str]) -> None:
+        try:
+            await self._set_up(client, namespaces)
+        except BaseException:
+            # a failed set-up is a failed attempt: nothing of it may outlive this client
+            await self._stop_polls()
+            self._subscriptions = []
+            raise
+        self._attempting = False
+        self.stats.connected = True
+        self._device.state = State.UP
+        self._device.last_error = ""
+
+    async def _set_up(self, client: Client, namespaces: list[str]) -> None:
         limits = await read_limits(client)
         binding = await bind(client, self.plan, namespaces, limits)
         if binding.unbound:
-            await self._queue.put(self._unbound(binding))
+            await self._put(self._unbound(binding))
         by_mode: dict[tuple[Mode, float], list[Bound]] = defaultdict(list)
         for bound in binding.bound:
             by_mode[bound.tag.mode, bound.tag.interval_s].append(bound)
@@ -141,9 +179,6 @@ class OpcuaConnection:
                 await self._subscribe(client, interval, tags)
             else:
                 self._polls.append(asyncio.create_task(self._poll(client, interval, tags, limits)))
-        self.stats.connected = True
-        self._device.state = State.UP
-        self._device.last_error = ""
 
     async def _on_lost(self, reason: str) -> None:
         self.stats.connected = False
@@ -152,19 +187,25 @@ class OpcuaConnection:
         self._device.last_error = reason
         await self._stop_polls()
         self._subscriptions = []
-        await self._queue.put(
+        await self._put(
             bad_samples(self.plan.tags, f"connection lost: {reason}", self.clock.now_ns())
         )
 
     async def _mark_unreachable(self, stop: asyncio.Event) -> None:
-        """A server that cannot be reached at start: its tags are BAD once, with the cause."""
-        if await sleep_or_stop(self.clock, self.plan.timeout_s + 1.0, stop):
+        """A first attempt that hangs (no answer at all) marks the tags after one request
+        timeout; a refused one is marked sooner, at the next attempt (`_configure`)."""
+        if not await sleep_or_stop(self.clock, self.plan.timeout_s + 1.0, stop):
+            await self._mark_not_connected()
+
+    async def _mark_not_connected(self) -> None:
+        """A server not reached since start: its tags are BAD once, with the cause."""
+        if self._marked or self.supervisor.sessions > 0:
             return
-        if self.supervisor.sessions == 0:
-            self._device.state = State.DOWN
-            reason = f"not connected: {self.supervisor.last_error or 'no answer yet'}"
-            self._device.last_error = reason
-            await self._queue.put(bad_samples(self.plan.tags, reason, self.clock.now_ns()))
+        self._marked = True
+        self._device.state = State.DOWN
+        reason = f"not connected: {self.supervisor.last_error or 'no answer yet'}"
+        self._device.last_error = reason
+        await self._put(bad_samples(self.plan.tags, reason, self.clock.now_ns()))
 
     # -- subscriptions and polls --
 
@@ -179,16 +220,17 @@ class OpcuaConnection:
             for b in tags
         ]
         now_ns = self.clock.now_ns
-        queue = self._queue
         device = self._device
 
+        offer = self._offer
+
         def on_data(batch: list[tuple[int, ua.DataValue]]) -> None:
-            now = now_ns()
+            stamps = Stamps(now_ns())
             samples: list[Sample] = []
             for index, data in batch:
-                append_samples(tags[index], data, now, samples)
+                append_samples(tags[index], data, stamps, samples)
             device.reads += 1
-            queue.put_nowait(samples)
+            offer(samples)
 
         def on_status(status: ua.StatusCode) -> None:
             self.supervisor.lose(f"subscription status {status.name}")
@@ -200,13 +242,12 @@ class OpcuaConnection:
             refused = [
                 (tags[f.index].tag, f"monitored item refused: {f.status}") for f in subs.failures
             ]
-            await self._queue.put(self._unbound(Binding([], refused)))
+            await self._put(self._unbound(Binding([], refused)))
 
     async def _poll(
         self, client: Client, interval: float, tags: list[Bound], limits: OperationLimits
     ) -> None:
         items = value_reads([b.node_id for b in tags])
-        stop = asyncio.Event()
         schedule = FixedRate(interval, self.clock.monotonic())
         device = self._device
         while True:
@@ -216,20 +257,18 @@ class OpcuaConnection:
             except ReadError as exc:
                 self.supervisor.lose(str(exc))
                 return
-            now = self.clock.now_ns()
+            stamps = Stamps(self.clock.now_ns())
             samples: list[Sample] = []
             for bound, data in zip(tags, values, strict=True):
-                append_samples(bound, data, now, samples)
+                append_samples(bound, data, stamps, samples)
             device.reads += 1
             device.scans += 1
             device.last_scan_seconds = self.clock.monotonic() - began
             device.scan_seconds_total += device.last_scan_seconds
-            await self._queue.put(samples)
+            await self._room.wait()  # a poll waits for the pipeline (a late scan if long)
+            await self._put(samples)
             device.late_scans += schedule.advance(self.clock.monotonic())
-            if await sleep_or_stop(
-                self.clock, max(0.0, schedule.next_due - self.clock.monotonic()), stop
-            ):
-                return
+            await self.clock.sleep(max(0.0, schedule.next_due - self.clock.monotonic()))
 
     async def _stop_polls(self) -> None:
         polls, self._polls = self._polls, []
@@ -249,7 +288,31 @@ class OpcuaConnection:
             except Exception:  # a failing emit must not stop the collector
                 log.exception("OPC UA %s: delivering samples failed", self.name)
             finally:
+                self._pending -= len(samples)
+                if self._pending < MAX_PENDING:
+                    self._room.set()
                 self._queue.task_done()
+
+    async def _put(self, samples: list[Sample]) -> None:
+        """Queue samples that must not be dropped (polls wait for room before)."""
+        self._pending += len(samples)
+        if self._pending >= MAX_PENDING:
+            self._room.clear()
+        await self._queue.put(samples)
+
+    def _offer(self, samples: list[Sample]) -> None:
+        """Queue a notification batch, or drop and count it while the queue is full."""
+        if self._pending >= MAX_PENDING:
+            if not self.dropped:
+                log.warning(
+                    "OPC UA %s: the pipeline cannot keep up; notifications dropped", self.name
+                )
+            self.dropped += len(samples)
+            return
+        self._pending += len(samples)
+        if self._pending >= MAX_PENDING:
+            self._room.clear()
+        self._queue.put_nowait(samples)
 
     def _unbound(self, binding: Binding) -> list[Sample]:
         """BAD samples of the tags that could not be bound, each reason logged once."""
