@@ -64,3 +64,13 @@ async def running(connection: OpcuaConnection) -> AsyncIterator[asyncio.Event]:
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait for a condition on counters nothing signals (checked every 50 ms)."""
+
+    async def wait() -> None:
+        while not condition():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(wait(), timeout)

@@ -11,7 +11,13 @@ import pytest
 from gateway.collectors.base import State
 from gateway.collectors.opcua.collector import OpcuaConnection
 from gateway.model import Quality, Sample
-from tests.integration.opcua_collecting import Recorder, every_field, plan_of, running
+from tests.integration.opcua_collecting import (
+    Recorder,
+    eventually,
+    every_field,
+    plan_of,
+    running,
+)
 from tests.uaserver import URI, UaTestServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
@@ -47,7 +53,7 @@ async def test_a_restart_with_reordered_namespaces_resumes_by_itself(mode: str) 
             assert not connection.stats.connected
             await server.start(extra_namespaces=("urn:first", "urn:second"))
             assert server.ns == 4  # the index moved: only nsu= ids find the nodes
-            await recorder.until(lambda ss: connection.stats.connected)
+            await eventually(lambda: connection.stats.connected, timeout=60)
             await server.write_all(100.0)
             await recorder.until(every_field(plan, valued(100.0)), timeout=60)
             assert connection.devices["dev"].state is State.UP
