@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from gateway.collectors.base import State
+from gateway.collectors.opcua import collector as collector_module
 from gateway.collectors.opcua.collector import OpcuaConnection
 from gateway.model import Quality, Sample
 from tests.integration.opcua_collecting import (
@@ -123,5 +124,36 @@ async def test_stop_while_connected_leaves_no_task() -> None:
         assert left == [asyncio.current_task()] or not [
             t for t in left if t is not asyncio.current_task()
         ]
+    finally:
+        await server.stop()
+
+
+async def test_a_pipeline_that_falls_behind_drops_notifications_at_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(collector_module, "MAX_PENDING", 3 * COUNT)
+    server = UaTestServer(COUNT)
+    await server.start()
+    plan = plan_of(server.url, tags("subscribe"), scan_rate=0.05)
+    release = asyncio.Event()
+    recorder = Recorder()
+
+    async def slow(batch: list[Sample]) -> None:
+        await release.wait()  # a pipeline stuck (never so slow in practice)
+        await recorder(batch)
+
+    connection = OpcuaConnection(plan, slow)
+    try:
+        async with running(connection):
+            value = 0.0
+            while not connection.dropped:  # change every value until the queue is full
+                value += 1000.0
+                await server.write_all(value)
+                await asyncio.sleep(0.05)
+                assert connection._pending <= 4 * COUNT  # the bound, plus one batch at most
+            release.set()
+            await server.write_all(-1000.0)
+            await recorder.until(every_field(plan, valued(-1000.0)))
+        assert connection.stats.connects == 1  # the session stayed up
     finally:
         await server.stop()
