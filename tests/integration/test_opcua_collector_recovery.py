@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from asyncua import ua
 
 from gateway.collectors.base import State
 from gateway.collectors.opcua import collector as collector_module
@@ -155,5 +157,40 @@ async def test_a_pipeline_that_falls_behind_drops_notifications_at_the_bound(
             await server.write_all(-1000.0)
             await recorder.until(every_field(plan, valued(-1000.0)))
         assert connection.stats.connects == 1  # the session stayed up
+    finally:
+        await server.stop()
+
+
+async def test_a_set_up_that_fails_leaves_no_poll_behind(caplog: pytest.LogCaptureFixture) -> None:
+    """The first CreateSubscription is refused after the polls started: the attempt fails and
+    is retried, and its polls must not outlive it (one would report the next session lost)."""
+    server = UaTestServer(COUNT)
+    await server.start()
+    assert server.server is not None
+    service = server.server.iserver.subscription_service
+    original = service.create_subscription
+    refused: list[int] = []
+
+    async def create(*args: Any, **kwargs: Any) -> Any:
+        if not refused:
+            refused.append(1)
+            raise ua.UaStatusCodeError(ua.StatusCodes.BadTooManySubscriptions)
+        return await original(*args, **kwargs)
+
+    service.create_subscription = create  # type: ignore[method-assign]
+    # polls slower than the first backoff (~1 s): an orphan would wake in the next session
+    sub = {"name": "sub", "node": f"nsu={URI};s=v0"}
+    plan = plan_of(server.url, [*tags("poll"), sub], scan_rate=2.0, publishing_interval=0.1)
+    recorder = Recorder()
+    connection = OpcuaConnection(plan, recorder)
+    try:
+        async with running(connection):
+            await server.write_all(5.0)
+            await recorder.until(every_field(plan, lambda s: s.quality is GOOD and s.value != 0))
+            scans = connection.devices["dev"].scans
+            await eventually(lambda: connection.devices["dev"].scans >= scans + 2)
+            assert connection.supervisor.sessions == 1
+        assert refused
+        assert not [r for r in caplog.records if "session lost" in r.getMessage()]
     finally:
         await server.stop()
