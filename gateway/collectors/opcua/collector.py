@@ -77,6 +77,8 @@ class OpcuaConnection:
         self.dropped = 0  # notification samples dropped at the bound (see MAX_PENDING)
         self._attempting = False  # a connection attempt has begun and not (yet) succeeded
         self._marked = False  # the tags were marked BAD as not connected (once, at start)
+        self._setting_up = False  # a session is up and its tags are being set up
+        self._set_up_once = False  # a session was set up (the supervisor counts it later)
 
     @property
     def _device(self) -> DeviceStats:
@@ -153,6 +155,7 @@ class OpcuaConnection:
         await configure(client, self.plan.security)
 
     async def _on_connected(self, client: Client, namespaces: list[str]) -> None:
+        self._setting_up = True  # the server answers: a long set-up is no missing server
         try:
             await self._set_up(client, namespaces)
         except BaseException:
@@ -160,7 +163,10 @@ class OpcuaConnection:
             await self._stop_polls()
             self._subscriptions = []
             raise
+        finally:
+            self._setting_up = False
         self._attempting = False
+        self._set_up_once = True
         self.stats.connected = True
         self._device.state = State.UP
         self._device.last_error = ""
@@ -194,12 +200,14 @@ class OpcuaConnection:
     async def _mark_unreachable(self, stop: asyncio.Event) -> None:
         """A first attempt that hangs (no answer at all) marks the tags after one request
         timeout; a refused one is marked sooner, at the next attempt (`_configure`)."""
-        if not await sleep_or_stop(self.clock, self.plan.timeout_s + 1.0, stop):
+        stopped = await sleep_or_stop(self.clock, self.plan.timeout_s + 1.0, stop)
+        # a session being set up is a server that answers: marked only if the set-up fails
+        if not stopped and not self._setting_up:
             await self._mark_not_connected()
 
     async def _mark_not_connected(self) -> None:
         """A server not reached since start: its tags are BAD once, with the cause."""
-        if self._marked or self.supervisor.sessions > 0:
+        if self._marked or self._set_up_once:
             return
         self._marked = True
         self._device.state = State.DOWN
