@@ -208,7 +208,8 @@ async def test_ten_thousand_monitored_items() -> None:
 
 
 @pytest.mark.asyncio
-async def test_timestamps_source_server_and_gateway() -> None:
+@pytest.mark.parametrize("mode", ["poll", "subscribe", "once"])
+async def test_timestamps_source_server_and_gateway(mode: str) -> None:
     server = UaTestServer(1)
     await server.start()
     source = datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC)
@@ -222,15 +223,23 @@ async def test_timestamps_source_server_and_gateway() -> None:
         )
         await server.server.write_attribute_value(server.node(0), data)
         node = f"nsu={TEST_URI};s=v0"
+        tag_mode = "poll" if mode == "once" else mode
         tags = [
-            {"name": name, "node": node, "timestamp": name, "mode": mode}
+            {"name": name, "node": node, "timestamp": name, "mode": tag_mode}
             for name in ("source", "server", "gateway")
-            for mode in ("poll",)
         ]
         plan = plan_of(server.url, tags)
         before = datetime.now(UTC).timestamp() * 1e9
-        latest = {s.point.field: s for s in await OpcuaConnection(plan, Recorder()).scan_all()}
+        recorder = Recorder()
+        connection = OpcuaConnection(plan, recorder)
+        if mode == "once":
+            samples = await connection.scan_all()
+        else:
+            async with running(connection):
+                await recorder.until(every_field(plan, lambda s: s.quality is GOOD))
+            samples = recorder.samples
         after = datetime.now(UTC).timestamp() * 1e9
+        latest = {s.point.field: s for s in samples}
         assert latest["source"].time_ns == int(source.timestamp()) * 10**9 + 600_000_000
         assert latest["server"].time_ns == int(served.timestamp()) * 10**9 + 700_000_000
         assert before <= latest["gateway"].time_ns <= after
