@@ -11,7 +11,7 @@ import pytest
 from asyncua import ua
 
 from gateway.collectors.base import State
-from gateway.collectors.opcua import collector as collector_module
+from gateway.collectors.opcua import delivery as delivery_module
 from gateway.collectors.opcua.collector import OpcuaConnection
 from gateway.model import Quality, Sample
 from tests.integration.opcua_collecting import (
@@ -133,7 +133,7 @@ async def test_stop_while_connected_leaves_no_task() -> None:
 async def test_a_pipeline_that_falls_behind_drops_notifications_at_the_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(collector_module, "MAX_PENDING", 3 * COUNT)
+    monkeypatch.setattr(delivery_module, "MAX_PENDING", 3 * COUNT)
     server = UaTestServer(COUNT)
     await server.start()
     plan = plan_of(server.url, tags("subscribe"), scan_rate=0.05)
@@ -152,7 +152,7 @@ async def test_a_pipeline_that_falls_behind_drops_notifications_at_the_bound(
                 value += 1000.0
                 await server.write_all(value)
                 await asyncio.sleep(0.05)
-                assert connection._pending <= 4 * COUNT  # the bound, plus one batch at most
+                assert connection.delivery.pending <= 4 * COUNT  # the bound, plus one batch at most
             release.set()
             await server.write_all(-1000.0)
             await recorder.until(every_field(plan, valued(-1000.0)))

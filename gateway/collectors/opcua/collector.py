@@ -6,7 +6,12 @@ schedules, chunked to the server's MaxNodesPerRead. Notifications arrive as one 
 publish response; they become samples at once and are queued, and one task hands them to
 the pipeline in order. A lost session marks every tag BAD once (`connection lost: ...`): the
 gap is visible, and no value is invented for it; the supervisor reconnects with backoff and
-everything is set up again, resolving the node ids anew.
+everything is set up again, resolving the node ids anew. A server not reached since start
+marks every tag BAD once (`not connected: ...`), at the first failed attempt or after one
+request timeout without an answer.
+
+Counters, as for Modbus: `connects` counts connection attempts, `connect_failures` the failed
+attempts and the lost sessions; the device is UP while a session is set up, DOWN otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from gateway.collectors.opcua.binding import (
     bind,
 )
 from gateway.collectors.opcua.compile import OpcuaPlan
+from gateway.collectors.opcua.delivery import Delivery
 from gateway.collectors.opcua.limits import OperationLimits, read_limits
 from gateway.collectors.opcua.models import Mode
 from gateway.collectors.opcua.poll import ReadError, read, value_reads
@@ -40,12 +46,6 @@ from gateway.collectors.schedule import FixedRate, sleep_or_stop
 from gateway.model import Sample
 
 log = logging.getLogger(__name__)
-
-#: samples of notifications waiting for the pipeline before new notifications are dropped
-#: (counted in `dropped`). The pipeline takes a batch in microseconds per sample, so the queue
-#: only grows when the process cannot keep up at all; the bound keeps its memory finite then.
-#: Polls and the BAD markers of a gap are never dropped: polls wait for room instead.
-MAX_PENDING = 200_000
 
 
 class OpcuaConnection:
@@ -67,14 +67,10 @@ class OpcuaConnection:
             on_lost=self._on_lost,
             name=f"{plan.device} ({plan.endpoint})",
         )
-        self._queue: asyncio.Queue[list[Sample]] = asyncio.Queue()
+        self.delivery = Delivery(emit, self.name)
         self._polls: list[asyncio.Task[None]] = []
         self._subscriptions: list[SubscriptionSet] = []
         self._reported: set[tuple[str, str]] = set()  # (tag, reason) logged once
-        self._pending = 0  # samples queued, not yet handed to the pipeline
-        self._room = asyncio.Event()  # set while _pending is under MAX_PENDING
-        self._room.set()
-        self.dropped = 0  # notification samples dropped at the bound (see MAX_PENDING)
         self._attempting = False  # a connection attempt has begun and not (yet) succeeded
         self._marked = False  # the tags were marked BAD as not connected (once, at start)
         self._setting_up = False  # a session is up and its tags are being set up
@@ -89,7 +85,7 @@ class OpcuaConnection:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Keep the session up and deliver samples until `stop` is set."""
         stop = stop or asyncio.Event()
-        deliver = asyncio.create_task(self._deliver())
+        deliver = asyncio.create_task(self.delivery.run())
         unreachable = asyncio.create_task(self._mark_unreachable(stop))
         try:
             await self.supervisor.run(stop)
@@ -98,7 +94,7 @@ class OpcuaConnection:
             await self._stop_polls()
             with contextlib.suppress(asyncio.CancelledError):
                 await unreachable
-            await self._queue.join()
+            await self.delivery.join()
             deliver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await deliver
@@ -133,6 +129,11 @@ class OpcuaConnection:
             self.stats.connected = False
             with contextlib.suppress(Exception):
                 await client.disconnect()
+
+    @property
+    def dropped(self) -> int:
+        """Notification samples dropped because the pipeline could not keep up."""
+        return self.delivery.dropped
 
     def shutdown_grace_s(self) -> float:
         """A poll in progress takes at most one request timeout per chunk; one is allowed."""
@@ -175,7 +176,7 @@ class OpcuaConnection:
         limits = await read_limits(client)
         binding = await bind(client, self.plan, namespaces, limits)
         if binding.unbound:
-            await self._put(self._unbound(binding))
+            self.delivery.put(self._unbound(binding))
         by_mode: dict[tuple[Mode, float], list[Bound]] = defaultdict(list)
         for bound in binding.bound:
             by_mode[bound.tag.mode, bound.tag.interval_s].append(bound)
@@ -193,7 +194,7 @@ class OpcuaConnection:
         self._device.last_error = reason
         await self._stop_polls()
         self._subscriptions = []
-        await self._put(
+        self.delivery.put(
             bad_samples(self.plan.tags, f"connection lost: {reason}", self.clock.now_ns())
         )
 
@@ -213,7 +214,7 @@ class OpcuaConnection:
         self._device.state = State.DOWN
         reason = f"not connected: {self.supervisor.last_error or 'no answer yet'}"
         self._device.last_error = reason
-        await self._put(bad_samples(self.plan.tags, reason, self.clock.now_ns()))
+        self.delivery.put(bad_samples(self.plan.tags, reason, self.clock.now_ns()))
 
     # -- subscriptions and polls --
 
@@ -230,7 +231,7 @@ class OpcuaConnection:
         now_ns = self.clock.now_ns
         device = self._device
 
-        offer = self._offer
+        offer = self.delivery.offer
 
         def on_data(batch: list[tuple[int, ua.DataValue]]) -> None:
             stamps = Stamps(now_ns())
@@ -250,7 +251,7 @@ class OpcuaConnection:
             refused = [
                 (tags[f.index].tag, f"monitored item refused: {f.status}") for f in subs.failures
             ]
-            await self._put(self._unbound(Binding([], refused)))
+            self.delivery.put(self._unbound(Binding([], refused)))
 
     async def _poll(
         self, client: Client, interval: float, tags: list[Bound], limits: OperationLimits
@@ -273,8 +274,8 @@ class OpcuaConnection:
             device.scans += 1
             device.last_scan_seconds = self.clock.monotonic() - began
             device.scan_seconds_total += device.last_scan_seconds
-            await self._room.wait()  # a poll waits for the pipeline (a late scan if long)
-            await self._put(samples)
+            await self.delivery.room()  # a poll waits for the pipeline (a late scan if long)
+            self.delivery.put(samples)
             device.late_scans += schedule.advance(self.clock.monotonic())
             await self.clock.sleep(max(0.0, schedule.next_due - self.clock.monotonic()))
 
@@ -285,42 +286,6 @@ class OpcuaConnection:
         for task in polls:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-    async def _deliver(self) -> None:
-        """Hand queued samples to the pipeline, in order."""
-        while True:
-            samples = await self._queue.get()
-            try:
-                if samples:
-                    await self.emit(samples)
-            except Exception:  # a failing emit must not stop the collector
-                log.exception("OPC UA %s: delivering samples failed", self.name)
-            finally:
-                self._pending -= len(samples)
-                if self._pending < MAX_PENDING:
-                    self._room.set()
-                self._queue.task_done()
-
-    async def _put(self, samples: list[Sample]) -> None:
-        """Queue samples that must not be dropped (polls wait for room before)."""
-        self._pending += len(samples)
-        if self._pending >= MAX_PENDING:
-            self._room.clear()
-        await self._queue.put(samples)
-
-    def _offer(self, samples: list[Sample]) -> None:
-        """Queue a notification batch, or drop and count it while the queue is full."""
-        if self._pending >= MAX_PENDING:
-            if not self.dropped:
-                log.warning(
-                    "OPC UA %s: the pipeline cannot keep up; notifications dropped", self.name
-                )
-            self.dropped += len(samples)
-            return
-        self._pending += len(samples)
-        if self._pending >= MAX_PENDING:
-            self._room.clear()
-        self._queue.put_nowait(samples)
 
     def _unbound(self, binding: Binding) -> list[Sample]:
         """BAD samples of the tags that could not be bound, each reason logged once."""
