@@ -36,7 +36,11 @@ from gateway.config.models import (
     SinksConfig,
     TagMapFile,
 )
-from gateway.config.written import labels_as_written, paths_relative_to
+from gateway.config.written import (
+    device_paths_relative_to,
+    labels_as_written,
+    paths_relative_to,
+)
 from gateway.config.yamlsource import (
     DataPath,
     Locations,
@@ -223,6 +227,7 @@ class _Loader:
             ctx.problem((*path, *rel), message)
         for rel, message in proto.warn(device, None):
             ctx.warning((*path, *rel), message)
+        device = device_paths_relative_to(ctx.name, device)
         self.checked.append((ctx, path, device))
         self.devices.append(device)
         self.origin.setdefault(device.name, ctx.name)

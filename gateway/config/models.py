@@ -9,7 +9,7 @@ several fields (a type that needs a register count, a bit index, a scan group na
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -124,6 +124,9 @@ class DeviceFields(Strict):
     protocol: str = Field("modbus", description="which collector reads the device")
     measurement: str = Field(min_length=1, description="default measurement")
     tags: Sequence[TagFields] = Field(default_factory=list)
+    #: fields that hold a file or folder path: the loader makes those written relative to
+    #: the tag-map file (`written.device_paths_relative_to`), as it does `tags_csv`
+    path_fields: ClassVar[tuple[str, ...]] = ()
 
     name: str = Field(pattern=NAME_PATTERN, description="unique across all tag maps")
     timeout: Duration = Field(1.0, gt=0, description="per request")

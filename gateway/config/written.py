@@ -2,15 +2,16 @@
 
 * InfluxDB tag values (device `metadata`, a tag's `tags`) are the text written, not what
   YAML 1.1 made of it (`010` -> 8, `no` -> false).
-* Paths written in a section (buffer and file-sink folders, `token_file`) are relative to
-  the tag-map file, as `tags_csv` is (`yamlsource.relative_to`).
+* Paths written in a section (buffer and file-sink folders, `token_file`) or in a device
+  (the fields its model lists in `path_fields`) are relative to the tag-map file, as
+  `tags_csv` is (`yamlsource.relative_to`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.config.models import BufferConfig, SinksConfig
+from gateway.config.models import BufferConfig, DeviceFields, SinksConfig
 from gateway.config.yamlsource import Texts, relative_to
 
 
@@ -32,6 +33,17 @@ def paths_relative_to(yaml_file: str, section: Any) -> Any:
         }
         return section.model_copy(update={k: v for k, v in update.items() if v is not None})
     return section
+
+
+def device_paths_relative_to(yaml_file: str, device: DeviceFields) -> DeviceFields:
+    """The device with the paths its model names in `path_fields` relative to its file, for
+    those written (a default stays relative to the working directory, as a buffer's does)."""
+    update = {
+        key: relative_to(yaml_file, value)
+        for key in type(device).path_fields
+        if key in device.model_fields_set and isinstance(value := getattr(device, key), str)
+    }
+    return device.model_copy(update=update) if update else device
 
 
 def labels_as_written(data: dict[Any, Any], texts: Texts) -> None:

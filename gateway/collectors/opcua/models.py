@@ -7,7 +7,7 @@ Names follow Telegraf's opcua plugin where it has one (`security_policy`, `secur
 from __future__ import annotations
 
 import enum
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -108,6 +108,12 @@ class OpcuaDevice(DeviceFields):
     """One OPC UA server (one session); its tags are subscribed to or polled."""
 
     protocol: Literal["opcua"] = "opcua"
+    path_fields: ClassVar[tuple[str, ...]] = (
+        "state_dir",
+        "certificate",
+        "private_key",
+        "trusted_certs",
+    )
     endpoint: str = Field(description="opc.tcp://host:port[/path]")
     security_policy: Policy = Field(
         "None", description="None, Basic256Sha256, Aes128_Sha256_RsaOaep or Aes256_Sha256_RsaPss"

@@ -1,0 +1,50 @@
+"""OPC UA device paths (state_dir, certificate, private_key, trusted_certs) are relative to the
+tag-map file, like tags_csv and the buffer folder; defaults stay relative to the working
+directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.collectors.opcua.compile import compile_opcua
+from gateway.collectors.opcua.models import OpcuaDevice
+from gateway.config.loader import load_tagmaps
+
+MAP = """\
+devices:
+  - name: rect
+    protocol: opcua
+    endpoint: opc.tcp://127.0.0.1:4840
+    state_dir: uastate
+    certificate: pki/client.der
+    private_key: pki/client.pem
+    trusted_certs: ~/trusted
+    security_policy: Basic256Sha256
+    security_mode: Sign
+    tags:
+      - {name: a, node: "ns=2;s=a"}
+  - name: plain
+    protocol: opcua
+    endpoint: opc.tcp://127.0.0.1:4841
+    tags:
+      - {name: a, node: "ns=2;s=a"}
+"""
+
+
+def test_device_paths_are_relative_to_the_tag_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plant").mkdir()
+    (tmp_path / "plant" / "map.yaml").write_text(MAP)
+    loaded = load_tagmaps(["plant/map.yaml"], env={})
+    devices = [d for d in loaded.devices if isinstance(d, OpcuaDevice)]
+    rect, plain = compile_opcua(devices)
+    assert rect.security.state_dir == Path("plant") / "uastate"
+    assert rect.security.certificate == Path("plant") / "pki" / "client.der"
+    assert rect.security.private_key == Path("plant") / "pki" / "client.pem"
+    assert rect.security.trusted_dir == Path.home() / "trusted"
+    assert plain.security.state_dir == Path("data") / "opcua"  # the default: working directory
+    assert plain.security.trusted_dir is None
