@@ -223,11 +223,11 @@ class _Loader:
             if isinstance(raw, dict):
                 _check_valid_part(ctx, path, raw, exc, proto)
             return
+        device = device_paths_relative_to(ctx.name, device)  # checks may look at the files
         for rel, message in [*proto.check(device, None), *unencodable(proto.value_types(device))]:
             ctx.problem((*path, *rel), message)
         for rel, message in proto.warn(device, None):
             ctx.warning((*path, *rel), message)
-        device = device_paths_relative_to(ctx.name, device)
         self.checked.append((ctx, path, device))
         self.devices.append(device)
         self.origin.setdefault(device.name, ctx.name)

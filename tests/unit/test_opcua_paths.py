@@ -11,6 +11,7 @@ import pytest
 from gateway.collectors.opcua.compile import compile_opcua
 from gateway.collectors.opcua.models import OpcuaDevice
 from gateway.config.loader import load_tagmaps
+from gateway.errors import ConfigError
 
 MAP = """\
 devices:
@@ -37,7 +38,9 @@ def test_device_paths_are_relative_to_the_tag_map(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "plant").mkdir()
+    (tmp_path / "plant" / "pki").mkdir(parents=True)
+    for name in ("client.der", "client.pem"):  # the check wants them to exist
+        (tmp_path / "plant" / "pki" / name).write_text("-")
     (tmp_path / "plant" / "map.yaml").write_text(MAP)
     loaded = load_tagmaps(["plant/map.yaml"], env={})
     devices = [d for d in loaded.devices if isinstance(d, OpcuaDevice)]
@@ -48,3 +51,27 @@ def test_device_paths_are_relative_to_the_tag_map(
     assert rect.security.trusted_dir == Path.home() / "trusted"
     assert plain.security.state_dir == Path("data") / "opcua"  # the default: working directory
     assert plain.security.trusted_dir is None
+
+
+def test_password_file_is_read_relative_to_the_map_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plant").mkdir()
+    device = (
+        "devices:\n  - name: rect\n    protocol: opcua\n    endpoint: opc.tcp://h:4840\n"
+        "    username: operator\n    password_file: secret.txt\n"
+        "    tags: [{name: a, node: 'ns=2;s=a'}]\n"
+    )
+    (tmp_path / "plant" / "map.yaml").write_text(device)
+    with pytest.raises(ConfigError) as missing:
+        load_tagmaps(["plant/map.yaml"], env={})
+    assert [str(p) for p in missing.value.problems] == [
+        "plant/map.yaml:6 devices[0].password_file: cannot read the password: "
+        "No such file or directory"
+    ]
+    (tmp_path / "plant" / "secret.txt").write_text("s3cret-pass\nignored\n")
+    (plan,) = compile_opcua(load_tagmaps(["plant/map.yaml"], env={}).devices)  # type: ignore[arg-type]
+    assert plan.security.password is not None
+    assert plan.security.password.reveal() == "s3cret-pass"
+    assert "s3cret-pass" not in repr(plan)

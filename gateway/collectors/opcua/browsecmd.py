@@ -190,8 +190,9 @@ async def browse(args: argparse.Namespace, settings: SecuritySettings) -> str:
         "security_policy": settings.policy,
         "security_mode": settings.mode,
         "username": settings.username,
-        "state_dir": args.state_dir,
-        "trusted_certs": args.trusted_certs,
+        # absolute: a map's paths are relative to the map file, wherever it is saved
+        "state_dir": _absolute(args.state_dir),
+        "trusted_certs": _absolute(args.trusted_certs),
     }
     return render_tagmap(
         found,
@@ -256,3 +257,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 COMMAND = Command(name="browse", help=HELP, add_arguments=add_arguments, run=run)
+
+
+def _absolute(path: str | None) -> str | None:
+    return str(Path(path).expanduser().resolve()) if path else None

@@ -4,8 +4,9 @@ do not parse, and security settings that cannot work."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from gateway.collectors.opcua.compile import address_of
+from gateway.collectors.opcua.compile import address_of, read_password
 from gateway.collectors.opcua.models import OpcuaDevice
 from gateway.config.checks import Found, check_common
 
@@ -20,4 +21,13 @@ def check_device(device: OpcuaDevice, positions: Sequence[int] | None = None) ->
         except ValueError as error:
             key = "node" if tag.node is not None else "browse_path"
             found.append((("tags", pos[index], key), str(error)))
+    if device.password_file:
+        try:
+            read_password(device.password_file)
+        except OSError as error:
+            found.append((("password_file",), f"cannot read the password: {error.strerror}"))
+    for field in ("certificate", "private_key"):
+        value = getattr(device, field)
+        if value and not Path(value).is_file():
+            found.append(((field,), f"{value} does not exist"))
     return found

@@ -67,6 +67,8 @@ def security_of(device: OpcuaDevice) -> SecuritySettings:
     """The session's security settings (paths are already relative to the tag-map file)."""
     state = Path(device.state_dir)
     password = device.password.get_secret_value() if device.password else None
+    if device.password_file:
+        password = read_password(device.password_file)
     return SecuritySettings(
         state_dir=state,
         policy=device.security_policy,
@@ -77,6 +79,12 @@ def security_of(device: OpcuaDevice) -> SecuritySettings:
         private_key=Path(device.private_key) if device.private_key else None,
         trusted_dir=Path(device.trusted_certs) if device.trusted_certs else None,
     )
+
+
+def read_password(path: str) -> str:
+    """The first line of a password file (OSError when it cannot be read)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return lines[0] if lines else ""
 
 
 def address_of(tag: OpcuaTag) -> NodeRef | BrowsePath:

@@ -113,6 +113,7 @@ class OpcuaDevice(DeviceFields):
         "certificate",
         "private_key",
         "trusted_certs",
+        "password_file",
     )
     endpoint: str = Field(description="opc.tcp://host:port[/path]")
     security_policy: Policy = Field(
@@ -122,6 +123,9 @@ class OpcuaDevice(DeviceFields):
     username: str | None = Field(None, min_length=1, description="user name; default anonymous")
     password: SecretStr | None = Field(
         None, description="use ${OPCUA_PASSWORD}; never logged (shown as **********)"
+    )
+    password_file: str | None = Field(
+        None, description="read the password from this file's first line (instead of password)"
     )
     certificate: str | None = Field(
         None, description="client certificate (DER or PEM); default: created in the state dir"
@@ -161,6 +165,8 @@ class OpcuaDevice(DeviceFields):
             )
         if (self.certificate is None) != (self.private_key is None):
             raise ValueError("certificate and private_key go together")
-        if self.password is not None and self.username is None:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
+        if (self.password is not None or self.password_file) and self.username is None:
             raise ValueError("a password needs a username")
         return self
