@@ -49,6 +49,7 @@ class ConnectionStats:
     connected: bool = False
     connects: int = 0
     connect_failures: int = 0
+    dropped_samples: int = 0  # read, but dropped because the pipeline could not keep up
 
 
 @runtime_checkable

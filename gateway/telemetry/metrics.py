@@ -51,6 +51,13 @@ def _devices(gateway: Gateway, add: _Add) -> None:
             endpoint,
             conn.stats.connect_failures,
         )
+        add(
+            "connection_dropped_samples_total",
+            "counter",
+            "samples read but dropped because the pipeline could not keep up",
+            endpoint,
+            conn.stats.dropped_samples,
+        )
         for name, dev in conn.devices.items():
             labels = (("device", name),)
             up = int(dev.state) if conn.stats.connected or dev.state < 0 else 0

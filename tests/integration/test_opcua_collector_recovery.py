@@ -157,6 +157,7 @@ async def test_a_pipeline_that_falls_behind_drops_notifications_at_the_bound(
             await server.write_all(-1000.0)
             await recorder.until(every_field(plan, valued(-1000.0)))
         assert connection.stats.connects == 1  # the session stayed up
+        assert connection.stats.dropped_samples == connection.dropped > 0  # the metric's count
     finally:
         await server.stop()
 

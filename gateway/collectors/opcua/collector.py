@@ -67,7 +67,7 @@ class OpcuaConnection:
             on_lost=self._on_lost,
             name=f"{plan.device} ({plan.endpoint})",
         )
-        self.delivery = Delivery(emit, self.name)
+        self.delivery = Delivery(emit, self.name, stats=self.stats)
         self._polls: list[asyncio.Task[None]] = []
         self._subscriptions: list[SubscriptionSet] = []
         self._reported: set[tuple[str, str]] = set()  # (tag, reason) logged once

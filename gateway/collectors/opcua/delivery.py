@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from gateway.collectors.base import Emit
+from gateway.collectors.base import ConnectionStats, Emit
 from gateway.model import Sample
 
 log = logging.getLogger(__name__)
@@ -23,8 +23,15 @@ MAX_PENDING = 200_000
 
 
 class Delivery:
-    def __init__(self, emit: Emit, name: str, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        emit: Emit,
+        name: str,
+        limit: int | None = None,
+        stats: ConnectionStats | None = None,
+    ) -> None:
         self.emit = emit
+        self.stats = stats
         self.name = name
         self.limit = MAX_PENDING if limit is None else limit
         self.pending = 0  # samples queued, not yet handed to the pipeline
@@ -65,10 +72,14 @@ class Delivery:
         """Queue a notification batch, or drop and count it while the queue is full."""
         if self.pending >= self.limit:
             if not self.dropped:
-                log.warning(
-                    "OPC UA %s: the pipeline cannot keep up; notifications dropped", self.name
+                log.error(  # data loss: an operator must act (a larger machine, fewer tags)
+                    "OPC UA %s: the pipeline cannot keep up; notifications are dropped "
+                    "(gateway_connection_dropped_samples_total)",
+                    self.name,
                 )
             self.dropped += len(samples)
+            if self.stats is not None:
+                self.stats.dropped_samples += len(samples)
             return
         self.put(samples)
 
