@@ -195,3 +195,52 @@ async def test_a_set_up_that_fails_leaves_no_poll_behind(caplog: pytest.LogCaptu
         assert not [r for r in caplog.records if "session lost" in r.getMessage()]
     finally:
         await server.stop()
+
+
+@pytest.mark.parametrize("mode", ["subscribe", "poll"])
+async def test_an_unchanged_value_after_a_lost_session_ends_the_series_good(mode: str) -> None:
+    """The server drops the session but keeps running: the re-sent values keep the source
+    time of their last change, before the gap marker; written at that time the series would
+    end BAD. They are written at the time they are read again, after the marker."""
+    server = UaTestServer(COUNT)
+    await server.start()
+    plan = plan_of(server.url, tags(mode))
+    recorder = Recorder()
+    connection = OpcuaConnection(plan, recorder)
+    try:
+        async with running(connection):
+            await server.write_all(5.0)
+            await recorder.until(every_field(plan, valued(5.0)))
+            sessions = connection.supervisor.sessions
+            await server.close_sessions_keep_sockets()
+            await recorder.until(every_field(plan, lambda s: s.quality is BAD), timeout=30)
+            await eventually(lambda: connection.supervisor.sessions > sessions, timeout=60)
+            await recorder.until(
+                lambda _: all(  # after the marker, every field is GOOD again, unchanged
+                    (last := latest(recorder, f.point)) is not None
+                    and last.quality is GOOD
+                    and last.value == 5.0 + int(f.point.field[1:])
+                    for f in plan.tag_plans()
+                ),
+                timeout=60,
+            )
+        for f in plan.tag_plans():
+            marker = max(
+                s.time_ns for s in recorder.samples if s.point is f.point and s.quality is BAD
+            )
+            newest = max(recorder.samples, key=lambda s: (s.point is f.point, s.time_ns))
+            assert newest.point is f.point
+            assert newest.quality is GOOD  # the series ends GOOD
+            assert newest.time_ns > marker
+    finally:
+        await server.stop()
+
+
+def latest(recorder: Recorder, point: Any) -> Sample | None:
+    """The newest sample of `point` by time, if it comes after the newest BAD one."""
+    mine = [s for s in recorder.samples if s.point is point]
+    if not mine:
+        return None
+    newest = max(mine, key=lambda s: s.time_ns)
+    bad = [s.time_ns for s in mine if s.quality is BAD]
+    return newest if bad and newest.time_ns > max(bad) else None

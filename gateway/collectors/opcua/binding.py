@@ -119,10 +119,15 @@ class Stamps:
     conversion is kept: an equal datetime costs one comparison instead of the arithmetic.
     """
 
-    __slots__ = ("_ns", "_when", "now_ns")
+    __slots__ = ("_ns", "_when", "after_ns", "now_ns")
 
-    def __init__(self, now_ns: int) -> None:
+    def __init__(self, now_ns: int, after_ns: int = 0) -> None:
         self.now_ns = now_ns  # the gateway's time of the batch
+        # the time of the last BAD gap marker: a value re-sent after a reconnect keeps the
+        # source time of its last change, before the marker; written at that old time the
+        # series would end BAD although the value is read again, so it is written at the time
+        # it was read (the server just confirmed it: not a stale value re-stamped)
+        self.after_ns = after_ns
         self._when: datetime | None = None
         self._ns = 0
 
@@ -137,11 +142,10 @@ class Stamps:
             return self.now_ns
         if when is None:
             return self.now_ns
-        if when == self._when:  # a naive and an aware datetime are never equal
-            return self._ns
-        self._when = when
-        self._ns = unix_ns(when)
-        return self._ns
+        if when != self._when:  # a naive and an aware datetime are never equal
+            self._when = when
+            self._ns = unix_ns(when)
+        return self._ns if self._ns > self.after_ns else self.now_ns
 
 
 def unix_ns(when: datetime) -> int:

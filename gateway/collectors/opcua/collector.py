@@ -72,6 +72,7 @@ class OpcuaConnection:
         self._subscriptions: list[SubscriptionSet] = []
         self._reported: set[tuple[str, str]] = set()  # (tag, reason) logged once
         self._attempting = False  # a connection attempt has begun and not (yet) succeeded
+        self._gap_ns = 0  # when the last BAD gap marker was written (see Stamps)
         self._marked = False  # the tags were marked BAD as not connected (once, at start)
         self._setting_up = False  # a session is up and its tags are being set up
         self._set_up_once = False  # a session was set up (the supervisor counts it later)
@@ -194,9 +195,8 @@ class OpcuaConnection:
         self._device.last_error = reason
         await self._stop_polls()
         self._subscriptions = []
-        self.delivery.put(
-            bad_samples(self.plan.tags, f"connection lost: {reason}", self.clock.now_ns())
-        )
+        self._gap_ns = self.clock.now_ns()
+        self.delivery.put(bad_samples(self.plan.tags, f"connection lost: {reason}", self._gap_ns))
 
     async def _mark_unreachable(self, stop: asyncio.Event) -> None:
         """A first attempt that hangs (no answer at all) marks the tags after one request
@@ -214,7 +214,8 @@ class OpcuaConnection:
         self._device.state = State.DOWN
         reason = f"not connected: {self.supervisor.last_error or 'no answer yet'}"
         self._device.last_error = reason
-        self.delivery.put(bad_samples(self.plan.tags, reason, self.clock.now_ns()))
+        self._gap_ns = self.clock.now_ns()
+        self.delivery.put(bad_samples(self.plan.tags, reason, self._gap_ns))
 
     # -- subscriptions and polls --
 
@@ -234,7 +235,7 @@ class OpcuaConnection:
         offer = self.delivery.offer
 
         def on_data(batch: list[tuple[int, ua.DataValue]]) -> None:
-            stamps = Stamps(now_ns())
+            stamps = Stamps(now_ns(), self._gap_ns)
             samples: list[Sample] = []
             for index, data in batch:
                 append_samples(tags[index], data, stamps, samples)
@@ -266,7 +267,7 @@ class OpcuaConnection:
             except ReadError as exc:
                 self.supervisor.lose(str(exc))
                 return
-            stamps = Stamps(self.clock.now_ns())
+            stamps = Stamps(self.clock.now_ns(), self._gap_ns)
             samples: list[Sample] = []
             for bound, data in zip(tags, values, strict=True):
                 append_samples(bound, data, stamps, samples)
