@@ -75,3 +75,31 @@ def test_password_file_is_read_relative_to_the_map_and_checked(
     assert plan.security.password is not None
     assert plan.security.password.reveal() == "s3cret-pass"
     assert "s3cret-pass" not in repr(plan)
+
+
+def test_two_devices_of_one_server_are_two_connections_in_the_metrics(tmp_path: Path) -> None:
+    """One session per device: the `endpoint` label names the device too, so two devices of
+    one server do not give two identical series."""
+    from gateway.collectors.opcua.collector import OpcuaConnection
+    from gateway.runtime.app import Gateway
+    from gateway.telemetry.metrics import collect, render_prometheus
+
+    text = "devices:\n" + "".join(
+        f"  - {{name: {name}, protocol: opcua, endpoint: 'opc.tcp://127.0.0.1:4840',\n"
+        f"     tags: [{{name: a, node: 'ns=2;s=a'}}]}}\n"
+        for name in ("feeder01", "feeder02")
+    )
+    (tmp_path / "map.yaml").write_text(text)
+    plans = compile_opcua(load_tagmaps([str(tmp_path / "map.yaml")], env={}).devices)  # type: ignore[arg-type]
+    names = [OpcuaConnection(plan, _discard).name for plan in plans]
+    assert names == [
+        "opc.tcp://127.0.0.1:4840 (feeder01)",
+        "opc.tcp://127.0.0.1:4840 (feeder02)",
+    ]
+    text = render_prometheus(collect(Gateway(plans, []), 0))
+    ups = [line for line in text.splitlines() if line.startswith("gateway_connection_up{")]
+    assert len(ups) == len(set(ups)) == 2
+
+
+async def _discard(_: object) -> None:
+    return None

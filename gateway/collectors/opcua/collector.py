@@ -57,7 +57,7 @@ class OpcuaConnection:
         self.plan = plan
         self.emit = emit
         self.clock = clock or SystemClock()
-        self.name = plan.endpoint
+        self.name = plan.name  # the metrics label: endpoint and device
         self.stats = ConnectionStats()
         self.devices = {plan.device: DeviceStats(state=State.DOWN)}  # UP once a session is
         self.supervisor = SessionSupervisor(

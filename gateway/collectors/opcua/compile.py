@@ -53,7 +53,9 @@ class OpcuaPlan:
 
     @property
     def name(self) -> str:
-        return self.endpoint
+        # one session per device: several devices of one server are several connections,
+        # and the metrics' `endpoint` label must tell them apart
+        return f"{self.endpoint} ({self.device})"
 
     @property
     def devices(self) -> tuple[str, ...]:
