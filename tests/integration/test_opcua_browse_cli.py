@@ -325,6 +325,17 @@ def test_a_wrong_password_is_one_line_naming_the_server_answer(
     assert "Traceback" not in err
 
 
+def test_a_username_without_a_password_says_so_instead_of_logging_in(
+    secured: OpcUaPlc, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    monkeypatch.delenv("OPCUA_PASSWORD", raising=False)
+    code, out, err = browse(capsys, *secured_args(secured, tmp_path / "state"))
+    assert (code, out) == (2, "")
+    assert err.strip() == (
+        f"error: no password for user {USER!r}: set OPCUA_PASSWORD or give --password-file"
+    )
+
+
 def test_a_policy_the_server_does_not_offer_names_what_it_offers(
     secured: OpcUaPlc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

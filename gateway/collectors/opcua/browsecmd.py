@@ -116,7 +116,11 @@ def password_of(args: argparse.Namespace) -> Secret | None:
             ) from None
         return Secret(text.splitlines()[0] if text else "")
     value = os.environ.get(PASSWORD_ENV)
-    return Secret(value) if value is not None else None
+    if value is None:  # a login without one would be refused as "wrong password"
+        raise BrowseFailed(
+            f"no password for user {args.username!r}: set {PASSWORD_ENV} or give --password-file"
+        )
+    return Secret(value)
 
 
 def settings_of(args: argparse.Namespace) -> SecuritySettings:
