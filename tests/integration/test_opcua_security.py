@@ -134,6 +134,22 @@ async def test_wrong_password_is_refused_naming_the_server_answer(
 
 
 @shared_loop
+async def test_a_password_that_is_a_common_word_leaves_the_message_readable(
+    secured: OpcUaPlc, pki_root: Path
+) -> None:
+    """Masking is for what others wrote (an error's text), not our own words: a password
+    'wrong' must not turn "wrong user name or password" into "********** user name"."""
+    wrong = settings(
+        pki_root, policy="Basic256Sha256", mode="SignAndEncrypt", password=Secret("wrong")
+    )
+    with pytest.raises(ua.UaStatusCodeError) as caught:
+        await read_tag(secured, wrong)
+    message = await explain(caught.value, url=secured.endpoint, settings=wrong)
+    assert "wrong user name or password" in message
+    assert "*" not in message
+
+
+@shared_loop
 async def test_unknown_user_is_refused(secured: OpcUaPlc, pki_root: Path) -> None:
     stranger = settings(pki_root, policy="Basic256Sha256", mode="Sign", username="mallory")
     with pytest.raises(ua.UaStatusCodeError) as caught:

@@ -60,13 +60,14 @@ async def explain(
     if name in _POLICY_REFUSALS and url is not None:
         with contextlib.suppress(OSError, TimeoutError, ua.UaError):  # the refusal suffices
             text += f"; it offers: {', '.join(await offered(url, timeout))}"
-    return _scrub(text, settings)
+    return text
 
 
 def _explain(exc: BaseException, url: str | None, settings: SecuritySettings | None) -> str:
     where = url or "the server"
+    said = _scrub(str(exc), settings)  # only what others wrote: our own words are no secret
     if isinstance(exc, SecurityError | pki.CertificateError):
-        return str(exc)
+        return said
     name = status_name(exc)
     if name is not None:
         return _refusal(name, where, settings)
@@ -75,10 +76,10 @@ def _explain(exc: BaseException, url: str | None, settings: SecuritySettings | N
     if isinstance(exc, ConnectionRefusedError):
         return f"cannot connect to {where}: connection refused (is the server running?)"
     if isinstance(exc, OSError):
-        return f"cannot connect to {where}: {exc.strerror or exc}"
+        return f"cannot connect to {where}: {_scrub(exc.strerror or '', settings) or said}"
     if isinstance(exc, ua.UaError):
-        return f"OPC UA error talking to {where}: {exc}"
-    return f"{type(exc).__name__} talking to {where}: {exc}"
+        return f"OPC UA error talking to {where}: {said}"
+    return f"{type(exc).__name__} talking to {where}: {said}"
 
 
 def _refusal(name: str, where: str, settings: SecuritySettings | None) -> str:
