@@ -103,3 +103,25 @@ def test_two_devices_of_one_server_are_two_connections_in_the_metrics(tmp_path: 
 
 async def _discard(_: object) -> None:
     return None
+
+
+def test_an_x509_user_identity_is_read_from_the_map(tmp_path: Path) -> None:
+    (tmp_path / "user.der").write_text("-")
+    (tmp_path / "user.pem").write_text("-")
+    text = (
+        "devices:\n  - name: rect\n    protocol: opcua\n    endpoint: opc.tcp://h:4840\n"
+        "    security_policy: Basic256Sha256\n    security_mode: Sign\n"
+        "    user_certificate: user.der\n    user_private_key: user.pem\n"
+        "    tags: [{name: a, node: 'ns=2;s=a'}]\n"
+    )
+    (tmp_path / "map.yaml").write_text(text)
+    (plan,) = compile_opcua(load_tagmaps([str(tmp_path / "map.yaml")], env={}).devices)  # type: ignore[arg-type]
+    assert plan.security.user_certificate == tmp_path / "user.der"
+    assert plan.security.user_private_key == tmp_path / "user.pem"
+    (tmp_path / "map.yaml").write_text(
+        text.replace("user_private_key: user.pem\n", "username: op\n")
+    )
+    with pytest.raises(ConfigError) as both:
+        load_tagmaps([str(tmp_path / "map.yaml")], env={})
+    messages = [p.message for p in both.value.problems]
+    assert any("user_certificate and user_private_key go together" in m for m in messages)

@@ -26,7 +26,7 @@ def check_device(device: OpcuaDevice, positions: Sequence[int] | None = None) ->
             read_password(device.password_file)
         except OSError as error:
             found.append((("password_file",), f"cannot read the password: {error.strerror}"))
-    for field in ("certificate", "private_key"):
+    for field in ("certificate", "private_key", "user_certificate", "user_private_key"):
         value = getattr(device, field)
         if value and not Path(value).is_file():
             found.append(((field,), f"{value} does not exist"))

@@ -77,6 +77,8 @@ def security_of(device: OpcuaDevice) -> SecuritySettings:
         mode=device.security_mode,
         username=device.username,
         password=Secret(password) if password is not None else None,
+        user_certificate=Path(device.user_certificate) if device.user_certificate else None,
+        user_private_key=Path(device.user_private_key) if device.user_private_key else None,
         certificate=Path(device.certificate) if device.certificate else None,
         private_key=Path(device.private_key) if device.private_key else None,
         trusted_dir=Path(device.trusted_certs) if device.trusted_certs else None,

@@ -114,6 +114,8 @@ class OpcuaDevice(DeviceFields):
         "private_key",
         "trusted_certs",
         "password_file",
+        "user_certificate",
+        "user_private_key",
     )
     endpoint: str = Field(description="opc.tcp://host:port[/path]")
     security_policy: Policy = Field(
@@ -127,6 +129,10 @@ class OpcuaDevice(DeviceFields):
     password_file: str | None = Field(
         None, description="read the password from this file's first line (instead of password)"
     )
+    user_certificate: str | None = Field(
+        None, description="an X.509 user identity (DER or PEM) instead of a user name"
+    )
+    user_private_key: str | None = Field(None, description="the user certificate's key (PEM)")
     certificate: str | None = Field(
         None, description="client certificate (DER or PEM); default: created in the state dir"
     )
@@ -163,6 +169,10 @@ class OpcuaDevice(DeviceFields):
                 "security_policy and security_mode go together: both None, or a policy "
                 "with Sign or SignAndEncrypt"
             )
+        if (self.user_certificate is None) != (self.user_private_key is None):
+            raise ValueError("user_certificate and user_private_key go together")
+        if self.user_certificate is not None and self.username is not None:
+            raise ValueError("username and user_certificate are two identities: choose one")
         if (self.certificate is None) != (self.private_key is None):
             raise ValueError("certificate and private_key go together")
         if self.password is not None and self.password_file is not None:
