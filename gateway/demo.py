@@ -76,11 +76,10 @@ def on_wall_clock(device: DeviceFields) -> DeviceFields:
     """The device with OPC UA samples stamped when received: the plant's clock (the PLC's
     source timestamps) runs `speed` times faster than the wall clock, the Modbus samples are
     stamped on receipt, and both should line up in the database."""
-    if device.protocol != "opcua":
+    field = type(device).model_fields.get("timestamp")  # the protocols that stamp samples
+    if field is None or field.annotation is None:
         return device
-    from gateway.collectors.opcua.models import Timestamp
-
-    return device.model_copy(update={"timestamp": Timestamp.GATEWAY})
+    return device.model_copy(update={"timestamp": field.annotation("gateway")})
 
 
 def sinks_for_demo(data_dir: str) -> tuple[list[Sink], str]:
