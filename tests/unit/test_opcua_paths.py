@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.collectors.opcua.compile import compile_opcua
-from gateway.collectors.opcua.models import OpcuaDevice
+from gateway.collectors.opcua.models import ChangeFilter, Mode, OpcuaDevice
 from gateway.config.loader import load_tagmaps
 from gateway.errors import ConfigError
 
@@ -125,3 +125,24 @@ def test_an_x509_user_identity_is_read_from_the_map(tmp_path: Path) -> None:
         load_tagmaps([str(tmp_path / "map.yaml")], env={})
     messages = [p.message for p in both.value.problems]
     assert any("user_certificate and user_private_key go together" in m for m in messages)
+
+
+def test_a_csv_tag_list_sets_the_data_change_filter(tmp_path: Path) -> None:
+    (tmp_path / "tags.csv").write_text(
+        "name,node,filter_absolute,filter_percent,mode\n"
+        "current,ns=2;s=current,0.5,,poll\n"
+        "voltage,ns=2;s=voltage,,2,\n"
+    )
+    text = (
+        "devices:\n  - name: rect\n    protocol: opcua\n    endpoint: opc.tcp://h:4840\n"
+        "    tags_csv: tags.csv\n"
+    )
+    (tmp_path / "map.yaml").write_text(text)
+    (device,) = load_tagmaps([str(tmp_path / "map.yaml")], env={}).devices
+    assert isinstance(device, OpcuaDevice)
+    current, voltage = device.tags
+    assert (current.filter, voltage.filter) == (
+        ChangeFilter(absolute=0.5),
+        ChangeFilter(percent=2.0),
+    )
+    assert current.mode == Mode.POLL
