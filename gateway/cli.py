@@ -19,6 +19,7 @@ from gateway.collectors import registry
 from gateway.collectors.base import ConnectionPlan
 from gateway.config import LoadedConfig, load_tagmaps
 from gateway.errors import ConfigError, GatewayError, Problem
+from gateway.model import Sample
 from gateway.telemetry.logging import configure
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -57,7 +58,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_once(args: argparse.Namespace) -> int:
     """One scan of every device, printed as line protocol."""
     from gateway.clock import SystemClock
-    from gateway.model import Quality, Sample
+    from gateway.model import Quality
     from gateway.pipeline import build_pipeline
     from gateway.sinks.lineprotocol import Precision, encode_lines
 
@@ -82,9 +83,25 @@ def cmd_once(args: argparse.Namespace) -> int:
     for line in encode_lines(samples, Precision(args.precision)):
         print(line)
     failed = [s for s in samples if s.quality is Quality.BAD]
-    for s in failed:
-        print(f"BAD {s.point.device}.{s.point.tag}: {s.reason}", file=sys.stderr)
+    for line in bad_report(failed):
+        print(line, file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def bad_report(failed: Sequence[Sample], per_tag: int = 3) -> list[str]:
+    """One line per BAD tag; a device with more than `per_tag` tags BAD for the same reason
+    (a refused login, a dead link) gets one line for them all."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for s in failed:
+        groups.setdefault((s.point.device, s.reason), []).append(s.point.tag)
+    lines = []
+    for (device, reason), tags in groups.items():
+        if len(tags) > per_tag:
+            shown = ", ".join(tags[:per_tag])
+            lines.append(f"BAD {device}: {len(tags)} tags ({shown}, ...): {reason}")
+        else:
+            lines += [f"BAD {device}.{tag}: {reason}" for tag in tags]
+    return lines
 
 
 def cmd_run(args: argparse.Namespace) -> int:

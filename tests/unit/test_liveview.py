@@ -55,3 +55,16 @@ def test_a_layout_names_states_and_marks_alarm_states() -> None:
     assert row.startswith("o1             HOT             80.0")
     assert row.endswith("alarms 0x0005")
     assert "1 in an alarm state, 1 with alarms" in view.summary()
+
+
+def test_once_reports_many_tags_bad_for_one_reason_in_one_line():
+    from gateway.cli import bad_report
+    from gateway.model import Point, bad
+
+    points = [Point.build("rect", f"t{i}", "m", f"t{i}", {}) for i in range(5)]
+    failed = [bad(p, 0, "not connected: refused") for p in points]
+    failed.append(bad(Point.build("cell", "v", "m", "v", {}), 0, "BadSensorFailure"))
+    assert bad_report(failed) == [
+        "BAD rect: 5 tags (t0, t1, t2, ...): not connected: refused",
+        "BAD cell.v: BadSensorFailure",
+    ]
