@@ -106,9 +106,9 @@ async def test_once_names_the_refusal_without_a_traceback(plc: OpcUaPlc, tmp_pat
     )
     path = tmp_path / "secured.yaml"
     path.write_text(text)
-    proc = await start_gateway("once", str(path), env={"OPCUA_PASSWORD": "wrong"})
+    proc = await start_gateway("once", str(path), env={"OPCUA_PASSWORD": "not-Th3-passw0rd"})
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 1, err
     assert "BadUserAccessDenied" in err.decode()
     assert "Traceback" not in err.decode()
-    assert "wrong" not in err.decode() + out.decode()
+    assert "not-Th3-passw0rd" not in err.decode() + out.decode()
