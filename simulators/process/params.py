@@ -1,8 +1,8 @@
 """Constants of the process model: products, cell, feeder and rectifier parameters.
 
 Units follow the plant: current in kA, voltage in V, resistance in mOhm (V/kA), mass in kg,
-time in s, temperature in degC, power in kW. Sources are in README.md and in
-/work/shared/reference/electrolysis-process.md ([V] verified, [C] calculated, [A] assumed).
+time in s, temperature in degC, power in kW. Each constant is marked [V] verified against
+published figures, [C] calculated from them, or [A] assumed (see README.md).
 """
 
 from __future__ import annotations
