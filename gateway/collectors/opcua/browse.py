@@ -12,7 +12,6 @@ from gateway.collectors.opcua.browsecalls import (
     BatchedCalls,
     Limits,
     local,
-    read_limits,
     std,
     text,
     value_of,
@@ -23,6 +22,7 @@ from gateway.collectors.opcua.browsetypes import (
     read_metadata,
     resolve_data_types,
 )
+from gateway.collectors.opcua.limits import read_limits
 
 _IDS = ua.ObjectIds
 _HAS_PROPERTY = std(_IDS.HasProperty)

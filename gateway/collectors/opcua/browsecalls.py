@@ -48,25 +48,6 @@ def chunks(items: Sequence[_T], size: int) -> list[Sequence[_T]]:
     return [items[i : i + step] for i in range(0, len(items), step)]
 
 
-async def read_limits(client: Client) -> BrowseLimits:
-    """MaxNodesPerBrowse and MaxNodesPerRead of the server (0 when absent or unreadable)."""
-    nodes = (
-        _IDS.Server_ServerCapabilities_OperationLimits_MaxNodesPerBrowse,
-        _IDS.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
-    )
-    params = ua.ReadParameters()
-    params.NodesToRead = [_rv(std(n), ua.AttributeIds.Value) for n in nodes]
-    values = await client.uaclient.read(params)
-    found = [_int_or_zero(dv) for dv in values]
-    return BrowseLimits(max_nodes_per_browse=found[0], max_nodes_per_read=found[1])
-
-
-def _int_or_zero(dv: ua.DataValue) -> int:
-    good = dv.StatusCode is None or dv.StatusCode.is_good()
-    value = dv.Value.Value if good and dv.Value is not None else None
-    return value if isinstance(value, int) and value > 0 else 0
-
-
 def _rv(node: ua.NodeId, attribute: int) -> ua.ReadValueId:
     rv = ua.ReadValueId()
     rv.NodeId = node

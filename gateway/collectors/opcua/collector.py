@@ -184,7 +184,7 @@ class OpcuaConnection:
         self._subscriptions = []
         for (mode, interval), tags in by_mode.items():
             if mode is Mode.SUBSCRIBE:
-                await self._subscribe(client, interval, tags)
+                await self._subscribe(client, interval, tags, limits)
             else:
                 self._polls.append(asyncio.create_task(self._poll(client, interval, tags, limits)))
 
@@ -219,7 +219,9 @@ class OpcuaConnection:
 
     # -- subscriptions and polls --
 
-    async def _subscribe(self, client: Client, interval: float, tags: list[Bound]) -> None:
+    async def _subscribe(
+        self, client: Client, interval: float, tags: list[Bound], limits: OperationLimits
+    ) -> None:
         items = [
             ItemSpec(
                 b.node_id,
@@ -245,7 +247,15 @@ class OpcuaConnection:
         def on_status(status: ua.StatusCode) -> None:
             self.supervisor.lose(f"subscription status {status.name}")
 
-        subs = await subscribe(client, items, interval * 1000, on_data, on_status=on_status)
+        per_call = limits.max_monitored_items_per_call or None  # read once per session
+        subs = await subscribe(
+            client,
+            items,
+            interval * 1000,
+            on_data,
+            on_status=on_status,
+            max_items_per_call=per_call,
+        )
         self._subscriptions.append(subs)
         self.supervisor.watch_silence(lambda: subs.last_publish, subs.max_silence)
         if subs.failures:

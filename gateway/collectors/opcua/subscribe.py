@@ -18,6 +18,8 @@ from typing import Literal
 
 from asyncua import Client, ua
 
+from gateway.collectors.opcua.limits import read_limits
+
 log = logging.getLogger(__name__)
 
 Batch = list[tuple[int, ua.DataValue]]
@@ -84,21 +86,7 @@ class SubscriptionSet:
 
 async def read_max_monitored_items_per_call(client: Client) -> int | None:
     """The server's OperationLimits/MaxMonitoredItemsPerCall; None when absent, bad or 0."""
-    node = ua.NodeId(
-        ua.Int32(ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall)
-    )
-    params = ua.ReadParameters()
-    params.NodesToRead = [ua.ReadValueId(NodeId=node, AttributeId=ua.AttributeIds.Value)]
-    try:
-        (value,) = await client.uaclient.session.read(params)
-    except ua.UaStatusCodeError:
-        return None
-    if value.StatusCode is not None and not value.StatusCode.is_good():
-        return None
-    raw = value.Value.Value if value.Value is not None else None
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0:
-        return raw
-    return None
+    return (await read_limits(client)).max_monitored_items_per_call or None
 
 
 def _filter(deadband: Deadband | None) -> ua.DataChangeFilter | None:
