@@ -13,12 +13,13 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import IO, Any
+
+from tests.processes import spawn_until_ready
 
 BINARY = "influxd"
 DATABASE = "test"
@@ -100,22 +101,11 @@ class InfluxD:
         config = self.directory / "influxdb.conf"
         config.write_text(_config(self.directory, self.port, _free_port()))
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._proc = subprocess.Popen(
-            [self.binary, "-config", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                self.stop()
-                return False
-            if self._pings():
-                return True
-            time.sleep(0.05)  # an external process starting: nothing to await
-        self.stop()
-        return False
+        command = [self.binary, "-config", str(config)]
+        self._proc, up = spawn_until_ready(command, self._log, self._pings, timeout)
+        if not up:
+            self.stop()
+        return up
 
     def _pings(self) -> bool:
         """Up, and the process answering is ours (its command line names our config)."""

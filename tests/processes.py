@@ -1,11 +1,15 @@
-"""Start the `gateway` command as a real process (for end-to-end and CLI tests)."""
+"""Real processes for the tests: the `gateway` command, and the database servers' start-up."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,3 +28,17 @@ async def start_gateway(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+def spawn_until_ready(
+    command: list[str], log: IO[bytes], ready: Callable[[], bool], timeout: float
+) -> tuple[subprocess.Popen[bytes], bool]:
+    """Start a server process (output to `log`) and wait until `ready()` (True), it exits or
+    `timeout` passes (False; the caller stops it)."""
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ready():
+            return proc, True
+        time.sleep(0.05)  # an external process starting: nothing to await
+    return proc, False

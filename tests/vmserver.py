@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from tests.processes import spawn_until_ready
+
 BINARY = "victoria-metrics"
 ALL_SERIES = '{__name__=~".+"}'
 
@@ -94,30 +96,22 @@ class VictoriaMetrics:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._log_offset = self._log.tell()
-        self._proc = subprocess.Popen(
-            [
-                self.binary,
-                f"-httpListenAddr=127.0.0.1:{self.port}",
-                f"-storageDataPath={self.data_dir}",
-                "-retentionPeriod=100y",
-                "-search.latencyOffset=0",
-                "-search.disableCache",
-                "-loggerLevel=ERROR",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        command = [
+            self.binary,
+            f"-httpListenAddr=127.0.0.1:{self.port}",
+            f"-storageDataPath={self.data_dir}",
+            "-retentionPeriod=100y",
+            "-search.latencyOffset=0",
+            "-search.disableCache",
+            "-loggerLevel=ERROR",
+        ]
+        self._proc, up = spawn_until_ready(command, self._log, self._is_ours, timeout)
+        if not up:
             if self._proc.poll() is not None:
                 self._cleanup()
-                return False
-            if self._is_ours():
-                return True
-            time.sleep(0.05)  # an external process starting: nothing to await
-        self.stop()
-        return False
+            else:
+                self.stop()
+        return up
 
     def _is_ours(self) -> bool:
         """Healthy, and the process answering is ours (not another one that took the port)."""
