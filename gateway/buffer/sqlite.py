@@ -43,18 +43,18 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from gateway.buffer.base import Batch, BufferStats
-from gateway.buffer.pending import Pending, line_bytes, line_size
-from gateway.buffer.sqlitestore import NOTHING, Disk, SqliteStore
+from gateway.buffer.flight import NOTHING, Flight
+from gateway.buffer.limits import Limits, WhenFull
+from gateway.buffer.pending import Pending, line_bytes
+from gateway.buffer.sqlitestore import Disk, SqliteStore
 from gateway.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
-_FULL = "Buffer %s full (%d lines, %d bytes max): dropping the %s lines."
 _FAILED = (
     "Buffer %s is not durable: persisting to %s failed (%s); %d lines are held in memory, "
     "sent from there while the sink is up, and persisted when it works again."
@@ -65,26 +65,6 @@ _UNDELETED = (
 )
 
 T = TypeVar("T")
-
-
-@dataclass
-class _Flight:
-    """The batch handed out by begin() and not acknowledged yet."""
-
-    first: int
-    last: int
-    lines: int  # how many, and their bytes: not counted against the limits while in flight
-    bytes: int
-    memory: bool = False  # pending lines; `first`..`last` are positions in the memory order
-    disk_first: int | None = None  # id of its first line once persisted meanwhile
-
-    def rows(self) -> tuple[int, int]:
-        """Its id range on disk (NOTHING while it is only in memory)."""
-        if not self.memory:
-            return self.first, self.last
-        if self.disk_first is None:
-            return NOTHING
-        return self.disk_first, self.disk_first + self.last - self.first
 
 
 class SqliteBuffer:
@@ -100,27 +80,25 @@ class SqliteBuffer:
         max_lines: int = 10_000_000,
         max_bytes: int = 2 * 1024**3,
         max_age_s: float | None = None,
-        when_full: Literal["drop_oldest", "drop_newest"] = "drop_oldest",
+        when_full: WhenFull = "drop_oldest",
         fsync: bool = False,
         clock: Clock | None = None,
     ) -> None:
-        if when_full not in ("drop_oldest", "drop_newest"):
-            raise ValueError(f"when_full must be drop_oldest or drop_newest, not {when_full!r}")
         self.path = Path(path)
         self.name = name
-        self.max_lines, self.max_bytes, self.max_age_s = max_lines, max_bytes, max_age_s
-        self.when_full = when_full
         self.fsync = fsync
         self.clock = clock or SystemClock()
         self.stats = BufferStats()
+        self.limits = Limits(
+            name, self.stats, self.clock, max_lines, max_bytes, max_age_s, when_full
+        )
         self.problem: str | None = None  # why the buffer is not durable now (None: it is)
         self._store = SqliteStore(self.path, name, self.clock, fsync)
         self._lock = asyncio.Lock()
         self._pending = Pending()
         self._disk = Disk(0, 0, None)  # rows not acknowledged
         self._marked = 0  # rows up to this id are acknowledged but not deleted yet
-        self._flight: _Flight | None = None
-        self._full = False  # in an overflow episode (logged once)
+        self._flight: Flight | None = None
         self._undeleted = False  # in a failing-delete episode (logged once)
 
     @property
@@ -141,8 +119,8 @@ class SqliteBuffer:
         chunk = tuple(lines)
         size = line_bytes(chunk)
         self.stats.received += len(chunk)
-        if self.when_full == "drop_newest":
-            chunk, size = self._admit(chunk, size)
+        if self.limits.when_full == "drop_newest":
+            chunk, size = self.limits.admit(chunk, size)
             if not chunk:
                 return
         now = self.clock.now_ns()
@@ -193,13 +171,13 @@ class SqliteBuffer:
             rows = await asyncio.to_thread(self._store.head, self._marked, max_lines)
             if rows:
                 ids, text = tuple(row[0] for row in rows), tuple(row[1] for row in rows)
-                self._flight = _Flight(ids[0], ids[-1], len(text), line_bytes(text))
+                self._flight = Flight(ids[0], ids[-1], len(text), line_bytes(text))
                 return Batch(ids[0], ids[-1], text, ids=ids)
         if self.problem is None or not self._pending.tried:
             return None
         lines = self._pending.head(min(max_lines, self._pending.tried))
         first, last = self._pending.first, self._pending.first + len(lines) - 1
-        self._flight = _Flight(first, last, len(lines), line_bytes(lines), memory=True)
+        self._flight = Flight(first, last, len(lines), line_bytes(lines), memory=True)
         return Batch(first, last, lines, memory=True)
 
     async def _ack(self, batch: Batch, last: int) -> None:
@@ -249,7 +227,7 @@ class SqliteBuffer:
         await asyncio.to_thread(self._store.close)
 
     async def _persist(self) -> None:
-        cutoff = self._cutoff()
+        cutoff = self.limits.cutoff()
         oldest = self.stats.oldest_ns
         expired = cutoff is not None and oldest is not None and oldest < cutoff
         if not self._pending.lines and not expired and not self._marked:
@@ -257,8 +235,8 @@ class SqliteBuffer:
         chunks = self._pending.chunks[:]  # put() may append while the thread writes
         flight = self._flight
         protect = flight.rows() if flight else NOTHING
-        in_memory = flight is not None and flight.memory and flight.disk_first is None
-        over = self._over if self.when_full == "drop_oldest" else None
+        in_memory = flight is not None and flight.unpersisted
+        over = self.limits.over if self.limits.when_full == "drop_oldest" else None
         try:
             disk = await asyncio.to_thread(
                 self._store.persist,
@@ -280,7 +258,7 @@ class SqliteBuffer:
             flight.disk_first = disk.first_new  # its lines lead the chunks just inserted
         self._disk = disk
         if disk.full:
-            self._drop("full", disk.full, "oldest")
+            self.limits.drop("full", disk.full, "oldest")
         self.stats.dropped["age"] += disk.age
         if self.problem is not None:
             log.info("Buffer %s is durable again: persisting works.", self.name)
@@ -292,10 +270,10 @@ class SqliteBuffer:
             log.error(_FAILED, self.name, self.path, exc, self._pending.lines)
         full = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_FULL
         self.problem = "disk full" if full else str(exc)
-        if self.when_full == "drop_oldest":  # bound what waits in memory by the limits
+        if self.limits.when_full == "drop_oldest":  # bound what waits in memory by the limits
             dropped = self._pending.trim(*self._memory_room())
             if dropped:
-                self._drop("full", dropped, "oldest")
+                self.limits.drop("full", dropped, "oldest")
         self._levels()
 
     def _memory_room(self) -> tuple[Callable[[int, int], bool], int]:
@@ -303,41 +281,15 @@ class SqliteBuffer:
         counted with the rows on disk, and how many leading memory lines are in flight. The
         lines over them go from memory: deleting rows would need space too."""
         flight, disk = self._flight, self._disk
-        in_memory = flight is not None and flight.memory and flight.disk_first is None
+        in_memory = flight is not None and flight.unpersisted
         held_lines, held_bytes = disk.lines, disk.bytes
         if flight is not None and not in_memory:  # its rows are on disk
             held_lines, held_bytes = held_lines - flight.lines, held_bytes - flight.bytes
 
         def over(lines: int, size: int) -> bool:
-            return self._over(lines + held_lines, size + held_bytes)
+            return self.limits.over(lines + held_lines, size + held_bytes)
 
         return over, flight.lines if flight is not None and in_memory else 0
-
-    def _cutoff(self) -> int | None:
-        if self.max_age_s is None:
-            return None
-        return self.clock.now_ns() - int(self.max_age_s * 1e9)
-
-    def _over(self, lines: int, size: int) -> bool:
-        return lines > self.max_lines or size > self.max_bytes
-
-    def _admit(self, chunk: tuple[str, ...], size: int) -> tuple[tuple[str, ...], int]:
-        """drop_newest: the leading lines of `chunk` that fit, and their bytes."""
-        if not self._over(self.stats.depth + len(chunk), self.stats.bytes + size):
-            return chunk, size
-        keep = kept = 0
-        for line in chunk[: max(0, self.max_lines - self.stats.depth)]:
-            if self.stats.bytes + kept + line_size(line) > self.max_bytes:
-                break
-            keep, kept = keep + 1, kept + line_size(line)
-        self._drop("full", len(chunk) - keep, "newest")
-        return chunk[:keep], kept
-
-    def _drop(self, reason: str, count: int, which: str) -> None:
-        self.stats.dropped[reason] += count
-        if reason == "full" and not self._full:
-            log.error(_FULL, self.name, self.max_lines, self.max_bytes, which)
-            self._full = True
 
     def _levels(self) -> None:
         s, disk = self.stats, self._disk
@@ -346,6 +298,4 @@ class SqliteBuffer:
         s.oldest_ns = self._pending.oldest_ns
         if disk.lines:
             s.oldest_ns = disk.oldest
-        if self._full and s.depth < 0.9 * self.max_lines and s.bytes < 0.9 * self.max_bytes:
-            log.info("Buffer %s is below 90 %% of its limits again.", self.name)
-            self._full = False
+        self.limits.levels_changed()

@@ -34,7 +34,6 @@ _RECOVER = f"SELECT count(*), total({_SIZE}), {_OLDEST} FROM lines"
 _OLDEST_AFTER = "SELECT put_ns FROM lines WHERE id > ? ORDER BY id LIMIT 1"
 _CORRUPT = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 _MOVED = "Buffer %s: %s is unreadable (%s); moved it to %s and started an empty buffer."
-NOTHING = (0, -1)  # an empty id range
 
 Chunk = tuple[int, tuple[str, ...], int]  # (put time, lines, bytes) of one put()
 Over = Callable[[int, int], bool]  # (lines, bytes) -> over the limits
