@@ -48,6 +48,7 @@ from typing import TypeVar
 
 from gateway.buffer.base import Batch, BufferStats
 from gateway.buffer.flight import NOTHING, Flight
+from gateway.buffer.handover import Handover
 from gateway.buffer.limits import Limits, WhenFull
 from gateway.buffer.pending import Pending, line_bytes
 from gateway.buffer.sqlitestore import Disk, SqliteStore
@@ -65,6 +66,8 @@ _UNDELETED = (
 )
 
 T = TypeVar("T")
+
+HANDOVER_BYTES = 8 * 1024**2  # committed lines kept for the forwarder (the rest is read back)
 
 
 class SqliteBuffer:
@@ -99,6 +102,7 @@ class SqliteBuffer:
         self._disk = Disk(0, 0, None)  # rows not acknowledged
         self._marked = 0  # rows up to this id are acknowledged but not deleted yet
         self._flight: Flight | None = None
+        self._handover = Handover(HANDOVER_BYTES)  # the last transactions' lines, with ids
         self._undeleted = False  # in a failing-delete episode (logged once)
 
     @property
@@ -139,11 +143,14 @@ class SqliteBuffer:
         if not self._disk.lines and (self.problem is None or not self._pending.tried):
             self._flight = None
             return None  # the common idle case, without a thread hop
+        if not self._lock.locked() and self._handover.covers(self._disk.lines) and max_lines > 0:
+            return self._hand_over(max_lines)  # no I/O, no await: nothing runs in between
         return await self._serial(lambda: self._begin(max_lines))
 
     async def ack(self, batch: Batch, count: int | None = None) -> None:
         last = batch.upto(count)  # by the batch's own ids: they may have gaps
-        await self._serial(lambda: self._ack(batch, last))
+        acked = len(batch.lines) if count is None else max(0, min(count, len(batch.lines)))
+        await self._serial(lambda: self._ack(batch, last, acked))
 
     async def close(self) -> None:
         await self._serial(self._close)
@@ -165,8 +172,16 @@ class SqliteBuffer:
 
         return await asyncio.shield(locked())
 
+    def _hand_over(self, max_lines: int) -> Batch:
+        """The oldest lines from the hand-over (they are all the rows not acknowledged)."""
+        ids, text = self._handover.head(max_lines)
+        self._flight = Flight(ids[0], ids[-1], len(text), line_bytes(text))
+        return Batch(ids[0], ids[-1], text, ids=ids)
+
     async def _begin(self, max_lines: int) -> Batch | None:
         self._flight = None
+        if self._handover.covers(self._disk.lines) and max_lines > 0:
+            return self._hand_over(max_lines)
         if self._disk.lines:
             rows = await asyncio.to_thread(self._store.head, self._marked, max_lines)
             if rows:
@@ -180,12 +195,12 @@ class SqliteBuffer:
         self._flight = Flight(first, last, len(lines), line_bytes(lines), memory=True)
         return Batch(first, last, lines, memory=True)
 
-    async def _ack(self, batch: Batch, last: int) -> None:
+    async def _ack(self, batch: Batch, last: int, acked: int) -> None:
         flight = self._flight
         same = flight is not None and flight.memory and flight.first == batch.first
         moved = flight.disk_first if flight is not None and same else None
         if not batch.memory:
-            await self._ack_rows(batch.first, last)
+            await self._ack_rows(batch.first, last, self._known(batch, acked))
         elif moved is not None:  # persisted while it was being sent: its rows go
             await self._ack_rows(moved, moved + last - batch.first)
         else:
@@ -195,12 +210,27 @@ class SqliteBuffer:
         self._flight = None  # only now: an ack that failed is retried against the same rows
         self._levels()
 
-    async def _ack_rows(self, first: int, last: int) -> None:
+    def _known(self, batch: Batch, acked: int) -> tuple[int, int] | None:
+        """(lines, bytes) of the first `acked` rows of the batch in flight: they are all on
+        disk (protected from trimming) and nothing unacknowledged is older, so deleting needs
+        no counting. None for any other batch (acknowledged twice, unknown)."""
+        flight = self._flight
+        if (
+            flight is None
+            or flight.memory
+            or (flight.first, flight.last) != (batch.first, batch.last)
+        ):
+            return None
+        if acked == flight.lines:
+            return acked, flight.bytes
+        return acked, line_bytes(batch.lines[:acked])
+
+    async def _ack_rows(self, first: int, last: int, known: tuple[int, int] | None = None) -> None:
         if last < first:
             return
         store, disk, marked = self._store, self._disk, self._marked
         try:
-            after = await asyncio.to_thread(store.delete, disk, first, last, marked)
+            after = await asyncio.to_thread(store.delete, disk, first, last, marked, known)
             self._marked = 0
             if self._undeleted:
                 log.info("Buffer %s: deleting acknowledged lines works again.", self.name)
@@ -216,11 +246,13 @@ class SqliteBuffer:
                 self._undeleted = True
         self.stats.sent += disk.lines - after.lines
         self._disk = after
+        self._handover.acknowledged(first, last)
 
     async def _close(self) -> None:
         if self._store.conn is None:
             return
         self._flight = None  # the forwarders are done: persist everything
+        self._handover.clear()
         await self._persist()
         if self._pending.lines:
             log.error("Buffer %s closed, %d lines not persisted.", self.name, self._pending.lines)
@@ -257,6 +289,10 @@ class SqliteBuffer:
         if flight and in_memory:
             flight.disk_first = disk.first_new  # its lines lead the chunks just inserted
         self._disk = disk
+        if disk.full or disk.age:  # rows were trimmed: read back what is left
+            self._handover.clear()
+        elif chunks:
+            self._handover.add(disk.first_new, chunks)
         if disk.full:
             self.limits.drop("full", disk.full, "oldest")
         self.stats.dropped["age"] += disk.age

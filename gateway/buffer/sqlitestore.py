@@ -152,9 +152,18 @@ class SqliteStore:
             sql = "DELETE FROM lines WHERE id <= ? AND id NOT BETWEEN ? AND ?"
             conn.execute(sql, (cut, low, high))
 
-    def delete(self, d: Disk, first: int, last: int, marked: int) -> Disk:
-        """Remove acknowledged rows `first`..`last` (and the marked ones)."""
+    def delete(
+        self, d: Disk, first: int, last: int, marked: int, known: tuple[int, int] | None = None
+    ) -> Disk:
+        """Remove acknowledged rows `first`..`last` (and the marked ones). `known`: their
+        (lines, bytes) when they are the oldest rows not acknowledged and all on disk."""
         conn = self.need()
+        if known is not None:
+            with transaction(conn):
+                conn.execute("DELETE FROM lines WHERE id <= ?", (last,))
+            lines, size = d.lines - known[0], d.bytes - known[1]
+            oldest = conn.execute(_OLDEST_AFTER, (last,)).fetchone() if lines else None
+            return Disk(lines, size, oldest[0] if oldest else None)
         with transaction(conn):
             count, size = _sum(conn, max(first, marked + 1), last)
             if not count and not marked:
