@@ -10,6 +10,13 @@ isolated by bisection and written to the dead-letter file (never retried forever
 rest are written. A write whose lines were all refused is not a healthy one. Batches go out
 back to back while a backlog remains, so after an outage the backlog drains at the sink's
 speed while new data queues behind it.
+
+When to write (latency against batching): a commit wakes the forwarder at once when a full
+batch waits, or when no write started in the last half `flush_interval`; otherwise, and for
+anything else, it looks every `flush_interval`. An idle forwarder so sends a commit's lines
+right after it; a busy one sends what was committed meanwhile as its next batch, so batches
+grow with the load, and commits more frequent than that (`commit_interval: 0`, every scan)
+do not become one small write each.
 """
 
 from __future__ import annotations
@@ -74,6 +81,7 @@ class Forwarder:
         self.wakeup = asyncio.Event()
         self._unacked: tuple[Batch, int | None] | None = None  # written, ack failed
         self._buffer_failing = False
+        self._write_began = -float("inf")  # clock.monotonic() when the last write started
         self.refusing = False  # the sink refuses the requests themselves (see writer.py)
 
     @property
@@ -82,8 +90,11 @@ class Forwarder:
         return self.writer.max_batch
 
     def notify(self) -> None:
-        """New lines were persisted: wake up early when a full batch is waiting."""
-        if self.buffer.stats.depth >= self.max_batch:
+        """New lines were persisted: wake up now when a full batch waits, or when no write
+        started in the last half flush_interval (see the module's docstring)."""
+        recent = self.clock.monotonic() - self._write_began < self.flush_interval / 2
+        depth = self.buffer.stats.depth
+        if depth >= self.max_batch or (depth and not recent):
             self.wakeup.set()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -134,6 +145,7 @@ class Forwarder:
             return 0.0
         if batch is None:
             return EMPTY
+        self._write_began = self.clock.monotonic()
         wait = await self._deliver(batch.lines)
         count = None if wait is None else self.writer.done
         if not await self._ack(batch, count):  # count 0: nothing written, the batch is released
