@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.buffer.base import Batch
+from gateway.buffer.pending import line_bytes
+
 NOTHING = (0, -1)  # an empty id range
 
 
@@ -32,3 +35,14 @@ class Flight:
     def unpersisted(self) -> bool:
         """Lines sent from memory that are not on disk yet."""
         return self.memory and self.disk_first is None
+
+    def known(self, batch: Batch, acked: int) -> tuple[int, int] | None:
+        """(lines, bytes) of the first `acked` lines of `batch` if it is this flight's, read
+        from disk or handed over: its rows are all there (spared by the limits) and no row not
+        acknowledged is older, so deleting them needs no counting. None for any other batch
+        (one acknowledged twice, an unknown one, or lines sent from memory)."""
+        if self.memory or (self.first, self.last) != (batch.first, batch.last):
+            return None
+        if acked == self.lines:
+            return acked, self.bytes
+        return acked, line_bytes(batch.lines[:acked])

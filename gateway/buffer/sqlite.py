@@ -19,13 +19,16 @@ at ERROR, INFO when a persist works again) and the data keeps flowing: `begin()`
 what is on disk first, then, from memory and in order, the pending lines a persist failed
 on (every line is tried on disk first, so the next commit notices when space is back). A line
 sent from memory and acknowledged is gone for good (it is never persisted later); one that is
-persisted while its write is still running is deleted when that write is acknowledged. Deleting
-acknowledged rows needs space too (the WAL grows): when it fails they are only marked as
-acknowledged in memory, skipped, and deleted by the next transaction that works; after a
-crash meanwhile they are sent again (InfluxDB overwrites identical points).
+persisted while its write is still running is deleted when that write is acknowledged.
+Acknowledged rows that cannot be deleted are marked (deletes.py); after a crash meanwhile
+they are sent again (InfluxDB overwrites identical points).
 
 Lines get increasing ids (AUTOINCREMENT: never reused, even after deletes), so after a
 restart what is on disk is forwarded first, in order, and new lines queue behind it.
+Hand-over: the lines of the last transactions stay in memory with their ids (handover.py);
+while they are all the rows not acknowledged, `begin()` returns them without reading them
+back, and their ack deletes `id <= last`. They are committed before they are handed over, so
+a crash resends one not acknowledged yet, as for a batch read back.
 Limits: `max_lines` and `max_bytes` (UTF-8) count persisted and pending lines; when full,
 `drop_newest` refuses new lines at `put()`, `drop_oldest` deletes the oldest rows at
 `persist()` (while persisting fails, deleting rows needs space too: the oldest pending lines
@@ -47,6 +50,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from gateway.buffer.base import Batch, BufferStats
+from gateway.buffer.deletes import Deletes
 from gateway.buffer.flight import NOTHING, Flight
 from gateway.buffer.handover import Handover
 from gateway.buffer.limits import Limits, WhenFull
@@ -59,10 +63,6 @@ log = logging.getLogger(__name__)
 _FAILED = (
     "Buffer %s is not durable: persisting to %s failed (%s); %d lines are held in memory, "
     "sent from there while the sink is up, and persisted when it works again."
-)
-_UNDELETED = (
-    "Buffer %s: deleting acknowledged lines failed (%s); they are skipped and deleted later "
-    "(sent again only if the gateway stops before)."
 )
 
 T = TypeVar("T")
@@ -100,10 +100,9 @@ class SqliteBuffer:
         self._lock = asyncio.Lock()
         self._pending = Pending()
         self._disk = Disk(0, 0, None)  # rows not acknowledged
-        self._marked = 0  # rows up to this id are acknowledged but not deleted yet
+        self._deletes = Deletes(self._store, name)  # deleted, or marked while that fails
         self._flight: Flight | None = None
         self._handover = Handover(HANDOVER_BYTES)  # the last transactions' lines, with ids
-        self._undeleted = False  # in a failing-delete episode (logged once)
 
     @property
     def _conn(self) -> sqlite3.Connection | None:
@@ -183,7 +182,7 @@ class SqliteBuffer:
         if self._handover.covers(self._disk.lines) and max_lines > 0:
             return self._hand_over(max_lines)
         if self._disk.lines:
-            rows = await asyncio.to_thread(self._store.head, self._marked, max_lines)
+            rows = await asyncio.to_thread(self._store.head, self._deletes.marked, max_lines)
             if rows:
                 ids, text = tuple(row[0] for row in rows), tuple(row[1] for row in rows)
                 self._flight = Flight(ids[0], ids[-1], len(text), line_bytes(text))
@@ -200,7 +199,8 @@ class SqliteBuffer:
         same = flight is not None and flight.memory and flight.first == batch.first
         moved = flight.disk_first if flight is not None and same else None
         if not batch.memory:
-            await self._ack_rows(batch.first, last, self._known(batch, acked))
+            known = self._flight.known(batch, acked) if self._flight else None
+            await self._ack_rows(batch.first, last, known)
         elif moved is not None:  # persisted while it was being sent: its rows go
             await self._ack_rows(moved, moved + last - batch.first)
         else:
@@ -210,40 +210,11 @@ class SqliteBuffer:
         self._flight = None  # only now: an ack that failed is retried against the same rows
         self._levels()
 
-    def _known(self, batch: Batch, acked: int) -> tuple[int, int] | None:
-        """(lines, bytes) of the first `acked` rows of the batch in flight: they are all on
-        disk (protected from trimming) and nothing unacknowledged is older, so deleting needs
-        no counting. None for any other batch (acknowledged twice, unknown)."""
-        flight = self._flight
-        if (
-            flight is None
-            or flight.memory
-            or (flight.first, flight.last) != (batch.first, batch.last)
-        ):
-            return None
-        if acked == flight.lines:
-            return acked, flight.bytes
-        return acked, line_bytes(batch.lines[:acked])
-
     async def _ack_rows(self, first: int, last: int, known: tuple[int, int] | None = None) -> None:
         if last < first:
             return
-        store, disk, marked = self._store, self._disk, self._marked
-        try:
-            after = await asyncio.to_thread(store.delete, disk, first, last, marked, known)
-            self._marked = 0
-            if self._undeleted:
-                log.info("Buffer %s: deleting acknowledged lines works again.", self.name)
-                self._undeleted = False
-        except sqlite3.Error as exc:
-            # a full disk: mark them instead (reading needs no space), delete them later
-            marking = await asyncio.to_thread(store.mark, disk, first, last, marked)
-            if marking is None:
-                raise
-            after, self._marked = marking, max(last, marked)
-            if not self._undeleted:
-                log.warning(_UNDELETED, self.name, exc)
-                self._undeleted = True
+        disk = self._disk
+        after = await self._deletes.acknowledge(disk, first, last, known)
         self.stats.sent += disk.lines - after.lines
         self._disk = after
         self._handover.acknowledged(first, last)
@@ -262,7 +233,7 @@ class SqliteBuffer:
         cutoff = self.limits.cutoff()
         oldest = self.stats.oldest_ns
         expired = cutoff is not None and oldest is not None and oldest < cutoff
-        if not self._pending.lines and not expired and not self._marked:
+        if not self._pending.lines and not expired and not self._deletes.marked:
             return
         chunks = self._pending.chunks[:]  # put() may append while the thread writes
         flight = self._flight
@@ -274,7 +245,7 @@ class SqliteBuffer:
                 self._store.persist,
                 self._disk,
                 chunks,
-                self._marked,
+                self._deletes.marked,
                 cutoff,
                 over,
                 protect,
@@ -284,7 +255,7 @@ class SqliteBuffer:
             self._pending.tried = sum(len(c[1]) for c in chunks)
             self._persist_failed(exc)
             return
-        self._marked = 0
+        self._deletes.marked = 0
         self._pending.pop(sum(len(c[1]) for c in chunks))
         if flight and in_memory:
             flight.disk_first = disk.first_new  # its lines lead the chunks just inserted
