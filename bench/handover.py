@@ -7,20 +7,30 @@ buffer, in the same run.
 
 Scans of 40 lines of ~150 bytes, 25 scans per commit (1000 lines), 200 commits; best of 3.
 Also counts the SQL statements per commit (sqlite3's trace callback).
+
+    python -m bench.handover --latency
+
+Latency with the default settings (commit_interval 1 s, flush_interval 1 s, batch_size 5000):
+a gateway without collectors puts one 40-line scan every 10 ms into the SQLite buffer for 20 s;
+the sink notes when each line arrives (wall time, from put to the sink's write: the commit,
+the hand-over and the forwarder's wait; not the database). Prints p50/p99/max.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.buffer import lines
 from gateway.buffer.base import Buffer
 from gateway.buffer.memory import MemoryBuffer
 from gateway.buffer.sqlite import SqliteBuffer
+from gateway.runtime.app import Gateway
+from gateway.runtime.forwarder import Forwarder
 
 SCAN, SCANS, COMMITS = 40, 25, 200
 
@@ -88,8 +98,47 @@ async def run() -> None:
     )
 
 
+class ArrivalSink:
+    """Notes the arrival time of every line (the line's last field is its put time)."""
+
+    name = "arrival"
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def write(self, lines: Sequence[str]) -> None:
+        now = time.perf_counter()
+        self.delays.extend(now - float(line.rsplit(" ", 1)[1]) for line in lines)
+
+    async def close(self) -> None:
+        return None
+
+
+async def latency(seconds: float = 20.0) -> None:
+    sink = ArrivalSink()
+    with tempfile.TemporaryDirectory() as tmp:
+        forwarder = Forwarder(SqliteBuffer(Path(tmp) / "l.db"), sink)  # the defaults
+        gateway = Gateway([], [forwarder])  # commit_interval 1 s
+        task = asyncio.create_task(gateway.run(drain_timeout=5))
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            now = time.perf_counter()
+            gateway.put([f"m,d=d{i} v={i}i {now!r}" for i in range(SCAN)])
+            await asyncio.sleep(0.01)
+        gateway.stop()
+        await task
+    d = sorted(sink.delays)
+    print(
+        f"latency put -> sink, defaults, {len(d):,} lines over {seconds:g} s: "
+        f"p50 {d[len(d) // 2]:.3f} s, p99 {d[int(len(d) * 0.99)]:.3f} s, max {d[-1]:.3f} s"
+    )
+
+
 def main() -> None:
-    asyncio.run(run())
+    asyncio.run(latency() if "--latency" in sys.argv[1:] else run())
 
 
 if __name__ == "__main__":
