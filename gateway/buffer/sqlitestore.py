@@ -11,7 +11,6 @@ neither dropped nor counted against the limits until their write ended.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -33,9 +32,6 @@ _SIZE = "length(CAST(line AS BLOB))"  # UTF-8 bytes
 _OLDEST = "(SELECT put_ns FROM lines ORDER BY id LIMIT 1)"
 _RECOVER = f"SELECT count(*), total({_SIZE}), {_OLDEST} FROM lines"
 _OLDEST_AFTER = "SELECT put_ns FROM lines WHERE id > ? ORDER BY id LIMIT 1"
-# one statement per put() (a scan): SQLite splits the JSON array, in order, in C
-_INSERT_CHUNK = "INSERT INTO lines (put_ns, line) SELECT ?, value FROM json_each(?) ORDER BY key"
-_INSERT_LINE = "INSERT INTO lines (put_ns, line) VALUES (?, ?)"  # without SQLite's JSON
 _CORRUPT = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 _MOVED = "Buffer %s: %s is unreadable (%s); moved it to %s and started an empty buffer."
 
@@ -62,7 +58,6 @@ class SqliteStore:
         self.path, self.name, self.clock, self.fsync = path, name, clock, fsync
         self.conn: sqlite3.Connection | None = None
         self._lock_file: IO[str] | None = None
-        self._json = True  # SQLite has json_each (built in since 3.38)
 
     def open(self) -> Disk:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,12 +106,8 @@ class SqliteStore:
         with transaction(conn):
             if marked:
                 conn.execute("DELETE FROM lines WHERE id <= ?", (marked,))
-            if self._json:
-                arrays = ((ns, json.dumps(lines, ensure_ascii=False)) for ns, lines, _ in chunks)
-                conn.executemany(_INSERT_CHUNK, arrays)
-            else:
-                rows = ((ns, line) for ns, lines, _ in chunks for line in lines)
-                conn.executemany(_INSERT_LINE, rows)
+            rows = ((ns, line) for ns, lines, _ in chunks for line in lines)
+            conn.executemany("INSERT INTO lines (put_ns, line) VALUES (?, ?)", rows)
             if added:
                 disk.first_new = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
                 disk.first_new -= added - 1
@@ -229,7 +220,6 @@ class SqliteStore:
             if mode != "wal":
                 log.warning("Buffer %s: journal mode %s, not WAL.", self.name, mode)
             conn.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
-            self._json = _has_json(conn)
         except BaseException:
             conn.close()
             raise
@@ -247,14 +237,6 @@ class SqliteStore:
             if src.exists():
                 src.rename(target.with_name(target.name + suffix))
         return target
-
-
-def _has_json(conn: sqlite3.Connection) -> bool:
-    try:
-        conn.execute("SELECT count(*) FROM json_each('[]')").fetchone()
-    except sqlite3.OperationalError:
-        return False
-    return True
 
 
 def _sum(conn: sqlite3.Connection, low: int, high: int) -> tuple[int, int]:

@@ -209,15 +209,13 @@ async def test_the_hand_over_is_bounded_and_the_rest_is_read_back(
     assert await drain(buf, 2) == [f"m v={i}i {i}" for i in range(4)]
 
 
-@pytest.mark.parametrize("json", [True, False])
-async def test_every_character_of_a_line_survives_the_file(opened: Open, json: bool):
+async def test_every_character_of_a_line_survives_the_file(opened: Open):
     tricky = [
         'm,tag=a\\ b s="say \\"hi\\" \\\\ done",t=1i 1',
         'm,site=Zürich,unit=°C v=1.5,note="€ 😀 \t tab" 2',
         "m v=1i 3",
     ]
     first = await opened()
-    first._store._json = json  # the fallback for an SQLite without JSON too
     first.put(tricky[:2])
     first.put(tricky[2:])
     await first.persist()
