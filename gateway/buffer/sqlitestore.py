@@ -220,6 +220,9 @@ class SqliteStore:
             if mode != "wal":
                 log.warning("Buffer %s: journal mode %s, not WAL.", self.name, mode)
             conn.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
+            # Debian's SQLite zeroes every deleted row (SECURE_DELETE): a page write more per
+            # acknowledged batch for data that is no secret; FAST only zeroes what costs no I/O
+            conn.execute("PRAGMA secure_delete=FAST")
         except BaseException:
             conn.close()
             raise

@@ -223,3 +223,9 @@ async def test_every_character_of_a_line_survives_the_file(opened: Open):
     again = await opened()
     assert await drain(again) == tricky
     assert again.stats.sent == 3
+
+
+async def test_deleted_rows_are_not_overwritten_at_the_cost_of_more_writes(opened: Open):
+    buf = await opened()
+    assert buf._conn is not None
+    assert buf._conn.execute("PRAGMA secure_delete").fetchone() == (2,)  # FAST
