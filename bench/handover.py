@@ -5,7 +5,8 @@ buffer, in the same run.
 
     python -m bench.handover
 
-Scans of 40 lines of ~150 bytes, 25 scans per commit (1000 lines), 200 commits; best of 3.
+Two shapes, best of 3: small lines (~150 bytes, 40 per put, 1000 per commit, 200 commits) and
+Modbus responses (one line of 66 samples, ~2.2 kB, 9 per put, 99 per commit, 100 commits).
 Also counts the SQL statements per commit (sqlite3's trace callback), and the drain rate of a
 backlog read back from disk after a restart (nothing in memory), as lines/s.
 
@@ -33,28 +34,39 @@ from gateway.buffer.sqlite import SqliteBuffer
 from gateway.runtime.app import Gateway
 from gateway.runtime.forwarder import Forwarder
 
-SCAN, SCANS, COMMITS = 40, 25, 200
+SCAN, SCANS, COMMITS = 40, 25, 200  # the small lines: per put, puts per commit, commits
+SAMPLES = 66  # per line in the response shape (bench.throughput: 66 samples, 2.5 kB per line)
 
 
-async def cycle(buf: Buffer, data: list[str]) -> None:
+def responses(n: int) -> list[str]:
+    """One line per Modbus response of 66 float32 tags (~2.2 kB)."""
+    fields = ",".join(f"t{k}={1000 + k / 7:.6f},t{k}_quality=192i" for k in range(SAMPLES))
+    return [
+        f"cell,device=d{i % 4},source=modbus {fields} {1_795_717_767_884 + i}" for i in range(n)
+    ]
+
+
+async def cycle(buf: Buffer, data: list[str], scan: int = SCAN, scans: int = SCANS) -> None:
     """Put, commit and forward `data` scan by scan, commit by commit."""
-    per_commit = SCAN * SCANS
+    per_commit = scan * scans
     for start in range(0, len(data), per_commit):
-        for i in range(start, start + per_commit, SCAN):
-            buf.put(data[i : i + SCAN])
+        for i in range(start, start + per_commit, scan):
+            buf.put(data[i : i + scan])
         await buf.persist()
         while (batch := await buf.begin(5000)) is not None:
             await buf.ack(batch)
 
 
-async def cost(make: Callable[[], Buffer], data: list[str]) -> tuple[float, float]:
+async def cost(
+    make: Callable[[], Buffer], data: list[str], scan: int = SCAN, scans: int = SCANS
+) -> tuple[float, float]:
     """Best CPU µs per line and lines/s (wall) over 3 fresh buffers."""
     cpus, walls = [], []
     for _ in range(3):
         buf = make()
         await buf.open()
         cpu, wall = time.process_time(), time.perf_counter()
-        await cycle(buf, data)
+        await cycle(buf, data, scan, scans)
         cpus.append(time.process_time() - cpu)
         walls.append(time.perf_counter() - wall)
         assert buf.stats.sent == len(data)
@@ -118,6 +130,23 @@ async def run(commits: int = COMMITS) -> None:
         f"{per_commit:.1f} SQL statements per commit"
     )
     print(f"  backlog read back from disk after a restart: drain {disk:,.0f} lines/s")
+    big = responses(9 * 11 * commits // 2)
+    mem_cpu, mem_rate = await cost(lambda: MemoryBuffer(max_lines=len(big)), big, 9, 11)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = (Path(tmp) / f"r{i}.db" for i in range(10))
+        sql_cpu, sql_rate = await cost(lambda: SqliteBuffer(next(files)), big, 9, 11)
+        disk = max([await backlog(next(files), big) for _ in range(3)])
+    size = sum(map(len, big)) / len(big)
+    print(f"live cycle, {len(big):,} Modbus-response lines of {size:,.0f} bytes, 9/put, 99/commit:")
+    print(f"  MemoryBuffer: {mem_cpu:.2f} us CPU/line, {mem_rate:,.0f} lines/s")
+    print(
+        f"  SqliteBuffer: {sql_cpu:.2f} us CPU/line ({(sql_cpu - mem_cpu) / SAMPLES:.3f} us per "
+        f"sample more than memory), {sql_rate:,.0f} lines/s = {sql_rate * SAMPLES:,.0f} samples/s"
+    )
+    print(
+        f"  backlog read back from disk after a restart: drain {disk:,.0f} lines/s = "
+        f"{disk * SAMPLES:,.0f} samples/s"
+    )
 
 
 class ArrivalSink:
