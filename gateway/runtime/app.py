@@ -22,6 +22,7 @@ from functools import partial
 from gateway.clock import Clock, SystemClock
 from gateway.collectors.base import Collector, ConnectionPlan
 from gateway.collectors.registry import build_collector
+from gateway.collectors.schedule import Stop
 from gateway.errors import GatewayError
 from gateway.model import Batch, Sample
 from gateway.pipeline import build_pipeline
@@ -99,7 +100,7 @@ class Gateway:
     async def run(self, duration: float | None = None, drain_timeout: float = 10.0) -> bool:
         """Run until stopped; True when nothing collected is left unwritten or at risk."""
         await self._open()
-        collectors_stop = asyncio.Event()
+        collectors_stop = Stop()  # wakes the collectors' sleeps without a task per scan
         collectors = [
             asyncio.create_task(self._supervise(c.name, partial(c.run, collectors_stop)))
             for c in self.connections

@@ -32,7 +32,7 @@ from gateway.collectors.modbus.link import CLOSED_BY_PEER, ModbusLink
 from gateway.collectors.modbus.planner import ReadRequest, split_refused
 from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
 from gateway.collectors.modbus.types import Space
-from gateway.collectors.schedule import FixedRate, sleep_or_stop
+from gateway.collectors.schedule import FixedRate, Stop, sleep_or_stop
 from gateway.model import Batch, Sample
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class ModbusConnection:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Scan on the fixed schedules until `stop` is set (a scan in progress completes) or
         the task is cancelled."""
-        stop = stop or asyncio.Event()
+        stop = stop or Stop()
         start = self.clock.monotonic()
         schedules = [(FixedRate(scan.interval_s, start), scan) for scan in self.plan.scans]
         try:
