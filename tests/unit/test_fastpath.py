@@ -86,6 +86,8 @@ def test_each_type_and_order_decodes_as_the_codec(dtype: DataType, order: ByteOr
         if decoded is None:  # only for a non-finite float
             assert any(s.value != s.value or abs(s.value) == float("inf") for s in slow)  # type: ignore[operator]
             continue
+        raw = struct.pack(f">{req.count}H", *registers)  # as the response keeps them
+        assert decode_values(plan, registers, raw) == decoded
         fast_samples = readings(plan, decoded, [], T0)
         assert [(s.point, s.value, s.quality) for s in fast_samples] == [
             (s.point, s.value, s.quality) for s in slow

@@ -30,6 +30,7 @@ from gateway.collectors.modbus.fastpath import (
 )
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, ModbusLink
 from gateway.collectors.modbus.planner import ReadRequest, split_refused
+from gateway.collectors.modbus.responses import raw_registers
 from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
 from gateway.collectors.modbus.types import Space
 from gateway.collectors.schedule import FixedRate, Stop, sleep_or_stop
@@ -244,12 +245,14 @@ class ModbusConnection:
             stats.read_errors += 1
             reason = f"short response ({len(values)} of {request.count})"
             return failed(request, now, reason), Outcome.ANSWERED, 0
-        return self._values(request, values, now, batch), Outcome.ANSWERED, 0
+        raw = raw_registers(response)[: 2 * request.count]
+        return self._values(request, values, raw, now, batch), Outcome.ANSWERED, 0
 
     def _values(
         self,
         request: ReadRequest[ModbusTagPlan],
         values: list[int] | list[bool],
+        raw: bytes,
         now: int,
         batch: Batch,
     ) -> list[Sample] | None:
@@ -262,7 +265,7 @@ class ModbusConnection:
         plan = known[1]
         if plan is None:
             return extract(request, values, now)
-        decoded = decode_values(plan, values)
+        decoded = decode_values(plan, values, raw)
         if decoded is None:
             return extract(request, values, now)
         slow = extract(plan.slow, values, now) if plan.slow is not None else []

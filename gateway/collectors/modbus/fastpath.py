@@ -208,14 +208,17 @@ def _template(spans: list[Span[ModbusTagPlan]], index: dict[int, int]) -> str:
     return "\n".join(lines)
 
 
-def decode_values(plan: ResponsePlan, values: Sequence[int | bool]) -> tuple | None:
+def decode_values(
+    plan: ResponsePlan, values: Sequence[int | bool], raw: bytes = b""
+) -> tuple | None:
     """The plain values of a response in argument order; None when the response must take
-    the Sample path whole (a non-finite float, registers that do not pack)."""
+    the Sample path whole (a non-finite float, registers that do not pack). `raw`: the
+    registers as received (big-endian), when the response kept them."""
     if plan.bits:
         return tuple(bool(values[offset]) for offset in plan.bits)
     registers = values[: plan.request.count]
     try:
-        words = plan.words.pack(*registers)
+        words = raw if len(raw) == plan.words.size else plan.words.pack(*registers)
         swapped = plan.swapped_words.pack(*registers) if plan.needs_swapped else b""
     except struct.error:
         return None

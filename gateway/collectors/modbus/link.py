@@ -10,9 +10,8 @@
   The pending request is failed at once with `LinkClosed` instead, and `on_closed` is called
   so that the owner reconnects with backoff.
 
-And one thing it does too much: its decoder builds `str()` of every response (all its
-registers) for a DEBUG message it then drops; the link registers read responses whose
-`str()` is built only when pymodbus logs at DEBUG.
+And the read responses of `responses.py` in place of pymodbus's own: their `str()` is only
+built for pymodbus's DEBUG log, their registers are decoded with one unpack.
 """
 
 from __future__ import annotations
@@ -27,42 +26,14 @@ from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException
-from pymodbus.pdu import ModbusPDU
-from pymodbus.pdu.bit_message import ReadCoilsResponse, ReadDiscreteInputsResponse
-from pymodbus.pdu.register_message import (
-    ReadHoldingRegistersResponse,
-    ReadInputRegistersResponse,
-)
+
+from gateway.collectors.modbus.responses import RESPONSES
 
 log = logging.getLogger(__name__)
 
 CLOSED_BY_PEER = "connection closed by the peer"
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
 _ERRNO_IN_TEXT = re.compile(r"\[Errno (\d+)\]")
-
-
-_PYMODBUS_LOG = logging.getLogger("pymodbus.logging")  # pymodbus's own `Log`
-
-
-def _quiet(response: type[ModbusPDU]) -> type[ModbusPDU]:
-    """`response` with a `str()` that is only built when pymodbus logs at DEBUG."""
-    full = response.__str__
-
-    def __str__(self: ModbusPDU) -> str:
-        return full(self) if _PYMODBUS_LOG.isEnabledFor(logging.DEBUG) else response.__name__
-
-    return type(response.__name__, (response,), {"__str__": __str__, "__module__": __name__})
-
-
-QUIET_RESPONSES = tuple(
-    _quiet(r)
-    for r in (
-        ReadCoilsResponse,
-        ReadDiscreteInputsResponse,
-        ReadHoldingRegistersResponse,
-        ReadInputRegistersResponse,
-    )
-)
 
 
 class LinkClosed(ConnectionException):
@@ -124,7 +95,7 @@ class ModbusLink:
             trace_connect=self._traced,
         )
         self.client.set_max_no_responses(2**31)  # so is closing a link nobody answers on
-        for response in QUIET_RESPONSES:
+        for response in RESPONSES:  # see responses.py
             self.client.register(response)
         transport = self.client.ctx
         create = transport.call_create
