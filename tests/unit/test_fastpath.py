@@ -46,7 +46,7 @@ def random_tags(rng: random.Random, count: int) -> list[dict]:
     """Tags of random types and byte orders at random addresses: gaps, overlaps, duplicates."""
     tags, address = [], 0
     for i in range(count):
-        dtype = rng.choice(NUMBERS)
+        dtype = rng.choice([*NUMBERS, DataType.BIT])
         tags.append(
             {
                 "name": f"t{i}",
@@ -54,6 +54,7 @@ def random_tags(rng: random.Random, count: int) -> list[dict]:
                 "address": address,
                 "type": dtype.value,
                 "byte_order": rng.choice(list(ByteOrder)).value,
+                **({"bit": rng.randint(0, 15)} if dtype is DataType.BIT else {}),
                 **({"measurement": rng.choice(["a", "b"])} if rng.random() < 0.2 else {}),
             }
         )
@@ -145,7 +146,7 @@ def test_registers_that_do_not_pack_take_the_sample_path() -> None:
     assert decode_values(plan, [70000]) is None
 
 
-def test_tags_with_rules_bits_and_strings_keep_the_sample_path_in_order() -> None:
+def test_tags_with_rules_and_strings_keep_the_sample_path_in_order() -> None:
     tags = [
         {"name": "plain", "space": "holding_register", "address": 0, "type": "int16"},
         {"name": "scaled", "space": "holding_register", "address": 1, "scale": {"factor": 0.1}},
@@ -157,23 +158,23 @@ def test_tags_with_rules_bits_and_strings_keep_the_sample_path_in_order() -> Non
         {"name": "last", "space": "holding_register", "address": 7, "type": "float32"},
     ]
     req = request_of(tags)
-    assert [fast(s.key) for s in req.spans] == [True] + [False] * 6 + [True]
+    assert [fast(s.key) for s in req.spans] == [True] + [False] * 4 + [True, False, True]
     plan = compile_response(req)
     assert plan is not None
     assert plan.slow is not None
     registers = [5, 943, 11, 3, 4, 0b10, 0x4E64, 0x4148, 0]
     decoded = decode_values(plan, registers)
-    assert decoded == (12.5, 5)  # the float32 first: its texts are made for all at once
+    assert decoded == (12.5, 5, True)  # float32 first (their texts are made at once), bits last
     slow = extract(plan.slow, registers, T0)
-    assert [s.point.tag for s in slow] == ["scaled", "ranged", "banded", "beat", "flag", "text"]
+    assert [s.point.tag for s in slow] == ["scaled", "ranged", "banded", "beat", "text"]
     got = readings(plan, decoded, slow, T0)
     assert [s.point.tag for s in got] == [t["name"] for t in tags]
     assert got[1] is slow[0]  # the very samples the pipeline changes in place
     assert [s.value for s in got] == [5, 943, 11, 3, 4, True, "Nd", 12.5]
     (line,) = stamp([encode_values(plan, decoded, T0)])
     assert (
-        line
-        == "modbus,device=plc plain=5i,plain_quality=0i,last=12.5,last_quality=0i 1796000000123"
+        line == "modbus,device=plc plain=5i,plain_quality=0i,flag=true,flag_quality=0i,"
+        "last=12.5,last_quality=0i 1796000000123"
     )
 
 

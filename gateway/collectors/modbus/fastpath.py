@@ -12,7 +12,8 @@ precompiles, once:
 - a template of the response's lines (one per series run, as `encode_lines` merges them),
   with a `str.format` field per value, so one call writes every line.
 
-Tags with rules, bits and strings keep the Sample path (`extract`). A response with a
+Tags with rules and strings keep the Sample path (`extract`); bit tags take the fast path
+(their registers are in the response anyway). A response with a
 non-finite float (NaN is BAD) or registers that do not pack goes the Sample path whole, so
 its semantics are exactly those of `extract` and the pipeline.
 """
@@ -57,7 +58,7 @@ _BOOLS = ("false", "true")
 
 def fast(tag: ModbusTagPlan) -> bool:
     """A tag whose GOOD readings skip the Sample path."""
-    return plain(tag) and (tag.dtype is DataType.BOOL or tag.dtype in _CODES)
+    return plain(tag) and (tag.dtype in (DataType.BOOL, DataType.BIT) or tag.dtype in _CODES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class ResponsePlan:
     request: ReadRequest[ModbusTagPlan]
     slow: ReadRequest[ModbusTagPlan] | None  # the spans that take the Sample path
     unpackers: tuple[_Unpacker, ...]  # in argument order: F32 ones, F64 ones, INT ones
+    flags: tuple[tuple[int, int], ...]  # (offset, shift) of the bit tags: the last arguments
     bits: tuple[int, ...]  # offsets of the plain values of a coil/discrete input request
     template: str  # the response's lines (no timestamps), joined by newlines
     points: tuple[Point, ...]  # of the values, in argument order
@@ -99,16 +101,27 @@ def compile_response(request: ReadRequest[ModbusTagPlan]) -> ResponsePlan | None
     if request.space.is_bit:
         offsets = tuple(s.address - request.start for s in spans)
         index = {id(s): i for i, s in enumerate(spans)}
-        return _plan(request, slow, (), offsets, spans, index)
-    unpackers, ordered = _unpackers(request, spans)
+        return _plan(request, slow, (), (), offsets, spans, index)
+    numbers = [s for s in spans if s.key.dtype is not DataType.BIT]
+    unpackers, ordered = _unpackers(request, numbers)
+    bit_spans = [s for s in spans if s.key.dtype is DataType.BIT]
+    ordered += bit_spans
+    flags = tuple((s.address - request.start, _shift(s.key)) for s in bit_spans)
     index = {id(s): i for i, s in enumerate(ordered)}
-    return _plan(request, slow, unpackers, (), ordered, index)
+    return _plan(request, slow, unpackers, flags, (), ordered, index)
+
+
+def _shift(tag: ModbusTagPlan) -> int:
+    """Where the tag's bit is in its register as read (a byte swap moves it by 8)."""
+    bit = tag.bit or 0
+    return bit ^ 8 if tag.order.swap_bytes else bit
 
 
 def _plan(
     request: ReadRequest[ModbusTagPlan],
     slow: ReadRequest[ModbusTagPlan] | None,
     unpackers: tuple[_Unpacker, ...],
+    flags: tuple[tuple[int, int], ...],
     bits: tuple[int, ...],
     ordered: Sequence[Span[ModbusTagPlan]],
     index: dict[int, int],
@@ -120,6 +133,7 @@ def _plan(
         request=request,
         slow=slow,
         unpackers=unpackers,
+        flags=flags,
         bits=bits,
         template=_template(in_read_order, index),
         points=tuple(s.key.point for s in ordered),
@@ -193,7 +207,7 @@ def _template(spans: list[Span[ModbusTagPlan]], index: dict[int, int]) -> str:
         key = _braces(point.field_key)
         if tag.dtype is DataType.FLOAT64:
             value = f"{{{index[id(span)]}!r}}"
-        elif tag.dtype in (DataType.FLOAT32, DataType.BOOL):
+        elif tag.dtype in (DataType.FLOAT32, DataType.BOOL, DataType.BIT):
             value = f"{{{index[id(span)]}}}"
         else:
             value = f"{{{index[id(span)]}}}{'u' if point.unsigned else 'i'}"
@@ -231,6 +245,8 @@ def decode_values(
         out += got
     if not math.isfinite(floats):  # NaN or infinity somewhere (or a float64 sum overflowed)
         return None
+    if plan.flags:
+        out += tuple(registers[offset] >> shift & 1 == 1 for offset, shift in plan.flags)
     return out
 
 
@@ -238,11 +254,19 @@ def encode_values(plan: ResponsePlan, decoded: tuple, time_ns: int) -> Encoded:
     """The response's lines, without their timestamp."""
     if plan.bits:
         args: Sequence[object] = [_BOOLS[v] for v in decoded]
-    elif plan.singles:
-        args = (*float32_texts(decoded[: plan.singles]), *decoded[plan.singles :])
+    elif plan.flags:
+        numbers = len(decoded) - len(plan.flags)
+        flags = [_BOOLS[v] for v in decoded[numbers:]]
+        args = (*_numbers(plan, decoded[:numbers]), *flags)
     else:
-        args = decoded
+        args = _numbers(plan, decoded)
     return Encoded(time_ns, plan.template.format(*args).split("\n"), plan.count)
+
+
+def _numbers(plan: ResponsePlan, decoded: tuple) -> Sequence[object]:
+    if plan.singles:
+        return (*float32_texts(decoded[: plan.singles]), *decoded[plan.singles :])
+    return decoded
 
 
 def readings(plan: ResponsePlan, decoded: tuple, slow: list[Sample], time_ns: int) -> list[Sample]:
