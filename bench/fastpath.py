@@ -32,6 +32,7 @@ from gateway.collectors.modbus.models import ModbusDevice
 from gateway.collectors.modbus.responses import RESPONSES
 from gateway.collectors.schedule import Stop, sleep_or_stop
 from gateway.pipeline import build_pipeline
+from gateway.sinks.floats import float32_texts
 from gateway.sinks.lineprotocol import encode_lines, stamp
 
 T0 = 1_796_000_000_123_456_789
@@ -85,6 +86,10 @@ def bench_response() -> None:
     print(f"  Sample path: {slow_us / count:.2f} us/value")
     print(f"  fast path:   {fast_us / count:.2f} us/value ({slow_us / fast_us:.1f}x less)")
     print(f"  bytes per value: {len(chr(10).join(fast_path())) / count:.1f}")
+    singles = decode_values(fast, registers)[: fast.singles]  # type: ignore[index]
+    short = sum(map(len, float32_texts(singles))) / len(singles)
+    long = sum(len(repr(v)) for v in singles) / len(singles)
+    print(f"  a float32 value's text: {short:.1f} characters (its float64 repr: {long:.1f})")
     bench_quality(fast, registers, count)
 
 
