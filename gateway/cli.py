@@ -65,7 +65,7 @@ def cmd_once(args: argparse.Namespace) -> int:
     plans = registry.compile_all(_load(args.paths).devices)
     pipeline = build_pipeline(t for p in plans for t in p.tag_plans())
 
-    async def discard(_: list[Sample]) -> None:
+    async def discard(_: object) -> None:
         return None
 
     async def scan(plan: ConnectionPlan) -> list[Sample]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 Value = float | int | bool | str
@@ -60,6 +61,8 @@ class Point:
     `series` is the escaped line-protocol prefix ``measurement,k=v,...`` with tag keys sorted.
     `unsigned` points (uint64 tags) write their integers as unsigned (``u``): InfluxDB's
     integers are signed 64-bit, and a field must keep one type, so it applies to every value.
+    `float32` points (values read as IEEE float32) write each float with the fewest digits that
+    read back as the same float32 (at most 9 significant), not with the 17 of a float64.
     Points are built once at compile time and compared by identity, so they are cheap dict keys
     on the hot path.
     """
@@ -73,6 +76,7 @@ class Point:
     series: str = dataclasses.field(default="", compare=False)
     field_key: str = dataclasses.field(default="", compare=False)
     unsigned: bool = False
+    float32: bool = False
 
     @classmethod
     def build(
@@ -85,6 +89,7 @@ class Point:
         unit: str = "",
         *,
         unsigned: bool = False,
+        float32: bool = False,
     ) -> Point:
         """Build a point with its escaped series key (tag keys sorted, empty values dropped)."""
         items = tuple(sorted((k, v) for k, v in tags.items() if v != ""))
@@ -92,7 +97,9 @@ class Point:
             f",{escape_key(k)}={escape_key(v)}" for k, v in items
         )
         key = escape_key(field_name)
-        return cls(device, tag, measurement, field_name, items, unit, series, key, unsigned)
+        return cls(
+            device, tag, measurement, field_name, items, unit, series, key, unsigned, float32
+        )
 
 
 class Unsigned(int):
@@ -133,3 +140,59 @@ class TagPlan:
     range: tuple[float, float] | None
     deadband: float | None  # absolute threshold in engineering units; None = every sample
     heartbeat_s: float | None
+
+
+@dataclass(slots=True)
+class Encoded:
+    """The lines of one response that a collector encoded itself, without their timestamp:
+    GOOD, finite values of tags no pipeline stage changes (see `gateway.pipeline.plain`).
+    The core appends the timestamp in its precision (`gateway.sinks.lineprotocol.stamp`)."""
+
+    time_ns: int
+    heads: list[str]  # "series fields" of each line
+    count: int  # values in the lines
+
+
+Part = list[Sample] | Callable[[], list[Sample]]
+
+
+class Batch:
+    """What a collector hands over for one scan: `samples` go through the pipeline, `encoded`
+    lines go straight to the buffers. `readings()` gives every reading of the batch as
+    Samples, in read order (the objects of `samples` themselves, scaled and qualified in
+    place by the pipeline; the encoded values built only when asked, for observers)."""
+
+    __slots__ = ("_parts", "encoded", "samples")
+
+    def __init__(self, samples: list[Sample] | None = None) -> None:
+        self.samples: list[Sample] = []
+        self.encoded: list[Encoded] = []
+        self._parts: list[Part] = []
+        if samples:
+            self.add(samples)
+
+    def add(self, samples: list[Sample]) -> None:
+        """Samples for the pipeline (failed reads, tags with rules, BAD values...)."""
+        self.samples += samples
+        self._parts.append(samples)
+
+    def add_encoded(
+        self, encoded: Encoded, samples: list[Sample], readings: Callable[[], list[Sample]]
+    ) -> None:
+        """One response: its encoded lines, its `samples` for the pipeline, and how to build
+        all its readings (those samples included, in read order) when an observer asks."""
+        self.encoded.append(encoded)
+        self.samples += samples
+        self._parts.append(readings)
+
+    @property
+    def count(self) -> int:
+        """Readings in the batch."""
+        return len(self.samples) + sum(e.count for e in self.encoded)
+
+    def readings(self) -> list[Sample]:
+        """Every reading as a Sample, in read order."""
+        out: list[Sample] = []
+        for part in self._parts:
+            out += part if isinstance(part, list) else part()
+        return out

@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from gateway.model import Sample, TagPlan
+from gateway.model import Batch, Sample, TagPlan
 
-#: how a collector hands over the samples of one scan (or one batch of notifications)
-Emit = Callable[[list[Sample]], Awaitable[None]]
+#: how a collector hands over the readings of one scan (or one batch of notifications): a
+#: list of Samples, or a `Batch` that carries lines it encoded itself besides its Samples
+Emit = Callable[[list[Sample] | Batch], Awaitable[None]]
 
 
 class State(enum.IntEnum):

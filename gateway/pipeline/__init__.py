@@ -4,6 +4,6 @@ Order: scale (raw -> engineering units), quality (non-finite -> BAD, out of rang
 UNCERTAIN), deadband (suppress unchanged values, with a heartbeat).
 """
 
-from gateway.pipeline.chain import Pipeline, Stage, build_pipeline
+from gateway.pipeline.chain import Pipeline, Stage, build_pipeline, plain
 
-__all__ = ["Pipeline", "Stage", "build_pipeline"]
+__all__ = ["Pipeline", "Stage", "build_pipeline", "plain"]

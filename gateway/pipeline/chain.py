@@ -48,6 +48,20 @@ class Pipeline:
         self.passed += len(out)
         return out
 
+    def count_encoded(self, values: int) -> None:
+        """Count values a collector encoded itself (`plain` tags): received and passed."""
+        self.received += values
+        self.passed += values
+
+
+def plain(tag: TagPlan) -> bool:
+    """True when no stage changes the tag's GOOD finite values (no scale, range, deadband or
+    heartbeat): a collector may encode those itself, without a Sample per value; the rest
+    (non-finite values, BAD readings) still has to come through the pipeline."""
+    return (
+        tag.scale is None and tag.range is None and tag.deadband is None and tag.heartbeat_s is None
+    )
+
 
 def build_pipeline(tags: Iterable[TagPlan], clock: Clock | None = None) -> Pipeline:
     """Scale, quality and deadband stages for these tags; `clock` times the heartbeats

@@ -22,11 +22,12 @@ from functools import partial
 from gateway.clock import Clock, SystemClock
 from gateway.collectors.base import Collector, ConnectionPlan
 from gateway.collectors.registry import build_collector
+from gateway.collectors.schedule import Stop
 from gateway.errors import GatewayError
-from gateway.model import Sample
+from gateway.model import Batch, Sample
 from gateway.pipeline import build_pipeline
 from gateway.runtime.forwarder import Forwarder
-from gateway.sinks.lineprotocol import Precision, encode_lines
+from gateway.sinks.lineprotocol import Precision, encode_lines, stamp
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,21 @@ class Gateway:
         self.background: list[Callable[[], Awaitable[None]]] = []  # more jobs (health, stats)
         self._stop = asyncio.Event()
 
-    async def emit(self, samples: list[Sample]) -> None:
-        """Collector callback: filter, encode once, queue for every sink."""
+    async def emit(self, batch: list[Sample] | Batch) -> None:
+        """Collector callback: filter, encode once, queue for every sink. Lines a collector
+        encoded itself (`Batch.encoded`) only get their timestamps; observers get their
+        readings as Samples, built only when there are observers."""
+        samples = batch if isinstance(batch, list) else batch.samples
         kept = self.pipeline.apply(samples)  # scales and qualifies `samples` in place
-        for observe in self.observers:
-            observe(samples)  # every reading in engineering units, deadband or not
-        self.put(encode_lines(kept, self.precision))
+        if self.observers:
+            readings = samples if isinstance(batch, list) else batch.readings()
+            for observe in self.observers:
+                observe(readings)  # every reading in engineering units, deadband or not
+        lines = encode_lines(kept, self.precision)
+        if not isinstance(batch, list) and batch.encoded:
+            self.pipeline.count_encoded(batch.count - len(samples))
+            lines += stamp(batch.encoded, self.precision)
+        self.put(lines)
         if self.commit_interval == 0:
             await self.commit()
 
@@ -90,7 +100,7 @@ class Gateway:
     async def run(self, duration: float | None = None, drain_timeout: float = 10.0) -> bool:
         """Run until stopped; True when nothing collected is left unwritten or at risk."""
         await self._open()
-        collectors_stop = asyncio.Event()
+        collectors_stop = Stop()  # wakes the collectors' sleeps without a task per scan
         collectors = [
             asyncio.create_task(self._supervise(c.name, partial(c.run, collectors_stop)))
             for c in self.connections

@@ -3,7 +3,8 @@
 Schema, per sample of a point (see README.md in this package):
 
 * ``<field>=<value>`` when the value is not None (bool ``true``/``false``, int ``<n>i``, or
-  ``<n>u`` for an unsigned point (uint64 tags), float ``repr()``; NaN and infinities are
+  ``<n>u`` for an unsigned point (uint64 tags), float ``repr()``, or for a float32 point the
+  fewest digits that read back as the same float32 (`floats.py`); NaN and infinities are
   omitted, str double-quoted);
 * ``<field>_quality=<0|1|2>i`` always (GOOD, UNCERTAIN, BAD);
 * ``<field>_reason="..."`` when the quality is not GOOD and there is a reason.
@@ -17,9 +18,10 @@ import enum
 import math
 from collections.abc import Iterable
 
-from gateway.model import STRING_ESCAPES, Quality, Sample, Unsigned, escape
+from gateway.model import STRING_ESCAPES, Encoded, Quality, Sample, Unsigned, escape
+from gateway.sinks.floats import float32_text
 
-__all__ = ["Precision", "encode_lines", "escape_string", "format_field", "parse_line"]
+__all__ = ["Precision", "encode_lines", "escape_string", "format_field", "parse_line", "stamp"]
 
 _DIVISORS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 
@@ -94,7 +96,6 @@ def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS)
     and counted in `UNENCODABLE`, never raised.
     """
     divisor = _DIVISORS[Precision(precision).value]
-    isfinite = math.isfinite
     quality_values = _QUALITY_VALUES
     lines: list[str] = []
     append = lines.append
@@ -110,7 +111,7 @@ def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS)
         if value is None:
             part = ""
         elif kind is float:
-            part = f"{key}={value!r}," if isfinite(value) else ""  # type: ignore[arg-type]
+            part = _float(key, value, point.float32)  # type: ignore[arg-type]
         elif kind is int:
             part = f"{key}={value}u," if point.unsigned else f"{key}={value}i,"
         elif kind is bool:
@@ -135,6 +136,24 @@ def encode_lines(samples: Iterable[Sample], precision: Precision = Precision.MS)
             fields = [part]
     if fields:
         append(f"{series} {','.join(fields)} {stamp}")
+    return lines
+
+
+def _float(key: str, value: float, single: bool) -> str:
+    """The field part of a float; "" for NaN and infinities (omitted)."""
+    if not math.isfinite(value):
+        return ""
+    return f"{key}={float32_text(value) if single else repr(value)},"
+
+
+def stamp(encoded: Iterable[Encoded], precision: Precision = Precision.MS) -> list[str]:
+    """The lines a collector encoded (`Encoded.heads`), each with its response's timestamp in
+    `precision`: the same lines `encode_lines` makes of the same GOOD samples."""
+    divisor = _DIVISORS[Precision(precision).value]
+    lines: list[str] = []
+    for response in encoded:
+        suffix = f" {response.time_ns // divisor}"
+        lines += [head + suffix for head in response.heads]
     return lines
 
 

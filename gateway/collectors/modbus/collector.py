@@ -21,12 +21,20 @@ from gateway.collectors.base import ConnectionStats, DeviceStats, Emit, State
 from gateway.collectors.devicestate import DeviceHealth
 from gateway.collectors.modbus.compile import ConnectionPlan, ModbusTagPlan, ScanPlan
 from gateway.collectors.modbus.extract import exception_reason, extract, failed
+from gateway.collectors.modbus.fastpath import (
+    ResponsePlan,
+    compile_response,
+    decode_values,
+    encode_values,
+    readings,
+)
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, ModbusLink
 from gateway.collectors.modbus.planner import ReadRequest, split_refused
+from gateway.collectors.modbus.responses import raw_registers
 from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
 from gateway.collectors.modbus.types import Space
-from gateway.collectors.schedule import FixedRate, sleep_or_stop
-from gateway.model import Sample
+from gateway.collectors.schedule import FixedRate, Stop, sleep_or_stop
+from gateway.model import Batch, Sample
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +80,10 @@ class ModbusConnection:
         # the requests each scan sends, in the order of the next scan: merged reads refused
         # for their gap are replaced by their pieces, requests that got no answer go last
         self._requests = {id(s): list(s.requests) for s in plan.scans}
+        # the fast path of each request (compiled here, or when a request is split)
+        self._responses: dict[int, tuple[ReadRequest[ModbusTagPlan], ResponsePlan | None]] = {
+            id(r): (r, compile_response(r)) for s in plan.scans for r in s.requests
+        }
         self.link = ModbusLink(
             plan.endpoint.host,
             plan.endpoint.port,
@@ -85,7 +97,7 @@ class ModbusConnection:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Scan on the fixed schedules until `stop` is set (a scan in progress completes) or
         the task is cancelled."""
-        stop = stop or asyncio.Event()
+        stop = stop or Stop()
         start = self.clock.monotonic()
         schedules = [(FixedRate(scan.interval_s, start), scan) for scan in self.plan.scans]
         try:
@@ -94,7 +106,7 @@ class ModbusConnection:
                 due = schedule.next_due - self.clock.monotonic()
                 if await sleep_or_stop(self.clock, due, stop):
                     break
-                await self.emit(await self.scan(scan))
+                await self.emit(await self.scan_batch(scan))
                 self.devices[scan.device].late_scans += schedule.advance(self.clock.monotonic())
         finally:
             self.close()
@@ -122,32 +134,46 @@ class ModbusConnection:
         return self.plan.timeout_s + 1.0 + reads * per_request
 
     async def scan(self, scan: ScanPlan) -> list[Sample]:
-        """Read one device at one rate; failures are BAD samples, never exceptions."""
+        """Read one device at one rate: every reading as a Sample, in request order;
+        failures are BAD samples, never exceptions."""
+        return (await self.scan_batch(scan)).readings()
+
+    async def scan_batch(self, scan: ScanPlan) -> Batch:
+        """Read one device at one rate: GOOD values of plain tags encoded, the rest as
+        Samples for the pipeline."""
         began = self.clock.monotonic()
         stats = self.devices[scan.device]
         requests = self._requests[id(scan)]
+        batch = Batch()
         if self.health[scan.device].demoted(began):
             stats.skipped_scans += 1
             reason = f"device demoted: {stats.last_error or 'no answer'}"
-            return [s for req in requests for s in failed(req, self.clock.now_ns(), reason)]
+            now = self.clock.now_ns()
+            for req in requests:
+                batch.add(failed(req, now, reason))
+            return batch
         async with self.lock:
             if await self._ensure_connected():
-                samples = await self._read_requests(scan, requests, began)
+                await self._read_requests(scan, requests, began, batch)
             else:
                 now = self.clock.now_ns()
                 reason = f"not connected: {self._last_error}"
-                samples = [s for req in requests for s in failed(req, now, reason)]
+                for req in requests:
+                    batch.add(failed(req, now, reason))
         stats.scans += 1
         stats.last_scan_seconds = self.clock.monotonic() - began
         stats.scan_seconds_total += stats.last_scan_seconds
-        return samples
+        return batch
 
     async def _read_requests(
-        self, scan: ScanPlan, requests: list[ReadRequest[ModbusTagPlan]], began: float
-    ) -> list[Sample]:
+        self,
+        scan: ScanPlan,
+        requests: list[ReadRequest[ModbusTagPlan]],
+        began: float,
+        batch: Batch,
+    ) -> None:
         """Every request of the scan; after one got no answer, the others are still tried
         while the scan is within its rate (its time budget)."""
-        samples: list[Sample] = []
         tally = ScanTally()
         todo = deque(requests)
         reason = "not read"  # set with the reason whenever requests are left unread
@@ -160,19 +186,20 @@ class ModbusConnection:
                     "no answer"
                 )
                 break
-            result, outcome, code = await self._read(request, scan.unit, scan.device)
+            result, outcome, code = await self._read(request, scan.unit, scan.device, batch)
             if code == ILLEGAL_ADDRESS and (pieces := split_refused(request)) != [request]:
                 self._split(scan.device, request, pieces)
                 todo.extendleft(reversed(pieces))
                 continue
-            samples.extend(result)
-            tally.add(request, outcome, code, result)
+            if result is not None:
+                batch.add(result)
+            tally.add(request, outcome, code, result or [])
             if outcome is Outcome.LINK_LOST:
                 reason = f"not connected: {self._last_error}"
                 break
         now = self.clock.now_ns()
         for rest in todo:
-            samples.extend(failed(rest, now, reason))
+            batch.add(failed(rest, now, reason))
         requests[:] = tally.next_order(todo)
         if tally.answered is False and self._silent >= self._active_devices():
             # nobody on this link answers (a half-open link?): after two such scans in a row
@@ -181,12 +208,12 @@ class ModbusConnection:
             if self._unanswered_scans >= 2:
                 self._lost(tally.silent_reason)
         self._account(scan, tally)
-        return samples
 
     async def _read(
-        self, request: ReadRequest[ModbusTagPlan], unit: int, device: str
-    ) -> tuple[list[Sample], Outcome, int]:
-        """Samples of one request, its outcome, and its Modbus exception code (0: none)."""
+        self, request: ReadRequest[ModbusTagPlan], unit: int, device: str, batch: Batch
+    ) -> tuple[list[Sample] | None, Outcome, int]:
+        """Samples of one request (None: added to `batch` already), its outcome, and its
+        Modbus exception code (0: none)."""
         stats = self.devices[device]
         stats.reads += 1
         try:
@@ -218,7 +245,36 @@ class ModbusConnection:
             stats.read_errors += 1
             reason = f"short response ({len(values)} of {request.count})"
             return failed(request, now, reason), Outcome.ANSWERED, 0
-        return extract(request, values, now), Outcome.ANSWERED, 0
+        raw = raw_registers(response)[: 2 * request.count]
+        return self._values(request, values, raw, now, batch), Outcome.ANSWERED, 0
+
+    def _values(
+        self,
+        request: ReadRequest[ModbusTagPlan],
+        values: list[int] | list[bool],
+        raw: bytes,
+        now: int,
+        batch: Batch,
+    ) -> list[Sample] | None:
+        """A response with values: the plain tags' GOOD values encoded into `batch`, the
+        other tags' Samples returned (all of them when the response has a non-finite
+        float)."""
+        known = self._responses.get(id(request))
+        if known is None or known[0] is not request:  # a piece of a split request
+            known = self._responses[id(request)] = (request, compile_response(request))
+        plan = known[1]
+        if plan is None:
+            return extract(request, values, now)
+        decoded = decode_values(plan, values, raw)
+        if decoded is None:
+            return extract(request, values, now)
+        slow = extract(plan.slow, values, now) if plan.slow is not None else []
+        batch.add_encoded(
+            encode_values(plan, decoded, now),
+            slow,
+            lambda: readings(plan, decoded, slow, now),
+        )
+        return None
 
     def _split(
         self,

@@ -7,6 +7,7 @@ deadband) resolved once, so nothing is looked up per sample.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,6 +79,8 @@ def compile_tag(tag: ModbusTag, device: ModbusDevice) -> ModbusTagPlan:
     dtype = tag.dtype
     # values up to 2**64-1 are written with `u`
     point = point_of(tag, device, unsigned=dtype is DataType.UINT64)
+    if dtype is DataType.FLOAT32:  # written with the digits a float32 holds
+        point = dataclasses.replace(point, float32=True)
     return ModbusTagPlan(
         point=point,
         space=tag.space,

@@ -9,6 +9,9 @@
   the dead link: a close would cost `timeout x (retries + 1)` and look like a silent device.
   The pending request is failed at once with `LinkClosed` instead, and `on_closed` is called
   so that the owner reconnects with backoff.
+
+And the read responses of `responses.py` in place of pymodbus's own: their `str()` is only
+built for pymodbus's DEBUG log, their registers are decoded with one unpack.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException
+
+from gateway.collectors.modbus.responses import RESPONSES
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,8 @@ class ModbusLink:
             trace_connect=self._traced,
         )
         self.client.set_max_no_responses(2**31)  # so is closing a link nobody answers on
+        for response in RESPONSES:  # see responses.py
+            self.client.register(response)
         transport = self.client.ctx
         create = transport.call_create
 
