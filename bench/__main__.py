@@ -146,8 +146,8 @@ def main() -> None:
     bench_encode()
     bench_decode()
     asyncio.run(bench_scan())
-    buffer.main()
-    throughput.main()
+    buffer.main([])
+    throughput.main([])
 
 
 main()
