@@ -6,7 +6,9 @@ scan jitter from the stored timestamps, and latency from sample time to visible.
 - Jitter: a sample's timestamp is when its read was answered (the gateway stamps each response
   on arrival), so the first request's timestamp of each scan (series `bench_t0`, one per
   device) is when the scan really ran plus one round trip. Each such timestamp is set against
-  a grid `anchor + k * interval`, the anchor being the earliest phase seen in the group: per
+  a grid `anchor + k * interval`, the anchor being the phase (timestamp modulo the interval)
+  that makes the total lateness of the group smallest, lateness counted forward from it (so a
+  scan late by more than half an interval is not folded onto the next slot): per
   device for the jitter (how much later than its own most punctual scan a device's scan ran),
   per endpoint for the lateness against the connection's one schedule (which adds the wait of
   devices sharing a connection behind each other). Milliseconds (the stored precision).
@@ -74,11 +76,21 @@ def lateness_ms(
         grouped[group_of[device]] += stamps
     late: list[float] = []
     for stamps in grouped.values():
-        ref = min(stamps, default=0)
-        phases = [(t - ref) - round((t - ref) / step) * step for t in stamps]
-        anchor = min(phases, default=0.0)
-        late += [p - anchor for p in phases]
+        phases = [t % step for t in stamps]
+        anchor = _punctual(sorted(phases), step)
+        late += [(p - anchor) % step for p in phases]
     return late
+
+
+def _punctual(phases: list[float], step: float) -> float:
+    """The grid's phase: the one that makes the scans' total lateness smallest (lateness runs
+    from the anchor forward, modulo the interval; scans are late, never early)."""
+    if not phases:
+        return 0.0
+    total, n = sum(phases), len(phases)
+    # anchor phases[j]: the j phases below it are late by p - anchor + step, the others p - anchor
+    cost = [(total - n * p + step * j, p) for j, p in enumerate(phases)]
+    return min(cost)[1]
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -102,7 +102,8 @@ def report(label: str, g: dict[str, Any], f: dict[str, Any], ratios: dict[str, A
     print(
         f"    floor:   {f['samples_per_s']:,.0f} samples/s, "
         f"{fmt(f['cpu_s_per_million'], '.2f')} CPU-s/1M samples, "
-        f"{fmt(f['cpu_ms_per_scan'], '.3f')} ms CPU/scan"
+        f"{fmt(f['cpu_ms_per_scan'], '.3f')} ms CPU/scan, jitter p50 "
+        f"{fmt(f['jitter_p50_ms'], '.1f')} ms, p99 {fmt(f['jitter_p99_ms'], '.1f')} ms"
     )
     print(
         f"    gateway / floor CPU per sample: {fmt(ratios['cpu_ratio_vs_floor'], '.2f')}x "

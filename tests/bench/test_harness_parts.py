@@ -29,6 +29,13 @@ def test_lateness_copes_with_a_grid_phase_near_the_interval_boundary() -> None:
     assert sorted(dbprobe.lateness_ms(times, {"a": 0}, 1.0)) == [0, 0, 1, 2]
 
 
+def test_a_tail_of_late_scans_does_not_move_the_grid() -> None:
+    # punctual scans at phase 0 of a 100 ms grid, two scans 40 and 70 ms late
+    stamps = [5000 + 100 * k + late for k, late in enumerate([0, 1, 2, 0, 1, 3, 40, 70])]
+    got = dbprobe.lateness_ms({"a": stamps}, {"a": 0}, 0.1)
+    assert got == [0, 1, 2, 0, 1, 3, 40, 70]
+
+
 def test_percentile_is_nearest_rank() -> None:
     values = list(range(1, 101))
     assert dbprobe.percentile(values, 50) == 50
