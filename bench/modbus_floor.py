@@ -102,8 +102,8 @@ async def run(tagmap: str, warmup: float, seconds: float, back_to_back: bool) ->
     tally.counting = True
     cpu, wall = time.process_time(), time.monotonic()
     await asyncio.gather(*tasks)
-    devices = {device: i for i, device in enumerate(tally.first_ms)}
-    late = lateness_ms(tally.first_ms, devices, plans[0].scans[0].interval_s)
+    groups = {device: i for i, device in enumerate(tally.first_ms)}
+    late = lateness_ms(tally.first_ms, groups, plans[0].scans[0].interval_s)
     return {
         "cpu_s": time.process_time() - cpu,
         "wall_s": stop - wall,  # the window; the tasks may sleep past it before they end
