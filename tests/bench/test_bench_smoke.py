@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from tests.bench.conftest import Run, assert_metadata
+
+pytestmark = pytest.mark.e2e
 
 
 def finite_positive(value: object) -> bool:
