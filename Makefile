@@ -33,12 +33,20 @@ influxdb:
 
 .PHONY: influxdb
 
+# The C library the benchmarks' Modbus server (bench/modbus_server.c) is built against.
+libmodbus:
+	@test -f /usr/include/modbus/modbus.h || { \
+	  echo "installing libmodbus-dev from Debian's packages"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libmodbus-dev >/dev/null; }
+
+.PHONY: libmodbus
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway simulators tests bench
 	$(VENV)/bin/ruff format --check gateway simulators tests bench
 	$(VENV)/bin/mypy
 
-test: $(STAMP) victoria-metrics influxdb lint
+test: $(STAMP) victoria-metrics influxdb libmodbus lint
 	$(VENV)/bin/python -m pytest -q
 
 # The main job: simulated plant -> gateway -> files under ./data (or InfluxDB when
@@ -46,8 +54,9 @@ test: $(STAMP) victoria-metrics influxdb lint
 demo: $(STAMP)
 	$(VENV)/bin/gateway demo $(if $(DURATION),--duration $(DURATION)) $(DEMO_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) victoria-metrics libmodbus
 	$(PY) -m bench
+	$(PY) -m bench.modbus
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -1,6 +1,7 @@
 """Benchmarks: throughput and CPU cost per sample, as ratios against baselines run alongside.
 
-    python -m bench            (or: make bench): everything below, then bench.buffer and
+    python -m bench            (or: make bench): everything below (figures appended to
+                               bench/results/micro.jsonl), then bench.buffer and
                                bench.throughput (each also runs alone: python -m bench.buffer)
 
 Printed, never asserted: the machines are shared and noisy. Each figure is the best of
@@ -61,7 +62,7 @@ def influx_points(batch: list[Sample]) -> list[str]:
     return out
 
 
-def bench_encode() -> None:
+def bench_encode() -> dict[str, float]:
     batch = samples(20_000)
     ours = best(lambda: encode_lines(batch, Precision.MS))
     base = best(lambda: influx_points(batch), repeat=3)
@@ -70,9 +71,10 @@ def bench_encode() -> None:
         f"line protocol: ours {n / ours:,.0f} samples/s ({ours / n * 1e6:.2f} us CPU/sample); "
         f"influxdb-client Point {n / base:,.0f} samples/s; ours is {base / ours:.1f}x faster"
     )
+    return {"encode_us_per_sample": ours / n * 1e6, "encode_vs_point_speedup": base / ours}
 
 
-def bench_decode() -> None:
+def bench_decode() -> dict[str, float]:
     regs = [0xE979, 0x42F6]
     n = 200_000
 
@@ -91,9 +93,10 @@ def bench_decode() -> None:
         f"float32 CDAB decode: ours {a / n * 1e9:.0f} ns, pymodbus convert_from_registers "
         f"{b / n * 1e9:.0f} ns; ratio {b / a:.1f}x"
     )
+    return {"decode_ns": a / n * 1e9, "pymodbus_decode_ns": b / n * 1e9}
 
 
-async def bench_scan() -> None:
+async def bench_scan() -> dict[str, float]:
     bank = RegisterBank()
     bank.unit(1).set(Space.HOLDING_REGISTER, 0, [0x4000 + i for i in range(2 * TAGS)])
     server = await start_modbus_server(bank)
@@ -138,16 +141,20 @@ async def bench_scan() -> None:
         f"{(cpu - base_cpu) / n * 1e6:.2f} us/sample over the raw reads "
         f"({cpu / base_cpu:.2f}x the baseline CPU)"
     )
+    return {
+        "scan_samples_per_s": n / wall,
+        "scan_us_cpu_per_sample": cpu / n * 1e6,
+        "scan_cpu_vs_raw_reads": cpu / base_cpu,
+    }
 
 
 def main() -> None:
-    from bench import buffer, throughput
+    from bench import buffer, results, throughput
 
-    bench_encode()
-    bench_decode()
-    asyncio.run(bench_scan())
-    buffer.main()
-    throughput.main()
+    figures = {**bench_encode(), **bench_decode(), **asyncio.run(bench_scan())}
+    results.write("micro", figures)
+    buffer.main([])
+    throughput.main([])
 
 
 main()

@@ -12,8 +12,9 @@ second. This process subscribes to all of them, in turn:
 
 After the initial values (10,000 notifications, not measured) `time.process_time()` is taken
 over CYCLES changes of every item; each side runs twice, the best is kept. The figures are
-printed and written to bench/results/opcua.json.
-Run: `python -m bench.opcua`.
+printed and appended to bench/results/opcua.jsonl (bench/results.py).
+Run: `python -m bench.opcua [--items N] [--cycles C] [--interval S]` (default 10,000 items,
+8 cycles, 1 s).
 """
 
 from __future__ import annotations
@@ -21,18 +22,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from asyncua import Client, Node, ua
 
+from bench import results
 from gateway.collectors.opcua.collector import OpcuaConnection
 from gateway.collectors.opcua.compile import compile_opcua
 from gateway.collectors.opcua.models import OpcuaDevice
@@ -44,7 +42,6 @@ from tests.uaserver import URI, UaTestServer
 COUNT = 10_000
 CYCLES = 8  # measured changes of every item
 INTERVAL = 1.0  # s: the server's change period and the publishing interval
-RESULTS = Path(__file__).parent / "results" / "opcua.json"
 
 
 async def serve(port: int) -> None:
@@ -147,7 +144,8 @@ async def gateway(url: str) -> tuple[float, float]:
 async def main() -> None:
     logging.getLogger("asyncua").setLevel(logging.ERROR)  # its per-run chatter
     port = UaTestServer(0).port  # only to pick a free port
-    cmd = [sys.executable, "-m", "bench.opcua", "--serve", str(port)]
+    cmd = [sys.executable, "-m", "bench.opcua", "--serve", str(port), "--items", str(COUNT)]
+    cmd += ["--interval", str(INTERVAL)]
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
@@ -171,11 +169,9 @@ async def main() -> None:
 
 
 def write_results(best: dict[str, tuple[float, float]], ratio: float) -> None:
-    RESULTS.parent.mkdir(exist_ok=True)
     record = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "host_cpus": os.cpu_count(),
         "monitored_items": COUNT,
+        "cycles": CYCLES,
         "interval_s": INTERVAL,
         **{
             f"{name}_{key}": round(value, 2)
@@ -184,12 +180,15 @@ def write_results(best: dict[str, tuple[float, float]], ratio: float) -> None:
         },
         "cpu_ratio": round(ratio, 3),
     }
-    RESULTS.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"written to {RESULTS}")
+    results.write("opcua", record)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--serve", type=int)
+    parser.add_argument("--items", type=int, default=COUNT)
+    parser.add_argument("--cycles", type=int, default=CYCLES)
+    parser.add_argument("--interval", type=float, default=INTERVAL, help="s between changes")
     args = parser.parse_args()
+    COUNT, CYCLES, INTERVAL = args.items, args.cycles, args.interval  # read by the functions
     asyncio.run(serve(args.serve) if args.serve else main())
