@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.collectors.registry import Plugin, known, plugin, protocol_of
 from gateway.config.checks import unencodable
+from gateway.config.compact import Sharing, share_common_parts
 from gateway.config.csvtags import Columns, column_of, merge_csv_tags
 from gateway.config.envsubst import substitute
 from gateway.config.hints import precision_warnings
@@ -38,6 +39,7 @@ from gateway.config.models import (
 )
 from gateway.config.written import (
     device_paths_relative_to,
+    is_label_path,
     labels_as_written,
     paths_relative_to,
 )
@@ -157,9 +159,10 @@ class _Loader:
         self.sections: dict[str, Any] = {}
         self.sections_at: dict[str, tuple[str, int | None]] = {}
         self.section_files: dict[str, _File] = {}
+        self.sharing = Sharing()  # what the tags of every device have in common, held once
 
     def load_file(self, name: str) -> None:
-        source = load_yaml(name)
+        source = load_yaml(name, keep_text=is_label_path)
         self.problems += source.problems
         if source.data is None and not source.locations:
             return
@@ -178,6 +181,7 @@ class _Loader:
         if isinstance(devices, list):
             for index, raw in enumerate(devices):
                 self._device(ctx, ("devices", index), raw)
+                devices[index] = None  # validated: its raw data is no longer needed
 
     def _top_level(self, ctx: _File, data: dict[Any, Any]) -> None:
         """Validate everything but the devices: unknown keys, `devices` a list, `sinks`."""
@@ -224,6 +228,7 @@ class _Loader:
                 _check_valid_part(ctx, path, raw, exc, proto)
             return
         device = device_paths_relative_to(ctx.name, device)  # checks may look at the files
+        share_common_parts(device, self.sharing)
         for rel, message in [*proto.check(device, None), *unencodable(proto.value_types(device))]:
             ctx.problem((*path, *rel), message)
         for rel, message in proto.warn(device, None):
