@@ -30,12 +30,12 @@ def substitute(data: Any, env: Mapping[str, str], report: Report, path: DataPath
     """
     if isinstance(data, dict):
         for key, value in data.items():
-            if isinstance(value, dict | list | str):
+            if isinstance(value, dict | list) or (isinstance(value, str) and "$" in value):
                 data[key] = substitute(value, env, report, (*path, key))
         return data
     if isinstance(data, list):
         for i, item in enumerate(data):
-            if isinstance(item, dict | list | str):
+            if isinstance(item, dict | list) or (isinstance(item, str) and "$" in item):
                 data[i] = substitute(item, env, report, (*path, i))
         return data
     if isinstance(data, str) and "$" in data:
