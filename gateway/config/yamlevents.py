@@ -59,7 +59,7 @@ class EventBuilder(Walker):
             parser.dispose()
 
     def node(self, event: Any, path: DataPath) -> Any:
-        if len(path) <= self.depth:
+        if self.keeps(path):
             self.locations.setdefault(path, (self.file, event.start_mark.line + 1))
         kind = type(event)
         if kind not in _NODES or event.anchor is not None:
@@ -74,7 +74,7 @@ class EventBuilder(Walker):
 
     def sequence_events(self, path: DataPath) -> list[Any]:
         items: list[Any] = []
-        deep = len(path) + 1 > self.depth
+        deep = not self.keeps((*path, None))
         while True:
             event = self.next()
             if type(event) is SequenceEndEvent:
@@ -87,7 +87,7 @@ class EventBuilder(Walker):
     def mapping_events(self, path: DataPath) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         first_line: dict[Any, int] = {}
-        deep = len(path) + 1 > self.depth
+        deep = not self.keeps((*path, None))
         while True:
             event = self.next()
             kind = type(event)

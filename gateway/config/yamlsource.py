@@ -15,6 +15,7 @@ The text of every unquoted scalar that YAML 1.1 turned into something else than 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import re
@@ -124,7 +125,7 @@ def parse_text(
     except _Refused:
         source.data = None
     file = source.file  # the walk again needs the name only, never this first walk's data
-    source.locations = Locations(shallow, lambda: _all_locations(file, reread))
+    source.locations = Locations(shallow, lambda under: _locations_again(file, reread, under))
 
 
 class _Refused(Exception):
@@ -132,11 +133,17 @@ class _Refused(Exception):
 
 
 def _build(
-    text: str, source: YamlSource, shallow: dict[DataPath, Where], keep: KeepText | None
+    text: str,
+    source: YamlSource,
+    shallow: dict[DataPath, Where],
+    keep: KeepText | None,
+    under: DataPath | None = None,
+    full: bool = False,
 ) -> Any:
+    depth = None if full else SHALLOW
     pyyaml_only = _PYYAML_ONLY.search(text) is not None
     if not pyyaml_only:
-        builder = EventBuilder(source.file, shallow, source.texts, [], SHALLOW, keep)
+        builder = EventBuilder(source.file, shallow, source.texts, [], depth, keep, under)
         try:
             data = builder.build(text)
         except (Unsupported, yaml.YAMLError, RecursionError):
@@ -146,22 +153,19 @@ def _build(
             source.problems += builder.problems
             return data
     node = _compose(text, source, pyyaml_only)
-    walker = Walker(source.file, shallow, source.texts, source.problems, SHALLOW, keep)
+    walker = Walker(source.file, shallow, source.texts, source.problems, depth, keep, under)
     return walker.value(node, ())
 
 
-def _all_locations(file: str, reread: Callable[[], str | None]) -> dict[DataPath, Where]:
-    """Every location of the file: a second walk that records them all."""
+def _locations_again(
+    file: str, reread: Callable[[], str | None], under: DataPath | None
+) -> dict[DataPath, Where]:
+    """A second walk of the file recording the lines below `under` (all when None)."""
     text = reread()
     found: dict[DataPath, Where] = {}
-    if text is None:
-        return found
-    scratch = YamlSource(file)
-    try:
-        node = _compose(text, scratch, _PYYAML_ONLY.search(text) is not None)
-    except _Refused:
-        return found
-    Walker(file, found, {}, [], None, lambda _: False).value(node, ())
+    if text is not None:
+        with contextlib.suppress(_Refused):  # the file changed since: no lines then
+            _build(text, YamlSource(file), found, lambda _: False, under, full=under is None)
     return found
 
 

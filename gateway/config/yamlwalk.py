@@ -1,10 +1,10 @@
 """Turn a composed YAML node tree into plain data, recording where keys and items came from.
 
 Scalars are built with SafeLoader semantics (ints, floats, bools, null); every mapping key
-and list item records its line (down to `depth` path parts: deeper lines are found again on
-demand, see `locations.py`), and duplicate keys, keys that are not plain values and aliases
-to a node that contains them become problems. Merge keys (`<<: *defaults`) are supported;
-their values keep the lines of the anchored mapping.
+and list item records its line (down to `depth` path parts, and all of those `under` a
+path: deeper lines are found again on demand, see `locations.py`), and duplicate keys, keys
+that are not plain values and aliases to a node that contains them become problems. Merge
+keys (`<<: *defaults`) are supported; their values keep the lines of the anchored mapping.
 """
 
 from __future__ import annotations
@@ -40,12 +40,15 @@ class Walker:
         problems: list[Problem],
         depth: int | None = None,
         keep_text: Callable[[DataPath], bool] | None = None,
+        under: DataPath | None = None,
     ) -> None:
         self.file = file
         self.locations = locations
         self.texts = texts
         self.problems = problems
         self.depth = 1 << 30 if depth is None else depth
+        self.under = under  # lines below `depth` kept too, for the paths below this one
+        assert under is None or len(under) <= self.depth
         self.keep_text = keep_text
         self.constructor = SafeConstructor()
         self.cache: dict[tuple[str, str], Any] = {}  # (tag, text) -> value of plain scalars
@@ -53,7 +56,7 @@ class Walker:
         self.reported: set[int] = set()  # duplicate keys already reported (aliases repeat them)
 
     def value(self, node: Node, path: DataPath) -> Any:
-        if len(path) <= self.depth:
+        if self.keeps(path):
             self.locations.setdefault(path, (self.file, node.start_mark.line + 1))
         if isinstance(node, ScalarNode):  # a leaf never contains itself
             return self._scalar(node, path)
@@ -70,6 +73,11 @@ class Walker:
             return None  # every node is one of the three
         finally:
             self.active.discard(key)
+
+    def keeps(self, path: DataPath) -> bool:
+        """Whether the line of `path` is recorded."""
+        under = self.under
+        return len(path) <= self.depth or (under is not None and path[: len(under)] == under)
 
     def _scalar(self, node: ScalarNode, path: DataPath, keep_text: bool = True) -> Any:
         tag = node.tag
@@ -110,7 +118,7 @@ class Walker:
 
     def _sequence(self, node: SequenceNode, path: DataPath) -> list[Any]:
         items = []
-        deep = len(path) + 1 > self.depth
+        deep = not self.keeps((*path, None))
         for index, item in enumerate(node.value):
             where = (*path, index)
             if not deep:
@@ -122,7 +130,7 @@ class Walker:
         result: dict[Any, Any] = {}
         first_line: dict[Any, int] = {}
         merges: list[Node] = []
-        deep = len(path) + 1 > self.depth
+        deep = not self.keeps((*path, None))
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 merges.append(value_node)

@@ -79,3 +79,18 @@ def test_a_syntax_error_is_reported_in_pyyaml_words() -> None:
     assert source.problems == [
         Problem("f.yaml", 1, "", "invalid YAML: mapping values are not allowed here")
     ]
+
+
+def test_lines_inside_one_device_then_inside_all(tmp_path) -> None:
+    tags = "".join(f"      - name: t{i}\n        address: {i}\n" for i in range(3))
+    device = "  - name: d{n}\n    tags:\n" + tags
+    file = tmp_path / "map.yaml"
+    file.write_text("devices:\n" + device.format(n=0) + device.format(n=1), encoding="utf-8")
+    source = load_yaml(str(file))
+    locations = source.locations
+    assert locations.get(("devices", 0, "tags", 2, "address")) == (str(file), 9)
+    assert locations._one is not None
+    assert locations._full is None
+    assert ("devices", 1, "tags", 0) not in locations._one[1]
+    assert locations.get(("devices", 1, "tags", 0, "name")) == (str(file), 12)
+    assert locations._full is not None
