@@ -47,7 +47,10 @@ def _set_key_order(cls: type[BaseModel], seen: set[type[BaseModel]]) -> None:
     if cls in seen:
         return
     seen.add(cls)
-    rebuilt(cls.model_construct(**dict.fromkeys(cls.model_fields)))
+    try:
+        rebuilt(cls.model_construct(**dict.fromkeys(cls.model_fields)))
+    except Exception:  # a model that cannot be built empty: its tags just share less
+        return
     for info in cls.model_fields.values():
         for nested in _models_in(info.annotation):
             _set_key_order(nested, seen)

@@ -27,7 +27,7 @@ from yaml.events import (
 )
 from yaml.nodes import ScalarNode
 
-from gateway.config.yamlwalk import _MERGE_TAG, _STR_TAG, DataPath, Walker, format_path
+from gateway.config.yamlwalk import _BAD_KEY, _MERGE_TAG, _STR_TAG, DataPath, Walker, format_path
 from gateway.errors import Problem
 
 
@@ -125,7 +125,10 @@ class EventBuilder(Walker):
             return self.strings.setdefault(event.value, event.value)
         if tag == _MERGE_TAG:
             raise Unsupported
-        return self._key(self.as_node(event, tag), path)
+        key = self._key(self.as_node(event, tag), path)
+        if key is _BAD_KEY:
+            raise Unsupported  # the walker skips its value
+        return key
 
     def scalar_event(self, event: Any, path: DataPath, keep_text: bool) -> Any:
         tag = self.tag_of(event)
