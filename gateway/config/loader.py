@@ -160,9 +160,8 @@ class _Loader:
         self.sections: dict[str, Any] = {}
         self.sections_at: dict[str, tuple[str, int | None]] = {}
         self.section_files: dict[str, _File] = {}
-        self.sharing = Sharing(
-            plugin(name).device_model for name in known()
-        )  # what the tags of every device have in common, held once
+        # what the tags of every device have in common, held once
+        self.sharing = Sharing(plugin(name).device_model for name in known())
         self.csv_tables: dict[tuple[str, int], CsvTable] = {}  # each CSV file read once
 
     def load_file(self, name: str) -> None:
