@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,11 +114,17 @@ def read_csv_tags(path: str, columns: Columns) -> CsvTable:
 
 
 def merge_csv_tags(
-    device: dict[Any, Any], path: DataPath, yaml_file: str, columns: Columns
+    device: dict[Any, Any],
+    path: DataPath,
+    yaml_file: str,
+    columns: Columns,
+    tables: dict[tuple[str, int], CsvTable] | None = None,
 ) -> CsvMerge:
     """Append the rows of `device`'s `tags_csv` files (relative to `yaml_file`) to its tags.
 
     Nothing is merged when `tags_csv` or `tags` have the wrong shape (validation says so).
+    A file named by many devices is read once per `tables` (the loader keeps one per load);
+    each device gets its own copy of the rows, sharing their texts.
     """
     given = device.get("tags_csv")
     tags = device.get("tags", [])
@@ -132,16 +139,37 @@ def merge_csv_tags(
     tags = list(tags)
     for entry_path, entry in entries:
         csv_file = relative_to(yaml_file, entry)
-        table = read_csv_tags(csv_file, columns)
+        table = _table(csv_file, columns, tables)
         if table.error:
             merge.unreadable.append((entry_path, table.error))
         for line, message in table.problems:
             merge.problems.append((csv_file, line, entry_path, message))
         for row in table.rows:
             merge.rows.append(((*path, "tags", len(tags)), csv_file, row))
-            tags.append(row.tag)
+            tags.append(_copy(row.tag))
     merge.device = {**device, "tags": tags}
     return merge
+
+
+def _table(
+    csv_file: str, columns: Columns, tables: dict[tuple[str, int], CsvTable] | None
+) -> CsvTable:
+    if tables is None:
+        return read_csv_tags(csv_file, columns)
+    key = (os.path.realpath(csv_file), id(columns))  # a protocol's columns live as long
+    table = tables.get(key)
+    if table is None:
+        table = tables[key] = read_csv_tags(csv_file, columns)
+    return table
+
+
+def _copy(value: Any) -> Any:
+    """The containers of a row's tag copied (substitution changes them in place)."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
 
 
 def column_of(rel: DataPath, given: frozenset[str], columns: Columns) -> str:

@@ -24,11 +24,20 @@ Report = Callable[[DataPath, str], None]
 
 
 def substitute(data: Any, env: Mapping[str, str], report: Report, path: DataPath = ()) -> Any:
-    """Return `data` with every string value substituted; problems go to `report`."""
+    """Return `data` with every string value substituted; problems go to `report`.
+
+    Containers are changed in place (the loader owns them), so a large map is never copied.
+    """
     if isinstance(data, dict):
-        return {key: substitute(value, env, report, (*path, key)) for key, value in data.items()}
+        for key, value in data.items():
+            if isinstance(value, dict | list) or (isinstance(value, str) and "$" in value):
+                data[key] = substitute(value, env, report, (*path, key))
+        return data
     if isinstance(data, list):
-        return [substitute(item, env, report, (*path, i)) for i, item in enumerate(data)]
+        for i, item in enumerate(data):
+            if isinstance(item, dict | list) or (isinstance(item, str) and "$" in item):
+                data[i] = substitute(item, env, report, (*path, i))
+        return data
     if isinstance(data, str) and "$" in data:
         return expand(data, env, lambda message: report(path, message))
     return data

@@ -24,7 +24,9 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.collectors.registry import Plugin, known, plugin, protocol_of
 from gateway.config.checks import unencodable
-from gateway.config.csvtags import Columns, column_of, merge_csv_tags
+from gateway.config.compact import Sharing, share_common_parts
+from gateway.config.csvrows import CsvRowIndex
+from gateway.config.csvtags import Columns, CsvTable, column_of, merge_csv_tags
 from gateway.config.envsubst import substitute
 from gateway.config.hints import precision_warnings
 from gateway.config.linechecks import cross_device_collisions
@@ -38,6 +40,7 @@ from gateway.config.models import (
 )
 from gateway.config.written import (
     device_paths_relative_to,
+    is_label_path,
     labels_as_written,
     paths_relative_to,
 )
@@ -105,11 +108,14 @@ class _File:
     name: str
     locations: Locations
     problems: list[Problem]
-    csv_rows: dict[DataPath, tuple[Columns, frozenset[str]]] = field(default_factory=dict)
+    csv_rows: CsvRowIndex = field(default_factory=CsvRowIndex)
     unset: set[DataPath] = field(default_factory=set)  # values with an unset ${VAR}
     warnings: list[Problem] = field(default_factory=list)
 
     def where(self, path: DataPath) -> tuple[str, int | None]:
+        row = self.csv_rows.row_of(path)
+        if row is not None:
+            return row.file, row.line
         for size in range(len(path), -1, -1):
             found = self.locations.get(path[:size])
             if found is not None:
@@ -135,11 +141,8 @@ class _File:
         self.warnings.append(Problem(file, line, format_path(path), message, "warning"))
 
     def _column(self, path: DataPath) -> str:
-        for size in range(len(path) - 1, 0, -1):
-            given = self.csv_rows.get(path[:size])
-            if given is not None:
-                return column_of(path[size:], given[1], given[0])
-        return ""
+        row = self.csv_rows.row_of(path) if len(path) > 4 else None  # below a tag's own path
+        return column_of(path[4:], row.given, row.columns) if row is not None else ""
 
 
 SECTIONS = ("sinks", "buffer", "health")  # settings that may appear in one file only
@@ -157,9 +160,12 @@ class _Loader:
         self.sections: dict[str, Any] = {}
         self.sections_at: dict[str, tuple[str, int | None]] = {}
         self.section_files: dict[str, _File] = {}
+        # what the tags of every device have in common, held once
+        self.sharing = Sharing(plugin(name).device_model for name in known())
+        self.csv_tables: dict[tuple[str, int], CsvTable] = {}  # each CSV file read once
 
     def load_file(self, name: str) -> None:
-        source = load_yaml(name)
+        source = load_yaml(name, keep_text=is_label_path)
         self.problems += source.problems
         if source.data is None and not source.locations:
             return
@@ -178,6 +184,7 @@ class _Loader:
         if isinstance(devices, list):
             for index, raw in enumerate(devices):
                 self._device(ctx, ("devices", index), raw)
+                devices[index] = None  # validated: its raw data is no longer needed
 
     def _top_level(self, ctx: _File, data: dict[Any, Any]) -> None:
         """Validate everything but the devices: unknown keys, `devices` a list, `sinks`."""
@@ -224,6 +231,7 @@ class _Loader:
                 _check_valid_part(ctx, path, raw, exc, proto)
             return
         device = device_paths_relative_to(ctx.name, device)  # checks may look at the files
+        share_common_parts(device, self.sharing)
         for rel, message in [*proto.check(device, None), *unencodable(proto.value_types(device))]:
             ctx.problem((*path, *rel), message)
         for rel, message in proto.warn(device, None):
@@ -261,17 +269,15 @@ class _Loader:
         self, ctx: _File, path: DataPath, raw: dict[Any, Any], columns: Columns
     ) -> dict[Any, Any]:
         """Append the rows of the device's `tags_csv` files to its `tags`, located in the CSV."""
-        merge = merge_csv_tags(raw, path, ctx.name, columns)
+        merge = merge_csv_tags(raw, path, ctx.name, columns, self.csv_tables)
         for entry_path, message in merge.unreadable:
             ctx.problem(entry_path, message)
         for file, line, entry_path, message in merge.problems:
             self.problems.append(Problem(file, line, format_path(entry_path), message))
         for tag_path, file, row in merge.rows:
-            ctx.locations[tag_path] = (file, row.line)
-            ctx.csv_rows[tag_path] = (columns, row.columns)
-            merge.device["tags"][tag_path[-1]] = substitute(
-                row.tag, self.env, ctx.env_problem, tag_path
-            )
+            ctx.csv_rows.add(tag_path, file, row.line, columns, row.columns)
+            tags = merge.device["tags"]  # the device's own copy of the row's tag
+            tags[tag_path[-1]] = substitute(tags[tag_path[-1]], self.env, ctx.env_problem, tag_path)
             for rel, message in row.problems:
                 ctx.problem((*tag_path, *rel), message, column=False)
         return merge.device

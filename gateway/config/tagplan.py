@@ -3,9 +3,14 @@ thresholds and the Point a tag lands on (from the shared `TagFields` / `DeviceFi
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, TypeVar
+
 from gateway.config.durations import NS_PER_S, duration_ns, parse_duration_ns
 from gateway.config.models import Deadband, DeviceFields, Scaling, TagFields
 from gateway.model import Point, TagPlan
+
+_T = TypeVar("_T")
 
 
 def linear(scale: Scaling | None) -> tuple[float, float] | None:
@@ -52,9 +57,13 @@ def scan_interval(tag: TagFields, device: DeviceFields) -> float:
 
 
 def point_of(tag: TagFields, device: DeviceFields, unsigned: bool = False) -> Point:
-    """The Point a tag lands on: measurement, field and tags resolved against its device."""
+    """The Point a tag lands on: measurement, field and tags resolved against its device.
+
+    The tags of a device's points are mostly the same: equal tag sets and series keys are
+    one object each (100,000 tags would otherwise hold 100,000 copies).
+    """
     tags = {"device": device.name, **device.metadata, **tag.tags}
-    return Point.build(
+    point = Point.build(
         device.name,
         tag.name,
         tag.measurement or device.measurement,
@@ -63,6 +72,22 @@ def point_of(tag: TagFields, device: DeviceFields, unsigned: bool = False) -> Po
         tag.unit,
         unsigned=unsigned,
     )
+    shared_tags, series = _shared(point.tags), _shared(point.series)
+    if shared_tags is point.tags and series is point.series:
+        return point
+    return dataclasses.replace(point, tags=shared_tags, series=series)
+
+
+_SHARED: dict[Any, Any] = {}
+_SHARED_MAX = 100_000  # distinct tag sets and series kept; beyond, start again
+
+
+def _shared(value: _T) -> _T:
+    """One object per distinct value (of the points compiled lately)."""
+    if len(_SHARED) >= _SHARED_MAX:
+        _SHARED.clear()
+    found: _T = _SHARED.setdefault(value, value)
+    return found
 
 
 def pipeline_plan(tag: TagFields, device: DeviceFields, numeric: bool) -> TagPlan:

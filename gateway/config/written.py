@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.config.models import BufferConfig, DeviceFields, SinksConfig
-from gateway.config.yamlsource import Texts, relative_to
+from gateway.config.yamlsource import DataPath, Texts, relative_to
 
 
 def paths_relative_to(yaml_file: str, section: Any) -> Any:
@@ -50,15 +50,21 @@ def labels_as_written(data: dict[Any, Any], texts: Texts) -> None:
     """InfluxDB tag values (device `metadata`, tag `tags`) are the text written: `cell: 010`
     is "010", not YAML 1.1's octal 8, and `line: no` is "no", not false."""
     for path, text in texts.items():
-        is_metadata = len(path) == 4 and path[2] == "metadata"
-        is_tag_tags = len(path) == 6 and path[2] == "tags" and path[4] == "tags"
-        if not (is_metadata or is_tag_tags) or path[0] != "devices":
+        if not is_label_path(path):
             continue
         parent: Any = data
         for part in path[:-1]:
             parent = parent[part] if _has(parent, part) else None
         if isinstance(parent, dict) and path[-1] in parent:
             parent[path[-1]] = text
+
+
+def is_label_path(path: DataPath) -> bool:
+    """A device's `metadata` value or a tag's `tags` value: the texts `labels_as_written`
+    needs (the only ones the loader keeps)."""
+    is_metadata = len(path) == 4 and path[2] == "metadata"
+    is_tag_tags = len(path) == 6 and path[2] == "tags" and path[4] == "tags"
+    return (is_metadata or is_tag_tags) and path[0] == "devices"
 
 
 def _has(data: Any, part: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -13,7 +14,6 @@ from gateway.config.models import FileSinkConfig, InfluxDBSinkConfig, SinksConfi
 from gateway.errors import ConfigError, Problem
 from gateway.sinks.base import Sink
 from gateway.sinks.file import FileSink
-from gateway.sinks.influxdb import InfluxDBSink
 from gateway.sinks.lineprotocol import Precision
 from gateway.sinks.stdout import StdoutSink
 
@@ -80,6 +80,8 @@ def build_sinks(
     precision = Precision(cfg.precision)
     sinks: list[Sink] = []
     if cfg.influxdb:
+        from gateway.sinks.influxdb import InfluxDBSink  # its HTTP client only when used
+
         values = influx_settings(cfg.influxdb, env, where if config and config.influxdb else None)
         sinks.append(
             InfluxDBSink(
@@ -102,7 +104,8 @@ def build_sinks(
 
 def describe_sink(sink: Sink) -> str:
     """Where a sink writes, for the start-up log: never the token (nor URL credentials)."""
-    if isinstance(sink, InfluxDBSink):
+    influx = sys.modules.get("gateway.sinks.influxdb")  # imported when one is configured
+    if influx is not None and isinstance(sink, influx.InfluxDBSink):
         return (
             f"sink {sink.name}: InfluxDB {_without_credentials(sink.url)}, org {sink.org!r}, "
             f"bucket {sink.bucket!r} (precision {sink.precision.value})"
