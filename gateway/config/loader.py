@@ -33,6 +33,7 @@ from gateway.config.models import (
     BufferConfig,
     DeviceFields,
     HealthConfig,
+    RunConfig,
     SinksConfig,
     TagMapFile,
 )
@@ -65,6 +66,7 @@ class LoadedConfig:
     health: HealthConfig | None = None  # and `health:`
     sections_at: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # file, line
     warnings: tuple[Problem, ...] = ()  # valid, but probably not what was meant
+    run: RunConfig | None = None  # from the one file with `run:` (workers)
 
 
 def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -90,6 +92,7 @@ def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = No
         sections.get("health"),
         dict(loader.sections_at),
         tuple(warnings),
+        run=sections.get("run"),
     )
 
 
@@ -142,7 +145,7 @@ class _File:
         return ""
 
 
-SECTIONS = ("sinks", "buffer", "health")  # settings that may appear in one file only
+SECTIONS = ("sinks", "buffer", "health", "run")  # settings that may appear in one file only
 
 
 class _Loader:
