@@ -250,3 +250,71 @@ async def test_two_gateways_never_share_a_worker_buffer_file(tmp_path):
         await asyncio.wait_for(first.communicate(), 60)
         for handle in handles:
             await handle.stop()
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def test_a_second_signal_ends_every_worker_at_once(tmp_path):
+    """The database is unreachable and the drain would wait an hour: the second SIGTERM ends
+    the supervisor and every worker now."""
+    _, handles = await servers(2)
+    dead = {"INFLUXDB_V2_URL": f"http://127.0.0.1:{free_port()}", "INFLUXDB_V2_ORG": "o"}
+    data = tmp_path / "data"
+    path = plant(tmp_path / "plant.yaml", handles, data, "", influx=True)
+    path.write_text(path.read_text().replace("drain_timeout: 10s", "drain_timeout: 1h"))
+    env = {**dead, "INFLUXDB_V2_BUCKET": "b", "INFLUXDB_V2_TOKEN": "t"}
+    proc = await start_gateway("run", str(path), "--workers", "2", env=env)
+    try:
+        assert proc.stderr is not None
+        workers: dict[str, int] = {}
+        while len(workers) < 2:
+            await asyncio.wait_for(proc.stderr.readline(), 30)  # the workers start
+            workers = children(proc.pid)
+        await asyncio.sleep(1)  # polling another process: let the workers install handlers
+        proc.send_signal(signal.SIGTERM)
+        while b"a second signal exits at once" not in await asyncio.wait_for(
+            proc.stderr.readline(), 30
+        ):
+            pass
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)  # every worker closed stderr too
+        assert proc.returncode == 130
+        assert not any(alive(pid) for pid in workers.values())
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        for handle in handles:
+            await handle.stop()
+
+
+async def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
+    _, handles = await servers(2)
+    path = plant(tmp_path / "plant.yaml", handles, tmp_path / "data", influx=False)
+    proc = await start_gateway("run", str(path), "--workers", "2")
+    try:
+        assert proc.stderr is not None
+        workers: dict[str, int] = {}
+        while len(workers) < 2:
+            await asyncio.wait_for(proc.stderr.readline(), 30)
+            workers = children(proc.pid)
+        await poll(
+            lambda: (
+                (data := tmp_path / "data" / "gateway-worker1.lp").exists()
+                and data.stat().st_size > 0
+            ),
+            30,
+        )
+        proc.kill()  # SIGKILL: the supervisor cannot pass anything on
+        _, err = await asyncio.wait_for(proc.communicate(), 60)  # until the workers are gone
+        assert err.decode().count("The supervisor is gone; stopping.") == 2
+        assert err.decode().count("gateway.runtime.app: Gateway stopped.") == 2
+        assert not any(alive(pid) for pid in workers.values())
+    finally:
+        for handle in handles:
+            await handle.stop()
