@@ -140,8 +140,8 @@ def _run_supervisor(
     args: argparse.Namespace, config: LoadedConfig, drain: float, workers: int
 ) -> int:
     """`run --workers N`: split the connections, start and watch the workers."""
-    from gateway.config.models import HealthConfig
-    from gateway.runtime.shards import assign, started
+    from gateway.config.models import BufferConfig, HealthConfig
+    from gateway.runtime.shards import assign, left_behind, started
     from gateway.runtime.supervisor import supervise, worker_command
 
     log = logging.getLogger("gateway.runtime.supervisor")
@@ -161,6 +161,14 @@ def _run_supervisor(
         names = ", ".join(plan.name for plan in shards[index]) or "none"
         log.info("worker %d: %d tags through %s", index, tags, names)
     del plans, shards  # each worker compiles its own shard again
+    buffering = config.buffer or BufferConfig()
+    for file, lines in left_behind(buffering.directory, chosen).items():
+        log.warning(
+            "%s holds %d lines of a worker this start does not run; they are written when "
+            "it runs again (more workers, or more connections).",
+            file,
+            lines,
+        )
     health = config.health or HealthConfig()
     port = health.port if args.health_port is None else args.health_port
     command = worker_command(args.paths, args.log_level)

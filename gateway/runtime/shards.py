@@ -9,7 +9,9 @@ the shards within one connection of each other.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -77,3 +79,25 @@ def worker_config(config: LoadedConfig, index: int, env: Mapping[str, str]) -> L
         file = chosen.file.model_copy(update={"prefix": f"{chosen.file.prefix}-worker{index}"})
         sinks = chosen.model_copy(update={"file": file})
     return dataclasses.replace(config, buffer=buffer, sinks=sinks)
+
+
+def left_behind(directory: str | Path, running: Sequence[int]) -> dict[Path, int]:
+    """Buffer files under `<directory>/worker-<i>/` of workers not running now (a start with
+    fewer workers or connections than before) that still hold lines: file -> lines. Those
+    lines wait there until worker i runs again."""
+    found: dict[Path, int] = {}
+    for sub in sorted(Path(directory).glob("worker-*")):
+        index = sub.name.removeprefix("worker-")
+        if not index.isdigit() or int(index) in running:
+            continue
+        for file in sorted(sub.glob("*.sqlite")):
+            try:
+                with contextlib.closing(
+                    sqlite3.connect(f"{file.as_uri()}?mode=ro", uri=True)
+                ) as db:
+                    (held,) = db.execute("SELECT count(*) FROM lines").fetchone()
+            except sqlite3.Error:
+                continue  # not a buffer, or unreadable: the worker that owns it will say
+            if held:
+                found[file] = int(held)
+    return found

@@ -5,11 +5,12 @@ The supervisor has checked the tag maps already; it splits the connections into 
 --worker I/N --link-fd FD`, in a session of its own so that a Ctrl-C reaches the supervisor
 only), serves the one health endpoint of the gateway, and restarts a worker that ends
 unexpectedly (crash, SIGKILL, OOM) with a growing backoff; the restarted worker reopens its
-own buffer files and writes what they hold. SIGTERM/SIGINT is passed on to every worker, each
-drains as a one-process gateway does, and the supervisor exits 0 only when every worker did;
-a second signal is passed on too (the workers exit at once) and the supervisor exits 130.
-A worker that exits 2 (configuration or environment error, such as a buffer directory in use)
-would fail again: the supervisor stops the others and exits 2.
+own buffer files and writes what they hold. SIGTERM/SIGINT is passed on to every worker (a
+worker stops on the first it gets, from the supervisor or from a service manager that signals
+them all, and ignores the rest), each drains as a one-process gateway does, and the
+supervisor exits 0 only when every worker did; a second signal SIGKILLs the workers and the
+supervisor exits 130. A worker that exits 2 (configuration or environment error, such as a
+buffer directory in use) would fail again: the supervisor stops the others and exits 2.
 """
 
 from __future__ import annotations
@@ -105,7 +106,11 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            code = await self._run_once(worker)
+            try:
+                code = await self._run_once(worker)
+            except OSError as exc:  # no process at all (out of memory, too many processes)
+                log.error("Worker %d could not be started: %s", worker.index, exc)
+                code = 1
             worker.returncode = code
             if self._stop.is_set():
                 return
@@ -186,8 +191,11 @@ class Supervisor:
             )
             self._stop.set()
             return
-        log.warning("Second signal: every worker exits now; committed data stays buffered.")
-        self._signal_all(signal.SIGTERM)  # the workers' own second signal
+        log.warning(
+            "Second signal: exiting now, and every worker. Committed data stays in the "
+            "buffers; what was read since the last commit is lost."
+        )
+        self._signal_all(signal.SIGKILL)  # what os._exit would do in each; they ignore SIGTERM
         os._exit(EXIT_INTERRUPTED)
 
 

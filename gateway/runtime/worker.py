@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import signal
 import socket
 
 from gateway.collectors.registry import compile_all
@@ -52,6 +53,24 @@ async def _watch_parent(reader: asyncio.StreamReader, gateway: Gateway) -> None:
     gateway.stop()
 
 
+def _stop_on_signals(gateway: Gateway) -> None:
+    """SIGTERM/SIGINT stop the worker gracefully; a repeated one is ignored, since a service
+    manager may signal the supervisor and every worker at once (systemd's default), and the
+    supervisor passes its own on. Stopping at once is the supervisor's SIGKILL."""
+    loop = asyncio.get_running_loop()
+    signalled: list[int] = []
+
+    def stop() -> None:
+        if signalled:
+            return
+        signalled.append(1)
+        log.info("Stopping: finishing scans, committing and writing what is buffered.")
+        gateway.stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+
+
 async def run_worker(
     config: LoadedConfig, index: int, count: int, link_fd: int, drain_timeout: float
 ) -> bool:
@@ -71,7 +90,7 @@ async def run_worker(
     writer.write(f"{server.port}\n".encode())
     await writer.drain()
     gateway.background.append(lambda: _watch_parent(reader, gateway))
-    gateway.install_signal_handlers()
+    _stop_on_signals(gateway)
     ok = await gateway.run(None, drain_timeout)
     writer.close()
     return ok

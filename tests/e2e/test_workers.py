@@ -318,3 +318,34 @@ async def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
     finally:
         for handle in handles:
             await handle.stop()
+
+
+async def test_sigterm_to_the_supervisor_and_every_worker_at_once_still_drains(tmp_path):
+    """A service manager (systemd's default KillMode) signals every process of the service:
+    each worker stops on the first SIGTERM and ignores the one the supervisor passes on."""
+    _, handles = await servers(2)
+    path = plant(tmp_path / "plant.yaml", handles, tmp_path / "data", influx=False)
+    proc = await start_gateway("run", str(path), "--workers", "2")
+    try:
+        assert proc.stderr is not None
+        workers: dict[str, int] = {}
+        while len(workers) < 2:
+            await asyncio.wait_for(proc.stderr.readline(), 30)
+            workers = children(proc.pid)
+        await poll(
+            lambda: (
+                (lp := tmp_path / "data" / "gateway-worker1.lp").exists() and lp.stat().st_size > 0
+            ),
+            30,
+        )
+        for pid in workers.values():
+            os.kill(pid, signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+        assert err.decode().count("gateway.runtime.app: Gateway stopped.") == 2
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        for handle in handles:
+            await handle.stop()

@@ -11,7 +11,13 @@ from gateway.cli import build_parser
 from gateway.collectors.registry import compile_all
 from gateway.config import LoadedConfig, load_tagmaps
 from gateway.errors import ConfigError
-from gateway.runtime.shards import assign, started, worker_config, worker_directory
+from gateway.runtime.shards import (
+    assign,
+    left_behind,
+    started,
+    worker_config,
+    worker_directory,
+)
 from gateway.runtime.worker import parse_slot, shard_config
 from gateway.telemetry.aggregate import add_label, combine_readiness, merge_metrics
 from gateway.telemetry.metrics import Family, stats_lines
@@ -187,3 +193,23 @@ def test_stats_lines_of_a_worker_carry_its_index() -> None:
     assert stats_lines([family], 2_000_000, 1_000_000) == [
         "gateway_stats,sink=influxdb buffer_lines=3.0 2"
     ]
+
+
+def test_buffers_of_workers_not_started_are_found_when_they_hold_lines(tmp_path: Path) -> None:
+    import asyncio
+
+    from gateway.buffer.sqlite import SqliteBuffer
+
+    async def fill(path: Path, lines: list[str]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = SqliteBuffer(path, name="influxdb")
+        await buffer.open()
+        buffer.put(lines)
+        await buffer.persist()
+        await buffer.close()
+
+    asyncio.run(fill(tmp_path / "worker-2" / "influxdb.sqlite", ["m v=1 1", "m v=2 2"]))
+    asyncio.run(fill(tmp_path / "worker-3" / "influxdb.sqlite", []))  # empty: nothing to say
+    assert left_behind(tmp_path, [0, 1]) == {tmp_path / "worker-2" / "influxdb.sqlite": 2}
+    assert left_behind(tmp_path, [0, 1, 2]) == {}
+    assert left_behind(tmp_path / "missing", [0]) == {}
