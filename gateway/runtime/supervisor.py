@@ -153,8 +153,6 @@ class Supervisor:
             theirs.close()
         worker.process = process
         log.info("Worker %d started (pid %d).", worker.index, process.pid)
-        if self._stop.is_set():  # a signal came while it was starting
-            process.send_signal(signal.SIGTERM)
         reader, worker.link = await asyncio.open_connection(sock=ours)
         learn = asyncio.create_task(self._learn_port(worker, reader))
         try:
@@ -165,15 +163,22 @@ class Supervisor:
             worker.link.close()
             worker.link = None
 
-    @staticmethod
-    async def _learn_port(worker: Worker, reader: asyncio.StreamReader) -> None:
+    async def _learn_port(self, worker: Worker, reader: asyncio.StreamReader) -> None:
+        """The worker reports its port once it handles signals; a stop that came before is
+        passed on then (a SIGTERM while Python starts up would kill it instead)."""
         line = await reader.readline()
         if line.strip().isdigit():
             worker.port = int(line)
+            if self._stop.is_set() and worker.process is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    worker.process.send_signal(signal.SIGTERM)
         await reader.read()  # the worker ending closes it
 
     def _signal_all(self, sig: int) -> None:
+        """Signal every worker; SIGTERM only those that reported (the others get it then)."""
         for w in self.workers:
+            if sig == signal.SIGTERM and w.port is None:
+                continue
             if w.process is not None and w.process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     w.process.send_signal(sig)

@@ -86,11 +86,11 @@ async def run_worker(
     )
     await server.start()
     gateway.background.append(server.serve)
+    _stop_on_signals(gateway)  # before the report: the supervisor then passes signals on
     reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=link_fd))
     writer.write(f"{server.port}\n".encode())
     await writer.drain()
     gateway.background.append(lambda: _watch_parent(reader, gateway))
-    _stop_on_signals(gateway)
     ok = await gateway.run(None, drain_timeout)
     writer.close()
     return ok

@@ -69,6 +69,11 @@ def counts(series, device: int) -> list[float]:
     return []
 
 
+def stats_workers(series) -> set[str | None]:
+    """The `worker` tags of the gateway_stats series."""
+    return {s["metric"].get("worker") for s in series if "gateway_stats" in s["metric"]["__name__"]}
+
+
 def children(pid: int) -> dict[str, int]:
     """The worker processes of a supervisor: slot ("1/2") -> pid."""
     found = {}
@@ -124,6 +129,8 @@ async def test_two_workers_write_every_device_and_answer_as_one_gateway(victoria
             assert (data / "buffer" / buffer).exists()  # one buffer file per worker
         assert (data / "gateway.lp").exists()
         assert (data / "gateway-worker1.lp").exists()
+        # each worker's own statistics, tagged with its index so they stay distinct
+        await victoria.wait_for_series_async(lambda s: stats_workers(s) == {"0", "1"}, 30)
     finally:
         err = await stop(proc)  # SIGTERM: every worker drains
         for handle in handles:
@@ -135,10 +142,6 @@ async def test_two_workers_write_every_device_and_answer_as_one_gateway(victoria
     )
     for i, bank in enumerate(banks):
         assert counts(series, i) == list(range(1, bank.served + 1))  # all of it, once, in order
-    workers = {
-        s["metric"].get("worker") for s in series if "gateway_stats" in s["metric"]["__name__"]
-    }
-    assert workers == {"0", "1"}  # each worker's own statistics stay distinct
 
 
 async def test_a_killed_worker_is_restarted_and_writes_what_its_buffer_held(victoria, tmp_path):
@@ -285,7 +288,7 @@ async def test_a_second_signal_ends_every_worker_at_once(tmp_path):
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.communicate(), 30)  # every worker closed stderr too
         assert proc.returncode == 130
-        assert not any(alive(pid) for pid in workers.values())
+        await poll(lambda: not any(alive(pid) for pid in workers.values()), 30)
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -314,7 +317,7 @@ async def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
         _, err = await asyncio.wait_for(proc.communicate(), 60)  # until the workers are gone
         assert err.decode().count("The supervisor is gone; stopping.") == 2
         assert err.decode().count("gateway.runtime.app: Gateway stopped.") == 2
-        assert not any(alive(pid) for pid in workers.values())
+        await poll(lambda: not any(alive(pid) for pid in workers.values()), 30)
     finally:
         for handle in handles:
             await handle.stop()
