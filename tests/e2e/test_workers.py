@@ -352,3 +352,34 @@ async def test_sigterm_to_the_supervisor_and_every_worker_at_once_still_drains(t
             proc.kill()
         for handle in handles:
             await handle.stop()
+
+
+async def test_sigterm_with_the_database_down_keeps_each_workers_lines_for_the_next_start(
+    victoria, tmp_path
+):
+    banks, handles = await servers(2)
+    path = plant(tmp_path / "plant.yaml", handles, tmp_path / "data")
+    path.write_text(path.read_text().replace("drain_timeout: 10s", "drain_timeout: 2s"))
+    env = influx_env(victoria)
+    try:
+        proc = await start_gateway("run", str(path), "--workers", "2", env=env)
+        await victoria.wait_for_series_async(
+            lambda s: all(len(counts(s, i)) >= 3 for i in range(2)), 60
+        )
+        victoria.stop()
+        await poll(lambda: all(b.served >= 10 for b in banks), 30)
+        err = await stop(proc)  # exit 0: what is unwritten is kept in the durable buffers
+        assert err.count("kept in the buffer for the next start") == 2  # one per worker
+        victoria.restart()
+        again = await start_gateway("run", str(path), "--workers", "2", "--duration", "3", env=env)
+        _, err2 = await asyncio.wait_for(again.communicate(), 60)
+        assert again.returncode == 0, err2.decode()
+        assert err2.decode().count("from before; they are written first") == 2
+    finally:
+        for handle in handles:
+            await handle.stop()
+    series = await victoria.wait_for_series_async(
+        lambda s: all(len(counts(s, i)) >= banks[i].served for i in range(2)), 30
+    )
+    for i, bank in enumerate(banks):
+        assert counts(series, i) == list(range(1, bank.served + 1))
