@@ -88,9 +88,14 @@ async def run_worker(
     gateway.background.append(server.serve)
     _stop_on_signals(gateway)  # before the report: the supervisor then passes signals on
     reader, writer = await asyncio.open_connection(sock=socket.socket(fileno=link_fd))
-    writer.write(f"{server.port}\n".encode())
-    await writer.drain()
-    gateway.background.append(lambda: _watch_parent(reader, gateway))
+    try:
+        writer.write(f"{server.port}\n".encode())
+        await writer.drain()
+    except ConnectionError:  # it died while this worker started: write what is buffered, end
+        log.warning("The supervisor is gone; stopping.")
+        gateway.stop()
+    else:
+        gateway.background.append(lambda: _watch_parent(reader, gateway))
     ok = await gateway.run(None, drain_timeout)
     writer.close()
     return ok

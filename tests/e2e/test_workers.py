@@ -182,8 +182,14 @@ async def test_a_killed_worker_is_restarted_and_writes_what_its_buffer_held(vict
     restarted = [ln for ln in err.splitlines() if "[worker 1]" in ln and "from before" in ln]
     assert restarted  # the restarted worker reopened its buffer file, and wrote it first
     served = bank.served
+    whole = banks[1 - device].served
     series = await victoria.wait_for_series_async(
-        lambda s: served in counts(s, device) and len(counts(s, device)) >= served - 1, 30
+        lambda s: (
+            served in counts(s, device)
+            and len(counts(s, device)) >= served - 1
+            and len(counts(s, 1 - device)) >= whole
+        ),
+        30,
     )
     values = counts(series, device)
     missing = sorted(set(range(1, served + 1)) - set(values))
@@ -191,7 +197,7 @@ async def test_a_killed_worker_is_restarted_and_writes_what_its_buffer_held(vict
     assert len(missing) <= 1  # at most the read in progress when the worker was killed
     assert len(values) == len(set(values))
     other = counts(series, 1 - device)
-    assert other == list(range(1, banks[1 - device].served + 1))  # worker 0 never stopped
+    assert other == list(range(1, whole + 1))  # worker 0 never stopped
 
 
 async def run_briefly(path: Path, *flags: str) -> str:
@@ -296,7 +302,9 @@ async def test_a_second_signal_ends_every_worker_at_once(tmp_path):
             await handle.stop()
 
 
-async def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
+@pytest.mark.parametrize("when", ["running", "starting"])
+async def test_workers_stop_when_the_supervisor_is_killed(tmp_path, when):
+    """Killed while the workers run, or before they could report (still importing)."""
     _, handles = await servers(2)
     path = plant(tmp_path / "plant.yaml", handles, tmp_path / "data", influx=False)
     proc = await start_gateway("run", str(path), "--workers", "2")
@@ -306,13 +314,14 @@ async def test_workers_stop_when_the_supervisor_is_killed(tmp_path):
         while len(workers) < 2:
             await asyncio.wait_for(proc.stderr.readline(), 30)
             workers = children(proc.pid)
-        await poll(
-            lambda: (
-                (data := tmp_path / "data" / "gateway-worker1.lp").exists()
-                and data.stat().st_size > 0
-            ),
-            30,
-        )
+        if when == "running":
+            await poll(
+                lambda: (
+                    (data := tmp_path / "data" / "gateway-worker1.lp").exists()
+                    and data.stat().st_size > 0
+                ),
+                30,
+            )
         proc.kill()  # SIGKILL: the supervisor cannot pass anything on
         _, err = await asyncio.wait_for(proc.communicate(), 60)  # until the workers are gone
         assert err.decode().count("The supervisor is gone; stopping.") == 2
