@@ -106,11 +106,16 @@ def bad_report(failed: Sequence[Sample], per_tag: int = 3) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Poll and write until SIGINT/SIGTERM or --duration."""
-    from gateway.config.models import BufferConfig
+    from gateway.config.models import BufferConfig, RunConfig
     from gateway.runtime.assemble import build_gateway
 
     config = _load(args.paths)
     drain = args.drain_timeout or (config.buffer or BufferConfig()).drain_timeout
+    if args.worker is not None:
+        return _run_worker(args, config, drain)
+    workers = args.workers or (config.run or RunConfig()).workers
+    if workers > 1:
+        return _run_supervisor(args, config, drain, workers)
 
     async def main() -> bool:
         gateway, health = build_gateway(config, health_port=args.health_port)
@@ -120,6 +125,66 @@ def cmd_run(args: argparse.Namespace) -> int:
         return await gateway.run(args.duration, drain)
 
     return EXIT_OK if asyncio.run(main()) else EXIT_FAILED
+
+
+def _run_worker(args: argparse.Namespace, config: LoadedConfig, drain: float) -> int:
+    """One worker of `run --workers N` (started by the supervisor, never by hand)."""
+    from gateway.runtime.worker import parse_slot, run_worker
+
+    index, count = parse_slot(args.worker)
+    ok = asyncio.run(run_worker(config, index, count, args.link_fd, drain))
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _run_supervisor(
+    args: argparse.Namespace, config: LoadedConfig, drain: float, workers: int
+) -> int:
+    """`run --workers N`: split the connections, start and watch the workers."""
+    from gateway.config.models import BufferConfig, HealthConfig
+    from gateway.runtime.shards import assign, left_behind, started
+    from gateway.runtime.supervisor import supervise, worker_command
+
+    log = logging.getLogger("gateway.runtime.supervisor")
+    plans = registry.compile_all(config.devices)
+    shards = assign(plans, config.devices, workers)
+    chosen = started(shards)
+    if len(chosen) < workers:
+        log.warning(
+            "%d workers asked for %d connections: starting %d (a connection is read by one "
+            "worker).",
+            workers,
+            len(plans),
+            len(chosen),
+        )
+    for index in chosen:
+        tags = sum(1 for plan in shards[index] for _ in plan.tag_plans())
+        names = ", ".join(plan.name for plan in shards[index]) or "none"
+        log.info("worker %d: %d tags through %s", index, tags, names)
+    del plans, shards  # each worker compiles its own shard again
+    buffering = config.buffer or BufferConfig()
+    for file, lines in left_behind(buffering.directory, chosen).items():
+        log.warning(
+            "%s holds %d lines of a worker this start does not run; they are written when "
+            "it runs again (more workers, or more connections).",
+            file,
+            lines,
+        )
+    health = config.health or HealthConfig()
+    port = health.port if args.health_port is None else args.health_port
+    command = worker_command(args.paths, args.log_level)
+    where = (health.listen, port) if port else None
+    return asyncio.run(supervise(command, chosen, workers, drain, args.duration, where))
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 1 or more")
+    return value
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -189,6 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
                 help="port of /healthz, /readyz and /metrics (default: health.port, 9273; "
                 "0 disables)",
             )
+            p.add_argument(
+                "--workers",
+                type=positive_int,
+                default=None,
+                metavar="N",
+                help="worker processes sharing the connections, one per core (default: "
+                "run.workers, 1)",
+            )
+            p.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # I/N: a worker
+            p.add_argument("--link-fd", type=int, default=None, help=argparse.SUPPRESS)
     demo = sub.add_parser("demo", help="simulated plant -> gateway -> files or InfluxDB, live view")
     demo.add_argument(
         "--duration",
@@ -220,7 +295,8 @@ def _in_file_order(problems: list[Problem]) -> list[Problem]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure(args.log_level)
+    worker = getattr(args, "worker", None)
+    configure(args.log_level, f"worker {worker.partition('/')[0]}" if worker else "")
     try:
         return int(args.func(args))
     except ConfigError as exc:

@@ -35,6 +35,7 @@ from gateway.config.models import (
     BufferConfig,
     DeviceFields,
     HealthConfig,
+    RunConfig,
     SinksConfig,
     TagMapFile,
 )
@@ -68,6 +69,7 @@ class LoadedConfig:
     health: HealthConfig | None = None  # and `health:`
     sections_at: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # file, line
     warnings: tuple[Problem, ...] = ()  # valid, but probably not what was meant
+    run: RunConfig | None = None  # from the one file with `run:` (workers)
 
 
 def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = None) -> LoadedConfig:
@@ -93,6 +95,7 @@ def load_tagmaps(paths: Sequence[str | Path], env: Mapping[str, str] | None = No
         sections.get("health"),
         dict(loader.sections_at),
         tuple(warnings),
+        run=sections.get("run"),
     )
 
 
@@ -145,7 +148,7 @@ class _File:
         return column_of(path[4:], row.given, row.columns) if row is not None else ""
 
 
-SECTIONS = ("sinks", "buffer", "health")  # settings that may appear in one file only
+SECTIONS = ("sinks", "buffer", "health", "run")  # settings that may appear in one file only
 
 
 class _Loader:

@@ -248,12 +248,25 @@ class HealthConfig(Strict):
     )
 
 
+class RunConfig(Strict):
+    """How `gateway run` runs: how many worker processes share the connections."""
+
+    workers: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="processes that share the connections (one per core); 1: the gateway "
+        "is one process; `--workers` overrides it",
+    )
+
+
 class TagMapFile(Strict):
-    """One tag-map file: devices, and optionally the sinks, buffer and health sections (each
-    in at most one file)."""
+    """One tag-map file: devices, and optionally the sinks, buffer, health and run sections
+    (each in at most one file)."""
 
     #: each validated by the model of its `protocol` (the loader, and the schema's union)
     devices: list[DeviceFields] = Field(default_factory=list)
     sinks: SinksConfig | None = None
     buffer: BufferConfig | None = None
     health: HealthConfig | None = None
+    run: RunConfig | None = None

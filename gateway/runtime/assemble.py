@@ -19,7 +19,7 @@ from gateway.runtime.sinkset import build_sinks, describe_sink, effective_sinks
 from gateway.sinks.base import Sink
 from gateway.sinks.lineprotocol import Precision
 from gateway.telemetry.health import HealthServer
-from gateway.telemetry.metrics import collect, render_prometheus, stats_lines
+from gateway.telemetry.metrics import Labels, collect, render_prometheus, stats_lines
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,10 @@ def build_gateway(
     health_port: int | None = None,
     env: Mapping[str, str] | None = None,
     clock: Clock | None = None,
+    stats_tags: Labels = (),
 ) -> tuple[Gateway, HealthServer | None]:
-    """The gateway of a configuration (sinks default to the configured ones)."""
+    """The gateway of a configuration (sinks default to the configured ones); `stats_tags`
+    are added to every `gateway_stats` line (a worker's index)."""
     clock = clock or SystemClock()
     settings = effective_sinks(config.sinks, os.environ if env is None else env)
     buffering = config.buffer or BufferConfig()
@@ -102,7 +104,7 @@ def build_gateway(
         )
         gateway.background.append(server.serve)
     if health.stats_interval:
-        gateway.background.append(_stats_writer(gateway, health.stats_interval, clock))
+        gateway.background.append(_stats_writer(gateway, health.stats_interval, clock, stats_tags))
     return gateway, server
 
 
@@ -127,7 +129,9 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _stats_writer(gateway: Gateway, every: float, clock: Clock) -> Callable[[], Awaitable[None]]:
+def _stats_writer(
+    gateway: Gateway, every: float, clock: Clock, tags: Labels = ()
+) -> Callable[[], Awaitable[None]]:
     """A job that puts the gateway's own metrics into its buffers every `every` seconds."""
     divisor = Precision(gateway.precision).divisor
 
@@ -135,6 +139,6 @@ def _stats_writer(gateway: Gateway, every: float, clock: Clock) -> Callable[[], 
         while True:
             await clock.sleep(every)
             now = clock.now_ns()
-            gateway.put(stats_lines(collect(gateway, now), now, divisor))
+            gateway.put(stats_lines(collect(gateway, now), now, divisor, tags))
 
     return write_stats

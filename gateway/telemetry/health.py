@@ -70,11 +70,15 @@ class HealthServer:
             return 200, "text/plain; version=0.0.4; charset=utf-8", self.metrics()
         return 404, "text/plain", "not found: try /healthz, /readyz or /metrics\n"
 
+    async def answer(self, method: str, path: str) -> tuple[int, str, str]:
+        """respond(), for a subclass whose answers must be awaited (the workers' endpoints)."""
+        return self.respond(method, path)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             method, path, *_ = request.decode("latin-1").split(" ", 2)
-            status, ctype, body = self.respond(method, path)
+            status, ctype, body = await self.answer(method, path)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError):
             status, ctype, body = 400, "text/plain", "bad request\n"
         data = body.encode()

@@ -220,14 +220,15 @@ def render_prometheus(families: list[Family]) -> str:
     return "\n".join(out) + "\n"
 
 
-def stats_lines(families: list[Family], now_ns: int, divisor: int) -> list[str]:
+def stats_lines(families: list[Family], now_ns: int, divisor: int, extra: Labels = ()) -> list[str]:
     """The metrics as line protocol: measurement `gateway_stats`, one line per label set, the
-    metric names (without `gateway_`) as fields."""
+    metric names (without `gateway_`) as fields; `extra` tags every line (a worker's index,
+    so that the workers' lines of the same sink stay distinct points)."""
     grouped: dict[Labels, list[str]] = defaultdict(list)
     for family in families:
         field_name = escape_key(family.name.removeprefix("gateway_"))
         for labels, value in family.samples:
-            grouped[labels].append(f"{field_name}={value!r}")
+            grouped[(*extra, *labels)].append(f"{field_name}={value!r}")
     lines = []
     for labels, fields in grouped.items():
         tags = "".join(f",{escape_key(k)}={escape_key(v)}" for k, v in labels)

@@ -20,6 +20,7 @@ from gateway.config.models import (
     FileSinkConfig,
     HealthConfig,
     InfluxDBSinkConfig,
+    RunConfig,
     Scaling,
     SinksConfig,
 )
@@ -119,6 +120,7 @@ def test_readme_shows_the_tested_files() -> None:
         FileSinkConfig,
         BufferConfig,
         HealthConfig,
+        RunConfig,
         OpcuaDevice,
         OpcuaTag,
         ChangeFilter,

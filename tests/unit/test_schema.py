@@ -22,7 +22,7 @@ def test_schema_describes_a_tag_map() -> None:
     schema = tagmap_json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["title"] == "plc-gateway tag map"
-    assert set(schema["properties"]) == {"devices", "sinks", "buffer", "health"}
+    assert set(schema["properties"]) == {"devices", "sinks", "buffer", "health", "run"}
     assert schema["additionalProperties"] is False
     tag = schema["$defs"]["ModbusTag"]
     assert {"name", "space", "address"} <= set(tag["required"])
