@@ -72,6 +72,12 @@ async def test_a_plain_event_and_another_clock_still_work():
     assert await sleep_or_stop(SystemClock(), 3600.0, stop) is True
 
 
+def circular_gaps(phases: list[int], interval: int) -> list[int]:
+    """The gaps between neighbouring phases on the circle of one interval."""
+    ordered = sorted(phases)
+    return [b - a for a, b in zip(ordered, [*ordered[1:], ordered[0] + interval], strict=True)]
+
+
 def test_phases_are_deterministic_and_within_the_interval():
     jobs = [(f"dev{i}", rate) for i in range(7) for rate in (0.1, 1.0, 60.0)]
     first = phases("modbus+tcp://10.0.0.5:502", jobs)
@@ -84,19 +90,17 @@ def test_phases_are_deterministic_and_within_the_interval():
 
 def test_the_scans_of_one_connection_at_one_rate_are_spread_evenly():
     phase = phases("modbus+tcp://plc:502", [(f"unit{i}", 0.1) for i in range(4)])
-    ordered = sorted(phase.values())
-    gaps = [b - a for a, b in zip(ordered, ordered[1:] + [ordered[0] + NS // 10])]
+    gaps = circular_gaps(list(phase.values()), NS // 10)
     assert gaps == pytest.approx([NS // 40] * 4, abs=1)  # 25 ms apart, none due together
 
 
 def test_connections_at_one_rate_are_spread_over_the_interval():
     interval = NS // 10
-    ordered = sorted(
-        phases(f"modbus+tcp://127.0.0.1:{5020 + i}", [("dev", 0.1)])["dev", 0.1]
-        for i in range(100)
-    )
-    assert len(set(ordered)) == 100
-    gaps = [b - a for a, b in zip(ordered, ordered[1:] + [ordered[0] + interval])]
+    spread = [
+        phases(f"modbus+tcp://127.0.0.1:{5020 + i}", [("dev", 0.1)])["dev", 0.1] for i in range(100)
+    ]
+    assert len(set(spread)) == 100
+    gaps = circular_gaps(spread, interval)
     assert max(gaps) < interval // 10  # no 10 ms of the 100 ms without a due scan
 
 
