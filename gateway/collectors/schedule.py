@@ -3,12 +3,18 @@
 The n-th scan is due at `start + n * interval`, whatever the previous scans took. When a scan
 finishes after its next due time, the missed slots are skipped and counted as late scans; they
 are not queued up to run back to back.
+
+`PhasedRate` runs once at once, then on the wall-clock grid `k * interval + phase`: each job
+gets its own phase (`phases`), so a hundred jobs at one rate are not all due at the same
+instant, queued on one event loop, the last served late at every cycle.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.clock import Clock, SystemClock
@@ -29,6 +35,55 @@ class FixedRate:
         skipped = math.ceil((now - self.next_due) / self.interval)
         self.next_due += skipped * self.interval
         return skipped
+
+
+@dataclass(slots=True)
+class PhasedRate(FixedRate):
+    """Due at `next_due` (the start: the first run is prompt), then on the wall-clock grid
+    `k * interval + phase_ns`, fixed rate on monotonic time from there."""
+
+    phase_ns: int = 0
+    aligned: bool = False
+
+    def after_run(self, clock: Clock) -> int:
+        """Move to the next due time after a run that ended now; return slots skipped."""
+        if self.aligned:
+            return self.advance(clock.monotonic())
+        self.aligned = True  # the prompt first run is off the grid: it is never late
+        self.next_due = next_slot(clock, self.interval, self.phase_ns)
+        return 0
+
+
+def next_slot(clock: Clock, interval: float, phase_ns: int) -> float:
+    """The monotonic time of the first slot after now of the wall-clock grid
+    `k * interval + phase_ns` (wall time only places the grid, so the phase survives a
+    restart; the schedule then runs on monotonic time and does not drift)."""
+    interval_ns = max(1, round(interval * 1e9))
+    wait_ns = (phase_ns - clock.now_ns()) % interval_ns
+    return clock.monotonic() + (wait_ns or interval_ns) / 1e9
+
+
+def phases(group: str, jobs: Iterable[tuple[str, float]]) -> dict[tuple[str, float], int]:
+    """Phase (ns, in [0, interval)) of each job (name, interval) of one group (a connection):
+    the jobs of one interval are spread evenly over it, in name order, from an offset hashed
+    from the group and the interval, so that groups at the same rate are spread too. The
+    same names give the same phases at every start."""
+    by_interval: dict[float, list[str]] = {}
+    for name, interval in sorted(set(jobs)):
+        by_interval.setdefault(interval, []).append(name)
+    result: dict[tuple[str, float], int] = {}
+    for interval, names in by_interval.items():
+        interval_ns = max(1, round(interval * 1e9))
+        base = _fraction(f"{group}@{interval!r}") * interval_ns
+        for i, name in enumerate(names):
+            result[name, interval] = int(base + i * interval_ns / len(names)) % interval_ns
+    return result
+
+
+def _fraction(key: str) -> float:
+    """A stable hash of `key` in [0, 1) (Python's own hash() changes at every start)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 class Stop(asyncio.Event):

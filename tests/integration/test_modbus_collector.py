@@ -20,6 +20,8 @@ from simulators.modbus_server import RegisterBank, start_modbus_server
 
 pytestmark = pytest.mark.integration
 
+NS = 1_000_000_000
+
 
 def f32_words(value: float) -> list[int]:
     """float32 as two big-endian registers (ABCD)."""
@@ -369,3 +371,45 @@ async def test_one_silent_unit_does_not_reopen_a_shared_connection():
     finally:
         connection.close()
         await server.stop()
+
+
+async def test_scans_run_at_once_then_each_on_its_own_phase():
+    """Two units behind one endpoint at one rate: both are read at the start, then their
+    scans are due half an interval apart on the wall-clock grid, never together."""
+    from gateway.collectors.schedule import phases
+    from gateway.testing import FakeClock
+
+    bank = RegisterBank()
+    for unit in (1, 2):
+        bank.unit(unit).set(Space.HOLDING_REGISTER, 0, [unit])
+    server = await start_modbus_server(bank)
+    tag = [{"name": "x", "space": "holding_register", "address": 0}]
+    devices = tuple(
+        ModbusDevice.model_validate(
+            {"name": f"u{n}", "endpoint": server.endpoint, "unit_id": n, "tags": tag}
+        )
+        for n in (1, 2)
+    )
+    (plan,) = compile_connections(devices)
+    clock = FakeClock()
+    start_ns = clock.now_ns()
+    seen: list[tuple[str, int]] = []
+    stop = asyncio.Event()
+
+    async def emit(batch) -> None:
+        seen.extend((f"u{s.value}", s.time_ns) for s in batch.readings())  # unit n reads n
+        if len(seen) >= 8:
+            stop.set()
+
+    connection = ModbusConnection(plan, emit, clock)
+    try:
+        await asyncio.wait_for(connection.run(stop), 10)
+    finally:
+        await server.stop()
+    assert sorted(seen[:2]) == [("u1", start_ns), ("u2", start_ns)]  # both at once
+    phase = phases(connection.name, [("u1", 1.0), ("u2", 1.0)])
+    for dev, t in seen[2:]:
+        assert t % NS == pytest.approx(phase[dev, 1.0], abs=1_000)
+    assert abs(phase["u1", 1.0] - phase["u2", 1.0]) == pytest.approx(NS // 2, abs=1)
+    assert [t for _, t in seen[2:]] == sorted(t for _, t in seen[2:])  # in due order
+    assert seen[-1][1] - seen[2][1] < 3 * NS  # one scan per device per second

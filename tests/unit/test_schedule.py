@@ -2,8 +2,13 @@
 
 import asyncio
 
+import pytest
+
 from gateway.clock import SystemClock
-from gateway.collectors.schedule import FixedRate, Stop, sleep_or_stop
+from gateway.collectors.schedule import FixedRate, PhasedRate, Stop, phases, sleep_or_stop
+from gateway.testing import FakeClock
+
+NS = 1_000_000_000
 
 
 def test_on_time_scans_keep_the_grid_without_drift():
@@ -65,3 +70,65 @@ async def test_a_plain_event_and_another_clock_still_work():
     stop = asyncio.Event()
     asyncio.get_running_loop().call_soon(stop.set)
     assert await sleep_or_stop(SystemClock(), 3600.0, stop) is True
+
+
+def circular_gaps(phases: list[int], interval: int) -> list[int]:
+    """The gaps between neighbouring phases on the circle of one interval."""
+    ordered = sorted(phases)
+    return [b - a for a, b in zip(ordered, [*ordered[1:], ordered[0] + interval], strict=True)]
+
+
+def test_phases_are_deterministic_and_within_the_interval():
+    jobs = [(f"dev{i}", rate) for i in range(7) for rate in (0.1, 1.0, 60.0)]
+    first = phases("modbus+tcp://10.0.0.5:502", jobs)
+    assert first == phases("modbus+tcp://10.0.0.5:502", list(reversed(jobs)))  # no order
+    assert set(first) == set(jobs)
+    for (_, rate), phase in first.items():
+        assert 0 <= phase < rate * NS
+    assert first != phases("modbus+tcp://10.0.0.6:502", jobs)  # another connection
+
+
+def test_the_scans_of_one_connection_at_one_rate_are_spread_evenly():
+    phase = phases("modbus+tcp://plc:502", [(f"unit{i}", 0.1) for i in range(4)])
+    gaps = circular_gaps(list(phase.values()), NS // 10)
+    assert gaps == pytest.approx([NS // 40] * 4, abs=1)  # 25 ms apart, none due together
+
+
+def test_connections_at_one_rate_are_spread_over_the_interval():
+    interval = NS // 10
+    spread = [
+        phases(f"modbus+tcp://127.0.0.1:{5020 + i}", [("dev", 0.1)])["dev", 0.1] for i in range(100)
+    ]
+    assert len(set(spread)) == 100
+    gaps = circular_gaps(spread, interval)
+    assert max(gaps) < interval // 10  # no 10 ms of the 100 ms without a due scan
+
+
+def test_a_phased_rate_runs_at_once_then_on_its_wall_clock_phase_without_drift():
+    clock = FakeClock(start_ns=1_700_000_000_123_456_789)
+    clock.advance(5.0)
+    phase = 30_000_000  # 30 ms into every 100 ms of wall time
+    rate = PhasedRate(0.1, clock.monotonic(), phase)
+    assert rate.next_due == clock.monotonic()  # the first scan is due at the start
+    clock.advance(0.004)  # the first scan took 4 ms
+    assert rate.after_run(clock) == 0
+    aligned = rate.next_due
+    assert 0 < aligned - clock.monotonic() <= 0.1
+    wall_at_due = clock.now_ns() + round((aligned - clock.monotonic()) * NS)
+    assert wall_at_due % (NS // 10) == pytest.approx(phase, abs=1000)
+    late = 0
+    for n in range(1, 1001):
+        clock.mono = rate.next_due + 0.02  # every scan ends 20 ms after it was due
+        late += rate.after_run(clock)
+        assert rate.next_due == pytest.approx(aligned + n * 0.1, abs=1e-6)
+    assert late == 0
+
+
+def test_a_slow_first_scan_is_not_counted_late():
+    clock = FakeClock()
+    rate = PhasedRate(0.1, clock.monotonic(), 0)
+    clock.advance(0.35)  # the first scan (connecting) took three and a half intervals
+    assert rate.after_run(clock) == 0
+    assert clock.monotonic() < rate.next_due <= clock.monotonic() + 0.1
+    clock.mono = rate.next_due + 0.25  # an overrun on the grid is counted as before
+    assert rate.after_run(clock) == 2

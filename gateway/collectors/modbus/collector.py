@@ -33,7 +33,7 @@ from gateway.collectors.modbus.planner import ReadRequest, split_refused
 from gateway.collectors.modbus.responses import raw_registers
 from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
 from gateway.collectors.modbus.types import Space
-from gateway.collectors.schedule import FixedRate, Stop, sleep_or_stop
+from gateway.collectors.schedule import PhasedRate, Stop, phases, sleep_or_stop
 from gateway.model import Batch, Sample
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,12 @@ class ModbusConnection:
         the task is cancelled."""
         stop = stop or Stop()
         start = self.clock.monotonic()
-        schedules = [(FixedRate(scan.interval_s, start), scan) for scan in self.plan.scans]
+        # every scan runs once at start, then on its own phase of its rate (spread)
+        phase = phases(self.name, ((s.device, s.interval_s) for s in self.plan.scans))
+        schedules = [
+            (PhasedRate(s.interval_s, start, phase[s.device, s.interval_s]), s)
+            for s in self.plan.scans
+        ]
         try:
             while not stop.is_set():
                 schedule, scan = min(schedules, key=lambda item: item[0].next_due)
@@ -107,7 +112,7 @@ class ModbusConnection:
                 if await sleep_or_stop(self.clock, due, stop):
                     break
                 await self.emit(await self.scan_batch(scan))
-                self.devices[scan.device].late_scans += schedule.advance(self.clock.monotonic())
+                self.devices[scan.device].late_scans += schedule.after_run(self.clock)
         finally:
             self.close()
 
