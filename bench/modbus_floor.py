@@ -5,7 +5,9 @@ schedule or back to back, without decoding the registers or writing anything.
     python -m bench.modbus_floor TAGMAP --warmup W --seconds S [--back-to-back]
 
 One `AsyncModbusTcpClient` and one task per connection, as the gateway has; each task runs its
-scans in turn at `start + k * interval` (skipping the slots it missed). After the warm-up it
+scans in turn on the gateway's own schedule: the phase the gateway gives each scan
+(`gateway.collectors.schedule.phases`), then every interval (skipping the slots it missed),
+so both wake up as often and send the same reads at the same moments. After the warm-up it
 takes `time.process_time()` (the kernel's CPU accounting of this process, all threads) and
 counts the tags served by every answered read until the end, and stamps each scan's first
 response on arrival (as the gateway stamps its samples) for the same jitter figure as the
@@ -25,9 +27,11 @@ from dataclasses import dataclass, field
 from pymodbus.client import AsyncModbusTcpClient
 
 from bench.dbprobe import lateness_ms, percentile
+from gateway.clock import SystemClock
 from gateway.collectors.modbus.compile import ConnectionPlan, ScanPlan, compile_connections
 from gateway.collectors.modbus.models import ModbusDevice
 from gateway.collectors.modbus.types import Space
+from gateway.collectors.schedule import next_slot, phases
 from gateway.config import load_tagmaps
 
 READ = {
@@ -72,6 +76,10 @@ async def poll(
     if not await client.connect():
         raise SystemExit(f"cannot connect to {plan.endpoint}")
     due = [start] * len(plan.scans)
+    if not back_to_back:  # the gateway's phases (its first, prompt scan aside)
+        phase = phases(str(plan.endpoint), ((s.device, s.interval_s) for s in plan.scans))
+        clock = SystemClock()
+        due = [next_slot(clock, s.interval_s, phase[s.device, s.interval_s]) for s in plan.scans]
     try:
         while (now := time.monotonic()) < stop:
             i = min(range(len(due)), key=due.__getitem__)
