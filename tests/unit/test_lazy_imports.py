@@ -60,3 +60,31 @@ def test_an_opcua_map_is_still_checked_with_asyncua(tmp_path: Path) -> None:
     code, modules = imported_after(["check", str(tmp_path / "map.yaml")])
     assert code == 0
     assert "asyncua" in modules
+
+
+class Built(Exception):
+    """Stops `gateway run` once its gateway would be built."""
+
+
+def test_run_frees_the_validated_devices_before_building_the_collectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from gateway.cli import main
+    from gateway.collectors.modbus.models import ModbusDevice, ModbusTag
+    from gateway.runtime import assemble
+
+    found: dict[str, object] = {}
+
+    def build_gateway(config: object, **options: object) -> object:
+        gc.collect()
+        alive = [o for o in gc.get_objects() if isinstance(o, ModbusDevice | ModbusTag)]
+        found.update(alive=len(alive), plans=len(options.get("connections") or ()))
+        raise Built
+
+    monkeypatch.setattr(assemble, "build_gateway", build_gateway)
+    (tmp_path / "map.yaml").write_text(MODBUS_MAP, encoding="utf-8")
+    with pytest.raises(Built):
+        main(["run", str(tmp_path / "map.yaml")])
+    assert found == {"alive": 0, "plans": 1}
