@@ -4,6 +4,7 @@ costs memory (~24 MB for asyncua) in every `check`, `plan` and `run` of a large 
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,7 @@ def imported_after(argv: list[str]) -> tuple[int, list[str]]:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     exit_code, modules = done.stdout.splitlines()[-1].split(" ", 1)
-    return int(exit_code), eval(modules)  # noqa: S307 - our own print of a list of names
+    return int(exit_code), ast.literal_eval(modules)
 
 
 @pytest.mark.parametrize("command", ["check", "plan"])
@@ -88,3 +89,13 @@ def test_run_frees_the_validated_devices_before_building_the_collectors(
     with pytest.raises(Built):
         main(["run", str(tmp_path / "map.yaml")])
     assert found == {"alive": 0, "plans": 1}
+
+
+def test_the_influxdb_sink_does_without_influxdb_client() -> None:
+    code = (
+        "import sys\nimport gateway.sinks.influxdb\n"
+        "print(sorted(m for m in ('influxdb_client', 'dateutil', 'reactivex') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
