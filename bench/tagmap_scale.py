@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from bench.tagmap_influx import WriteListener, servers, sinks_of
+
 RESULTS = Path(__file__).parent / "results" / "tagmap_scale.json"
 UNITS_PER_PORT = 250  # Modbus unit ids of one connection (0..255)
 TYPES = ("float32", "uint16", "int32", "float32")
@@ -56,10 +58,12 @@ def _tag(index: int) -> dict[str, Any]:
     return tag
 
 
-def _device_head(index: int, port: int, extra: str) -> str:
+def _device_head(index: int, port: int | list[int], extra: str) -> str:
+    # consecutive ports from the first, or one of the given ports per UNITS_PER_PORT devices
+    at = port[index // UNITS_PER_PORT] if isinstance(port, list) else port + index // UNITS_PER_PORT
     return (
         f"  - name: dev{index:04d}\n"
-        f"    endpoint: modbus+tcp://127.0.0.1:{port + index // UNITS_PER_PORT}\n"
+        f"    endpoint: modbus+tcp://127.0.0.1:{at}\n"
         f"    unit_id: {index % UNITS_PER_PORT + 1}\n"
         f"    scan_rate: 1s\n"
         f"    timeout: 1s\n"
@@ -67,21 +71,24 @@ def _device_head(index: int, port: int, extra: str) -> str:
     )
 
 
-def _header(folder: Path) -> str:
-    return (
-        "sinks: {file: {directory: out}}\n"
-        f"buffer: {{type: memory, directory: {folder / 'buffer'}}}\n"
-        "devices:\n"
-    )
+def _header(folder: Path, sinks: str = "{file: {directory: out}}", buffer: str = "memory") -> str:
+    return f"sinks: {sinks}\nbuffer: {{type: {buffer}, directory: {folder / 'buffer'}}}\ndevices:\n"
 
 
-def write_maps(folder: Path, devices: int, tags: int, port: int) -> dict[str, Path]:
+def write_maps(
+    folder: Path,
+    devices: int,
+    tags: int,
+    port: int | list[int],
+    sinks: str = "{file: {directory: out}}",
+    buffer: str = "memory",
+) -> dict[str, Path]:
     """The inline YAML map and the CSV variant, in their own subfolders of `folder`."""
     inline, shared = folder / "inline", folder / "csv"
     inline.mkdir()
     shared.mkdir()
     rows = [_tag(i) for i in range(tags)]
-    parts = [_header(inline)]
+    parts = [_header(inline, sinks, buffer)]
     for d in range(devices):
         lines = []
         for tag in rows:
@@ -96,11 +103,15 @@ def write_maps(folder: Path, devices: int, tags: int, port: int) -> dict[str, Pa
     csv_lines = [",".join(columns)] + [",".join(str(t.get(c, "")) for c in columns) for t in rows]
     (shared / "tags.csv").write_text("\n".join(csv_lines) + "\n", encoding="utf-8")
     heads = [_device_head(d, port, "    tags_csv: tags.csv\n") for d in range(devices)]
-    (shared / "plant.yaml").write_text(_header(shared) + "".join(heads), encoding="utf-8")
+    (shared / "plant.yaml").write_text(
+        _header(shared, sinks, buffer) + "".join(heads), encoding="utf-8"
+    )
     return {"yaml": inline, "csv": shared}
 
 
-def measure(argv: list[str], cwd: Path, until_accept: _Listener | None = None) -> dict[str, Any]:
+def measure(
+    argv: list[str], cwd: Path, until_accept: _Listener | WriteListener | None = None
+) -> dict[str, Any]:
     """Run `argv` to its end (or, for `run`, `run_for` s past the first accept) and return its
     wall time, CPU-s and peak RSS from the kernel's accounting of the child."""
     with tempfile.TemporaryFile() as log:  # a pipe could fill up with the log and stall it
@@ -108,7 +119,7 @@ def measure(argv: list[str], cwd: Path, until_accept: _Listener | None = None) -
 
 
 def _measure(
-    argv: list[str], cwd: Path, until_accept: _Listener | None, log: IO[bytes]
+    argv: list[str], cwd: Path, until_accept: _Listener | WriteListener | None, log: IO[bytes]
 ) -> dict[str, Any]:
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
@@ -119,6 +130,8 @@ def _measure(
             result["first_connection_s"] = round(accepted - started, 3)
             result.update(_now(proc.pid))
         time.sleep(until_accept.run_for if accepted is not None else 0)
+        if accepted is not None and proc.poll() is None:
+            result["end_rss_mb"] = _rss(proc.pid)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -144,6 +157,13 @@ def _now(pid: int) -> dict[str, Any]:
     with open(f"/proc/{pid}/status") as stream:
         hwm = next(line for line in stream if line.startswith("VmHWM:"))
     return {"start_cpu_s": round(cpu, 3), "start_peak_rss_mb": round(int(hwm.split()[1]) / 1024, 1)}
+
+
+def _rss(pid: int) -> float:
+    """The resident memory of a running process now, MB (the steady figure after start)."""
+    with open(f"/proc/{pid}/status") as stream:
+        rss = next(line for line in stream if line.startswith("VmRSS:"))
+    return round(int(rss.split()[1]) / 1024, 1)
 
 
 class _Listener:
@@ -193,7 +213,7 @@ class _Listener:
         return self.first
 
 
-def run_all(devices: int, tags: int, run_for: float) -> dict[str, Any]:
+def run_all(devices: int, tags: int, run_for: float, sink: str = "both") -> dict[str, Any]:
     python = sys.executable
     ports = -(-devices // UNITS_PER_PORT)
     listener = _Listener(ports, run_for)
@@ -213,7 +233,33 @@ def run_all(devices: int, tags: int, run_for: float) -> dict[str, Any]:
             if "start_cpu_s" in entry["run"]:
                 entry["run_start_vs_c_loader"] = round(entry["run"]["start_cpu_s"] / base, 2)
             results[variant] = entry
+        if sink in ("influxdb", "both"):
+            _run_influxdb(results, Path(tmp) / "influxdb", devices, tags, run_for)
+    if sink == "influxdb":  # the file-sink runs were not asked for: keep the loader and check
+        for entry in results.values():
+            entry.pop("run", None)
+            entry.pop("run_start_vs_c_loader", None)
     return results
+
+
+def _run_influxdb(
+    results: dict[str, Any], folder: Path, devices: int, tags: int, run_for: float
+) -> None:
+    """`run` with the InfluxDB sink, the SQLite buffer and answering servers, per variant."""
+    folder.mkdir()
+    ports = -(-devices // UNITS_PER_PORT)
+    writes = WriteListener(run_for)
+    try:
+        with servers(ports) as modbus:
+            maps = write_maps(folder, devices, tags, modbus.ports, sinks_of(writes.url), "sqlite")
+            for variant, where in maps.items():
+                writes.reset()
+                argv = [sys.executable, "-m", "gateway", "run", str(where / "plant.yaml")]
+                entry = measure([*argv, "--health-port", "0"], where, writes)
+                entry.update(lines_written=writes.lines, writes=writes.writes)
+                results[variant]["run_influxdb"] = entry
+    finally:
+        writes.close()
 
 
 def machine() -> dict[str, Any]:
@@ -247,14 +293,28 @@ def report(results: dict[str, Any]) -> list[str]:
     for variant, entry in results.items():
         if not isinstance(entry, dict) or "c_loader" not in entry:
             continue
-        base, check, run = entry["c_loader"], entry["check"], entry["run"]
-        lines.append(
+        base, check = entry["c_loader"], entry["check"]
+        line = (
             f"{variant}: C loader {base['cpu_s']} CPU-s {base['peak_rss_mb']} MB | "
             f"check {check['cpu_s']} CPU-s {check['peak_rss_mb']} MB "
-            f"({entry['check_vs_c_loader']}x) | run: first connection after "
-            f"{run.get('first_connection_s')} s, {run.get('start_cpu_s')} CPU-s "
-            f"({entry.get('run_start_vs_c_loader')}x), peak {run['peak_rss_mb']} MB"
+            f"({entry['check_vs_c_loader']}x)"
         )
+        if "run" in entry:
+            run = entry["run"]
+            line += (
+                f" | run: first connection after {run.get('first_connection_s')} s, "
+                f"{run.get('start_cpu_s')} CPU-s ({entry.get('run_start_vs_c_loader')}x), "
+                f"peak {run['peak_rss_mb']} MB"
+            )
+        if "run_influxdb" in entry:
+            run = entry["run_influxdb"]
+            line += (
+                f" | run to InfluxDB: first write after {run.get('first_connection_s')} s, "
+                f"{run.get('start_cpu_s')} CPU-s, {run.get('start_peak_rss_mb')} MB then, "
+                f"{run.get('end_rss_mb')} MB at the end, peak {run['peak_rss_mb']} MB, "
+                f"{run['lines_written']} lines"
+            )
+        lines.append(line)
     return lines
 
 
@@ -264,6 +324,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tags", type=int, default=200, help="tags per device")
     parser.add_argument("--run-for", type=float, default=5.0, help="s of polling after start")
     parser.add_argument("--out", type=Path, default=RESULTS, help="the JSON results file")
+    parser.add_argument(
+        "--sink",
+        choices=("file", "influxdb", "both"),
+        default="both",
+        help="run with a file sink and silent servers, with InfluxDB and answering ones, or both",
+    )
     args = parser.parse_args(argv)
     results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -271,7 +337,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": machine(),
         "devices": args.devices,
         "tags_per_device": args.tags,
-        **run_all(args.devices, args.tags, args.run_for),
+        **run_all(args.devices, args.tags, args.run_for, args.sink),
     }
     for line in report(results):
         print(line)

@@ -74,15 +74,18 @@ def build_gateway(
     env: Mapping[str, str] | None = None,
     clock: Clock | None = None,
     stats_tags: Labels = (),
+    connections: Sequence[ConnectionPlan] | None = None,
 ) -> tuple[Gateway, HealthServer | None]:
     """The gateway of a configuration (sinks default to the configured ones); `stats_tags`
-    are added to every `gateway_stats` line (a worker's index)."""
+    are added to every `gateway_stats` line (a worker's index); `connections`, when given,
+    are the compiled `config.devices`."""
     clock = clock or SystemClock()
     settings = effective_sinks(config.sinks, os.environ if env is None else env)
     buffering = config.buffer or BufferConfig()
     where = config.sections_at.get("sinks")
     chosen = list(sinks) if sinks is not None else build_sinks(config.sinks, env, where)
-    connections = compile_all(config.devices)
+    if connections is None:
+        connections = compile_all(config.devices)
     log_start(connections, chosen)
     gateway = Gateway(
         connections,

@@ -32,4 +32,7 @@ def test_tagmap_scale_runs_and_writes_its_figures(tmp_path: Path) -> None:
         assert entry["check"]["exit"] == 0, entry["check"]
         assert {"first_connection_s", "start_cpu_s", "start_peak_rss_mb"} <= entry["run"].keys()
         assert {"check_vs_c_loader", "run_start_vs_c_loader"} <= entry.keys()
+        written = entry["run_influxdb"]  # the InfluxDB sink, answering servers
+        assert written.keys() >= MEASURED | {"start_peak_rss_mb", "end_rss_mb"}, written
+        assert written["lines_written"] > 0
     assert [line.split(":")[0] for line in done.stdout.splitlines()] == ["yaml", "csv"]

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from gateway.clock import Clock
 from gateway.collectors.base import Collector, Emit
 from gateway.collectors.modbus.checks import check_device, device_warnings
-from gateway.collectors.modbus.collector import ModbusConnection
 from gateway.collectors.modbus.compile import ConnectionPlan, compile_connections
 from gateway.collectors.modbus.csvcolumns import MODBUS_COLUMNS
 from gateway.collectors.modbus.models import ModbusDevice
@@ -44,6 +43,9 @@ def describe(conn: ConnectionPlan) -> list[str]:
 
 
 def collector(plan: ConnectionPlan, emit: Emit, clock: Clock) -> Collector:
+    # pymodbus (~10 MB) only for a gateway that polls: `check` and `plan` never load it
+    from gateway.collectors.modbus.collector import ModbusConnection
+
     return ModbusConnection(plan, emit, clock)
 
 

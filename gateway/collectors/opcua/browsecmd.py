@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 from asyncua import Client, ua
 
 from gateway.collectors.opcua.browse import FoundVariable, browse_variables
+from gateway.collectors.opcua.browseargs import DEFAULT_STATE_DIR, PASSWORD_ENV
 from gateway.collectors.opcua.datatypes import NodeType, node_types
 from gateway.collectors.opcua.limits import read_limits
-from gateway.collectors.opcua.models import MODES, POLICIES, OpcuaDevice, check_endpoint
+from gateway.collectors.opcua.models import check_endpoint
 from gateway.collectors.opcua.nodeids import NamespaceError, parse_node_id, resolve
 from gateway.collectors.opcua.refusals import explain
 from gateway.collectors.opcua.render import is_tag, render_tagmap
@@ -31,65 +32,12 @@ from gateway.collectors.opcua.security import (
     configure,
     trust_server_certificate,
 )
-from gateway.collectors.registry import Command
 
 EXIT_OK, EXIT_FAILED = 0, 2
-PASSWORD_ENV = "OPCUA_PASSWORD"
-DEFAULT_STATE_DIR: str = OpcuaDevice.model_fields["state_dir"].default
-HELP = "walk an OPC UA server and print a tag map of its variables"
 
 
 class BrowseFailed(Exception):
     """str() is the one line for the user."""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("endpoint", metavar="opc.tcp://HOST:PORT[/PATH]", help="the server")
-    parser.add_argument(
-        "--node", default=None, metavar="ID", help="start node (default: the Objects folder)"
-    )
-    parser.add_argument(
-        "--depth", type=int, default=10, metavar="N", help="levels below the start node (10)"
-    )
-    parser.add_argument("--security-policy", choices=POLICIES, default=None)
-    parser.add_argument(
-        "--security-mode",
-        choices=MODES,
-        default=None,
-        help="default: SignAndEncrypt with a policy, None without",
-    )
-    parser.add_argument("--username", default=None, help="default: anonymous")
-    parser.add_argument(
-        "--password-file",
-        type=Path,
-        default=None,
-        metavar="F",
-        help=f"file holding the password (default: ${PASSWORD_ENV})",
-    )
-    parser.add_argument(
-        "--trust-server-cert",
-        action="store_true",
-        help="store the server's certificate in the trusted folder if it is not there yet",
-    )
-    parser.add_argument(
-        "--state-dir",
-        default=None,
-        metavar="DIR",
-        help=f"client certificate and trusted server certificates (default: {DEFAULT_STATE_DIR})",
-    )
-    parser.add_argument(
-        "--trusted-certs",
-        default=None,
-        metavar="DIR",
-        help="folder of trusted server certificates (default: <state-dir>/pki/trusted)",
-    )
-    parser.add_argument(
-        "--device-name", default=None, metavar="NAME", help="default: from the host name"
-    )
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per request")
-    parser.add_argument(
-        "-o", "--output", type=Path, default=None, metavar="FILE", help="default: stdout"
-    )
 
 
 def policy_and_mode(policy: str | None, mode: str | None) -> tuple[str, str]:
@@ -258,9 +206,6 @@ def run(args: argparse.Namespace) -> int:
         tags = sum(1 for line in text.splitlines() if line.startswith("      - name: "))
         print(f"wrote {args.output}: {tags} tags", file=sys.stderr)
     return EXIT_OK
-
-
-COMMAND = Command(name="browse", help=HELP, add_arguments=add_arguments, run=run)
 
 
 def _absolute(path: str | None) -> str | None:
