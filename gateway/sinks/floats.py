@@ -9,8 +9,8 @@ digits come out when they suffice (`80.5`); a whole number keeps its `.0` (`200.
 `repr` writes it, so that a float always reads as one.
 
 `float32_texts` does a whole response at once: one `%` formatting of every value, one
-`struct` pack and unpack of what the texts parse back to, and a per-value retry only for the
-values that need 8 or 9 digits.
+`struct` pack of what the texts parse back to, compared as bytes with the values packed, and a
+per-value retry only for the values that need 8 or 9 digits.
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ def _texts(values: tuple[float, ...], digits: int) -> tuple[list[str], list[int]
     count = len(values)
     texts = (_format(digits, count) % values).split()
     floats = _floats(count)
-    back = floats.unpack(floats.pack(*map(float, texts)))
-    if back == values:
+    packed = floats.pack(*map(float, texts))
+    if packed == floats.pack(*values):  # bytes compared: no float objects made
         return texts, []
+    back = floats.unpack(packed)
     pairs = zip(range(count), back, values, strict=True)
     return texts, [i for i, again, value in pairs if again != value]
 
