@@ -9,8 +9,8 @@ digits come out when they suffice (`80.5`); a whole number keeps its `.0` (`200.
 `repr` writes it, so that a float always reads as one.
 
 `float32_texts` does a whole response at once: one `%` formatting of every value, one
-`struct` pack and unpack of what the texts parse back to, and a per-value retry only for the
-values that need 8 or 9 digits.
+`struct` pack of what the texts parse back to, compared as bytes with the values packed, and a
+per-value retry only for the values that need 8 or 9 digits.
 """
 
 from __future__ import annotations
@@ -39,17 +39,20 @@ def to_float32(value: float) -> float:
     return float(_ONE.unpack(_ONE.pack(value))[0])
 
 
-def _texts(values: tuple[float, ...], digits: int) -> tuple[list[str], list[int]]:
-    """Every value with `digits` significant digits, and the indexes of those that do not
-    read back as the same float32."""
+def _texts(values: tuple[float, ...], digits: int) -> tuple[list[str], list[int], bool]:
+    """Every value with `digits` significant digits, the indexes of those that do not read
+    back as the same float32, and whether every text has a decimal point."""
     count = len(values)
-    texts = (_format(digits, count) % values).split()
+    joined = _format(digits, count) % values
+    texts = joined.split()
     floats = _floats(count)
-    back = floats.unpack(floats.pack(*map(float, texts)))
-    if back == values:
-        return texts, []
+    packed = floats.pack(*map(float, texts))
+    pointed = joined.count(".") == count  # a text has one point at most
+    if packed == floats.pack(*values):  # bytes compared: no float objects made
+        return texts, [], pointed
+    back = floats.unpack(packed)
     pairs = zip(range(count), back, values, strict=True)
-    return texts, [i for i, again, value in pairs if again != value]
+    return texts, [i for i, again, value in pairs if again != value], pointed
 
 
 def float32_texts(values: Sequence[float]) -> list[str]:
@@ -59,17 +62,18 @@ def float32_texts(values: Sequence[float]) -> list[str]:
     values = tuple(values)
     if not values:
         return []
-    texts, wrong = _texts(values, 7)
+    texts, wrong, pointed = _texts(values, 7)
     if wrong:
-        longer, wrong8 = _texts(tuple(values[i] for i in wrong), 8)
+        longer, wrong8, _ = _texts(tuple(values[i] for i in wrong), 8)
         for i, text in zip(wrong, longer, strict=True):
             texts[i] = text
         for j in wrong8:
             i = wrong[j]
             texts[i] = f"{values[i]:.9g}"
-    if any(map(float.is_integer, values)):
-        return [_pointed(text) for text in texts]
-    return texts
+        pointed = False  # not known for the longer texts: look at each
+    # a text without a point reads as an integer: `_pointed` gives it one unless it has an
+    # exponent (then it reads as a float already); every text has one in most responses
+    return texts if pointed else [_pointed(text) for text in texts]
 
 
 def _pointed(text: str) -> str:

@@ -98,3 +98,39 @@ async def test_observers_see_every_reading_and_the_sink_the_same_values(plc):
     assert "running=true,running_quality=0i" in text
     written = sum(ln.count("_quality=") for ln in sink.lines)
     assert gateway.pipeline.received == gateway.pipeline.passed >= written
+
+
+async def test_an_unchanged_response_is_not_formatted_again(plc, monkeypatch):
+    """The lines of a response whose registers did not change since the last scan are those
+    of the last scan (with the new timestamp); a change is formatted again."""
+    from gateway.collectors.modbus import collector
+
+    calls = []
+    encode = collector.encode_values
+    monkeypatch.setattr(collector, "encode_values", lambda *args: calls.append(1) or encode(*args))
+    device = ModbusDevice.model_validate(
+        {"name": "rect", "endpoint": plc.endpoint, "tags": TAGS[:2], "scan_rate": 1}
+    )
+    (plan,) = compile_connections([device])
+    connection = ModbusConnection(plan, lambda _: asyncio.sleep(0))
+    unit = plc.bank.unit(1)
+    try:
+        first = await connection.scan_batch(plan.scans[0])
+        second = await connection.scan_batch(plan.scans[0])
+        unit.set(Space.INPUT_REGISTER, 2, [0x0001, 0x86A1])
+        third = await connection.scan_batch(plan.scans[0])
+    finally:
+        connection.close()
+    heads = [b.encoded[0].heads for b in (first, second, third)]
+    assert (
+        heads[0]
+        == heads[1]
+        == [
+            "modbus,device=rect line_voltage=105.24389,"
+            "line_voltage_quality=0i,count=100000i,count_quality=0i"
+        ]
+    )
+    assert heads[2] == [heads[0][0].replace("count=100000i", "count=100001i")]
+    assert len(calls) == 2
+    assert first.encoded[0].time_ns < second.encoded[0].time_ns < third.encoded[0].time_ns
+    assert [s.value for s in second.readings()] == [105.24388885498047, 100000]

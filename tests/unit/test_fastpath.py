@@ -220,3 +220,23 @@ def test_uint64_is_unsigned_and_braces_in_names_are_literal() -> None:
         == "m{x},device=plc energy{kWh}=18446744073709551615u,energy{kWh}_quality=0i 1796000000"
     )
     assert [s.quality for s in readings(plan, decoded, [], T0)] == [Quality.GOOD]
+
+
+def test_percent_signs_in_names_are_literal_and_values_keep_the_read_order() -> None:
+    hr = "holding_register"
+    tags = [
+        {"name": "n", "field": "load%s", "space": hr, "address": 0, "type": "int16"},
+        {"name": "x", "field": "a%%b", "space": hr, "address": 1, "type": "float64"},
+        {"name": "f", "field": "f%d", "space": hr, "address": 5, "type": "float32"},
+    ]
+    req = request_of(tags, measurement="m%")
+    plan = compile_response(req)
+    assert plan is not None
+    registers = [7, *struct.unpack(">4H", struct.pack(">d", 0.1)), 0x42F7, 0]
+    decoded = decode_values(plan, registers)
+    (line,) = stamp([encode_values(plan, decoded, T0)], Precision.S)
+    assert line == (
+        "m%,device=plc load%s=7i,load%s_quality=0i,a%%b=0.1,a%%b_quality=0i,"
+        "f%d=123.5,f%d_quality=0i 1796000000"
+    )
+    assert [line] == encode_lines(extract(req, registers, T0), Precision.S)

@@ -34,7 +34,7 @@ from gateway.collectors.modbus.responses import raw_registers
 from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
 from gateway.collectors.modbus.types import Space
 from gateway.collectors.schedule import PhasedRate, Stop, phases, sleep_or_stop
-from gateway.model import Batch, Sample
+from gateway.model import Batch, Encoded, Sample
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,9 @@ class ModbusConnection:
         self._responses: dict[int, tuple[ReadRequest[ModbusTagPlan], ResponsePlan | None]] = {
             id(r): (r, compile_response(r)) for s in plan.scans for r in s.requests
         }
+        # the last encoded response of each plan, by its registers as received: a response
+        # whose registers did not change gets the same lines again, not formatted anew
+        self._last: dict[int, tuple[ResponsePlan, bytes, list[str]]] = {}
         self.link = ModbusLink(
             plan.endpoint.host,
             plan.endpoint.port,
@@ -270,14 +273,22 @@ class ModbusConnection:
         plan = known[1]
         if plan is None:
             return extract(request, values, now)
-        decoded = decode_values(plan, values, raw)
-        if decoded is None:
-            return extract(request, values, now)
+        last = self._last.get(id(plan))
+        if raw and last is not None and last[0] is plan and last[1] == raw:
+            encoded = Encoded(now, last[2], plan.count)  # the same registers: the same lines
+            decoded = None  # decoded again only if an observer asks for the readings
+        else:
+            decoded = decode_values(plan, values, raw)
+            if decoded is None:
+                return extract(request, values, now)
+            encoded = encode_values(plan, decoded, now)
+            if raw:
+                self._last[id(plan)] = (plan, raw, encoded.heads)
         slow = extract(plan.slow, values, now) if plan.slow is not None else []
         batch.add_encoded(
-            encode_values(plan, decoded, now),
+            encoded,
             slow,
-            lambda: readings(plan, decoded, slow, now),
+            lambda: readings(plan, decoded or decode_values(plan, values, raw) or (), slow, now),
         )
         return None
 

@@ -10,7 +10,9 @@ precompiles, once:
   registers in between; one format per (buffer, endianness, kind), more only where tags
   overlap;
 - a template of the response's lines (one per series run, as `encode_lines` merges them),
-  with a `str.format` field per value, so one call writes every line.
+  with a `%` field per value in read order, so one `%` formatting writes every line (the
+  values come in argument order: one `itemgetter` puts them in read order where the two
+  differ).
 
 Tags with rules and strings keep the Sample path (`extract`); bit tags take the fast path
 (their registers are in the response anyway). A response with a
@@ -22,8 +24,9 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from gateway.collectors.modbus.compile import ModbusTagPlan
 from gateway.collectors.modbus.planner import ReadRequest, Span
@@ -77,7 +80,9 @@ class ResponsePlan:
     unpackers: tuple[_Unpacker, ...]  # in argument order: F32 ones, F64 ones, INT ones
     flags: tuple[tuple[int, int], ...]  # (offset, shift) of the bit tags: the last arguments
     bits: tuple[int, ...]  # offsets of the plain values of a coil/discrete input request
-    template: str  # the response's lines (no timestamps), joined by newlines
+    template: str  # the response's lines (no timestamps), joined by newlines; `%` fields
+    in_read_order: Callable[[Sequence[object]], tuple] | None  # arguments -> template order
+    lines: int  # in the template
     points: tuple[Point, ...]  # of the values, in argument order
     order: tuple[int, ...]  # per span of the request: index in the values, or ~index in slow
     count: int  # plain values
@@ -129,13 +134,17 @@ def _plan(
     slow_index = {id(s): j for j, s in enumerate(slow.spans)} if slow else {}
     order = tuple(index[id(s)] if id(s) in index else ~slow_index[id(s)] for s in request.spans)
     in_read_order = [s for s in request.spans if id(s) in index]
+    positions = [index[id(s)] for s in in_read_order]
+    template = _template(in_read_order)
     return ResponsePlan(
         request=request,
         slow=slow,
         unpackers=unpackers,
         flags=flags,
         bits=bits,
-        template=_template(in_read_order, index),
+        template=template,
+        in_read_order=None if positions == sorted(positions) else itemgetter(*positions),
+        lines=template.count("\n") + 1,
         points=tuple(s.key.point for s in ordered),
         order=order,
         count=len(ordered),
@@ -191,34 +200,34 @@ def _lane_format(
     return struct.Struct("".join(parts))
 
 
-def _braces(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")
+def _percent(text: str) -> str:
+    return text.replace("%", "%%")
 
 
-def _template(spans: list[Span[ModbusTagPlan]], index: dict[int, int]) -> str:
+def _template(spans: list[Span[ModbusTagPlan]]) -> str:
     """Lines as `encode_lines` writes GOOD samples: consecutive values of one series share
-    a line; the value's field is `{n}` (a float64 `{n!r}`, its repr)."""
+    a line; the value's field is `%s` (a float64 `%r`, its repr), in read order."""
     lines: list[str] = []
     series: str | None = None
     fields: list[str] = []
     for span in spans:
         tag = span.key
         point = tag.point
-        key = _braces(point.field_key)
+        key = _percent(point.field_key)
         if tag.dtype is DataType.FLOAT64:
-            value = f"{{{index[id(span)]}!r}}"
+            value = "%r"
         elif tag.dtype in (DataType.FLOAT32, DataType.BOOL, DataType.BIT):
-            value = f"{{{index[id(span)]}}}"
+            value = "%s"
         else:
-            value = f"{{{index[id(span)]}}}{'u' if point.unsigned else 'i'}"
+            value = f"%s{'u' if point.unsigned else 'i'}"
         part = f"{key}={value},{key}_quality={int(Quality.GOOD)}i"
         if point.series == series:
             fields.append(part)
             continue
         if fields:
-            lines.append(f"{_braces(series or '')} {','.join(fields)}")
+            lines.append(f"{_percent(series or '')} {','.join(fields)}")
         series, fields = point.series, [part]
-    lines.append(f"{_braces(series or '')} {','.join(fields)}")
+    lines.append(f"{_percent(series or '')} {','.join(fields)}")
     return "\n".join(lines)
 
 
@@ -260,13 +269,19 @@ def encode_values(plan: ResponsePlan, decoded: tuple, time_ns: int) -> Encoded:
         args = (*_numbers(plan, decoded[:numbers]), *flags)
     else:
         args = _numbers(plan, decoded)
-    return Encoded(time_ns, plan.template.format(*args).split("\n"), plan.count)
+    if plan.in_read_order is not None:
+        args = plan.in_read_order(args)
+    text = plan.template % tuple(args)
+    return Encoded(time_ns, [text] if plan.lines == 1 else text.split("\n"), plan.count)
 
 
 def _numbers(plan: ResponsePlan, decoded: tuple) -> Sequence[object]:
-    if plan.singles:
-        return (*float32_texts(decoded[: plan.singles]), *decoded[plan.singles :])
-    return decoded
+    singles = plan.singles
+    if not singles:
+        return decoded
+    if singles == len(decoded):
+        return float32_texts(decoded)
+    return (*float32_texts(decoded[:singles]), *decoded[singles:])
 
 
 def readings(plan: ResponsePlan, decoded: tuple, slow: list[Sample], time_ns: int) -> list[Sample]:

@@ -21,7 +21,10 @@ class Space(enum.StrEnum):
     @property
     def is_bit(self) -> bool:
         """True for coils and discrete inputs (one bit per address)."""
-        return self in (Space.COIL, Space.DISCRETE_INPUT)
+        return self in _BIT_SPACES  # a set of strings: no member lookups (read per response)
+
+
+_BIT_SPACES = frozenset({"coil", "discrete_input"})
 
 
 _FUNCTION = {
