@@ -240,3 +240,18 @@ def test_percent_signs_in_names_are_literal_and_values_keep_the_read_order() -> 
         "f%d=123.5,f%d_quality=0i 1796000000"
     )
     assert [line] == encode_lines(extract(req, registers, T0), Precision.S)
+
+
+def test_devices_built_alike_share_their_compiled_formats() -> None:
+    """100,000 tags of alike devices would otherwise hold one struct per request and lane."""
+    tags = [
+        {"name": "a", "space": "holding_register", "address": 0, "type": "float32"},
+        {"name": "b", "space": "holding_register", "address": 4, "type": "int16"},
+    ]
+    one = compile_response(request_of(tags, name="cell01"))
+    two = compile_response(request_of(tags, name="cell02"))
+    assert one is not None and two is not None
+    assert one.template != two.template  # their own series
+    assert one.words is two.words and one.swapped_words is two.swapped_words
+    assert [u.format for u in one.unpackers] == [u.format for u in two.unpackers]
+    assert all(a.format is b.format for a, b in zip(one.unpackers, two.unpackers, strict=True))
