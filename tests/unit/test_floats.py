@@ -80,8 +80,8 @@ def test_a_float64_reading_beside_it_keeps_its_repr() -> None:
     assert parse_line(line)[2]["v"] == pytest.approx(105.24388885498047, rel=1e-7)
 
 
-def test_a_scaled_float32_is_written_as_the_float32_nearest_it() -> None:
-    scaled = to_float32(105.24388885498047) * 0.001  # V -> kV
+def test_a_float32_points_value_is_written_as_the_float32_nearest_it() -> None:
+    scaled = to_float32(105.24388885498047) * 0.001  # a value that is not float32 already
     (line,) = encode_lines([Sample(SINGLE, scaled, Quality.GOOD, 0)])
     assert "v=0.10524389," in line
 
@@ -121,3 +121,28 @@ def test_a_scaled_integer_has_the_scales_resolution() -> None:
 def test_a_scaled_float_is_not_rounded_to_the_factor() -> None:
     assert scaled(12.345, 1.5) == 12.345 * 1.5
     assert scaled(True, 0.1) is True
+
+
+def test_a_scaled_float32_tag_keeps_the_digits_its_offset_adds() -> None:
+    from gateway.collectors.modbus.compile import compile_connections
+    from gateway.collectors.modbus.models import ModbusDevice
+    from gateway.pipeline import build_pipeline
+
+    tag = {"name": "v", "space": "holding_register", "address": 0, "type": "float32"}
+    device = ModbusDevice.model_validate(
+        {
+            "name": "plc",
+            "endpoint": "modbus+tcp://h:1",
+            "tags": [tag, {**tag, "name": "w", "address": 2, "scale": {"offset": 1000}}],
+        }
+    )
+    (plan,) = compile_connections([device])
+    plain, offset = plan.tag_plans()
+    assert plain.point.float32
+    assert not offset.point.float32
+    raw = to_float32(0.001234)
+    samples = [Sample(p.point, raw, Quality.GOOD, 0) for p in (plain, offset)]
+    (line,) = encode_lines(build_pipeline([plain, offset]).apply(samples))
+    fields = parse_line(line)[2]
+    assert to_float32(fields["v"]) == raw  # float32 digits, read back as the same float32
+    assert fields["w"] == pytest.approx(1000.001234, abs=1e-9)

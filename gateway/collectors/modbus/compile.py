@@ -79,8 +79,8 @@ def compile_tag(tag: ModbusTag, device: ModbusDevice) -> ModbusTagPlan:
     dtype = tag.dtype
     # values up to 2**64-1 are written with `u`
     point = point_of(tag, device, unsigned=dtype is DataType.UINT64)
-    if dtype is DataType.FLOAT32:  # written with the digits a float32 holds
-        point = dataclasses.replace(point, float32=True)
+    if dtype is DataType.FLOAT32 and tag.scale is None:  # the digits a float32 holds; a
+        point = dataclasses.replace(point, float32=True)  # scaled one is a float64 (repr)
     return ModbusTagPlan(
         point=point,
         space=tag.space,
