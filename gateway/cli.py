@@ -118,6 +118,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     workers = args.workers or (config.run or RunConfig()).workers
     if workers > 1:
         return _run_supervisor(args, config, drain, workers)
+    from gateway.runtime.shards import warn_left_behind
+
+    warn_left_behind((config.buffer or BufferConfig()).directory, [0])
     # The plans are all a running gateway needs of the devices: the validated models (~25 MB
     # per 100,000 tags) go before the collectors are built, which then reuse their memory.
     connections = registry.compile_all(config.devices)
@@ -150,7 +153,7 @@ def _run_supervisor(
 ) -> int:
     """`run --workers N`: split the connections, start and watch the workers."""
     from gateway.config.models import BufferConfig, HealthConfig
-    from gateway.runtime.shards import assign, left_behind, started
+    from gateway.runtime.shards import assign, digest, started, warn_left_behind
     from gateway.runtime.supervisor import supervise, worker_command
 
     log = logging.getLogger("gateway.runtime.supervisor")
@@ -169,20 +172,16 @@ def _run_supervisor(
         tags = sum(1 for plan in shards[index] for _ in plan.tag_plans())
         names = ", ".join(plan.name for plan in shards[index]) or "none"
         log.info("worker %d: %d tags through %s", index, tags, names)
+    fingerprint = digest(shards)
     del plans, shards  # each worker compiles its own shard again
-    buffering = config.buffer or BufferConfig()
-    for file, lines in left_behind(buffering.directory, chosen).items():
-        log.warning(
-            "%s holds %d lines of a worker this start does not run; they are written when "
-            "it runs again (more workers, or more connections).",
-            file,
-            lines,
-        )
+    warn_left_behind((config.buffer or BufferConfig()).directory, chosen)
     health = config.health or HealthConfig()
     port = health.port if args.health_port is None else args.health_port
     command = worker_command(args.paths, args.log_level)
     where = (health.listen, port) if port else None
-    return asyncio.run(supervise(command, chosen, workers, drain, args.duration, where))
+    return asyncio.run(
+        supervise(command, chosen, workers, drain, args.duration, where, fingerprint)
+    )
 
 
 def positive_int(text: str) -> int:

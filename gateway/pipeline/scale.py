@@ -45,7 +45,7 @@ class Scale:
             return sample
         factor, offset, places = rule
         scaled = value * factor + offset
-        if places is not None and type(value) is int:
+        if places is not None and isinstance(value, int):  # bools returned above; Unsigned too
             scaled = round(scaled, places)
         sample.value = scaled
         return sample

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +22,8 @@ from gateway.config import LoadedConfig
 from gateway.config.models import BufferConfig, DeviceFields
 from gateway.config.tagplan import scan_interval
 from gateway.runtime.sinkset import effective_sinks
+
+log = logging.getLogger("gateway.runtime.supervisor")
 
 
 def weight(plan: ConnectionPlan, devices: dict[str, DeviceFields]) -> float:
@@ -49,6 +53,18 @@ def assign(
     for shard in shards:  # the order of the tag maps within each worker
         shard.sort(key=plans.index)
     return shards
+
+
+#: the environment variable that carries the supervisor's `digest` to its workers
+DIGEST_ENV = "GATEWAY_SHARDS"
+
+
+def digest(shards: Sequence[Sequence[ConnectionPlan]]) -> str:
+    """A short fingerprint of which worker reads which connection. A worker (re)started after
+    the tag maps were edited would split them anew and could read a connection another
+    worker reads, or leave one unread: it compares this with the supervisor's and refuses."""
+    text = "\n".join(f"{i} {plan.name}" for i, shard in enumerate(shards) for plan in shard)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def started(shards: Sequence[Sequence[ConnectionPlan]]) -> list[int]:
@@ -101,3 +117,14 @@ def left_behind(directory: str | Path, running: Sequence[int]) -> dict[Path, int
             if held:
                 found[file] = int(held)
     return found
+
+
+def warn_left_behind(directory: str | Path, running: Sequence[int]) -> None:
+    """Say at WARNING which worker buffers of workers not running now still hold lines."""
+    for file, lines in left_behind(directory, running).items():
+        log.warning(
+            "%s holds %d lines of a worker this start does not run; they are written when "
+            "it runs again (more workers, or more connections).",
+            file,
+            lines,
+        )

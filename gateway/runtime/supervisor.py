@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gateway.runtime.app import EXIT_INTERRUPTED, WRITE_GRACE
+from gateway.runtime.shards import DIGEST_ENV
 from gateway.telemetry.aggregate import WorkersHealth, WorkerView
 from gateway.telemetry.metrics import Family
 
@@ -58,11 +59,14 @@ class Supervisor:
         workers: Sequence[int],
         count: int,
         drain_timeout: float,
+        fingerprint: str = "",
     ) -> None:
         self.command = list(command)  # `python -m gateway ... run PATHS`, without --worker
         self.count = count
         self.workers = [Worker(i) for i in workers]
         self.drain_timeout = drain_timeout
+        # which worker reads which connection, as this supervisor split them (shards.digest)
+        self.env = {**os.environ, DIGEST_ENV: fingerprint} if fingerprint else None
         self.fatal = False
         self._stop = asyncio.Event()
 
@@ -148,6 +152,7 @@ class Supervisor:
                 repr(self.drain_timeout),
                 pass_fds=(theirs.fileno(),),
                 start_new_session=True,
+                env=self.env,
             )
         finally:
             theirs.close()
@@ -223,9 +228,10 @@ async def supervise(
     drain_timeout: float,
     duration: float | None,
     health: tuple[str, int] | None,
+    fingerprint: str = "",
 ) -> int:
     """Serve the health endpoint, run the workers, return the exit code."""
-    supervisor = Supervisor(command, workers, count, drain_timeout)
+    supervisor = Supervisor(command, workers, count, drain_timeout, fingerprint)
     server = None
     if health is not None:
         server = WorkersHealth(health[0], health[1], supervisor.view())

@@ -19,9 +19,10 @@ import socket
 
 from gateway.collectors.registry import compile_all
 from gateway.config import LoadedConfig
+from gateway.errors import GatewayError
 from gateway.runtime.app import Gateway
 from gateway.runtime.assemble import build_gateway, readiness
-from gateway.runtime.shards import assign, worker_config
+from gateway.runtime.shards import DIGEST_ENV, assign, digest, worker_config
 from gateway.telemetry.health import HealthServer
 from gateway.telemetry.metrics import collect, render_prometheus
 
@@ -41,6 +42,12 @@ def shard_config(config: LoadedConfig, index: int, count: int) -> LoadedConfig:
     """Worker `index`'s configuration: only the devices of its connections, its own buffer
     directory and file-sink prefix."""
     shards = assign(compile_all(config.devices), config.devices, count)
+    expected = os.environ.get(DIGEST_ENV)
+    if expected and digest(shards) != expected:
+        raise GatewayError(
+            "the tag maps changed since the gateway started, so this worker would not read "
+            "the connections the others leave to it; restart the gateway to apply the change"
+        )
     names = {name for plan in shards[index] for name in plan.devices}
     mine = dataclasses.replace(config, devices=tuple(d for d in config.devices if d.name in names))
     return worker_config(mine, index, os.environ)

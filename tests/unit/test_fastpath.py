@@ -250,8 +250,10 @@ def test_devices_built_alike_share_their_compiled_formats() -> None:
     ]
     one = compile_response(request_of(tags, name="cell01"))
     two = compile_response(request_of(tags, name="cell02"))
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     assert one.template != two.template  # their own series
-    assert one.words is two.words and one.swapped_words is two.swapped_words
+    assert one.words is two.words
+    assert one.swapped_words is two.swapped_words
     assert [u.format for u in one.unpackers] == [u.format for u in two.unpackers]
     assert all(a.format is b.format for a, b in zip(one.unpackers, two.unpackers, strict=True))

@@ -146,3 +146,9 @@ def test_a_scaled_float32_tag_keeps_the_digits_its_offset_adds() -> None:
     fields = parse_line(line)[2]
     assert to_float32(fields["v"]) == raw  # float32 digits, read back as the same float32
     assert fields["w"] == pytest.approx(1000.001234, abs=1e-9)
+
+
+def test_a_scaled_unsigned_reading_has_the_scales_resolution() -> None:
+    from gateway.model import Unsigned
+
+    assert repr(scaled(Unsigned(943), 0.1)) == "94.3"  # an OPC UA UInt64 node's value

@@ -213,3 +213,55 @@ def test_buffers_of_workers_not_started_are_found_when_they_hold_lines(tmp_path:
     assert left_behind(tmp_path, [0, 1]) == {tmp_path / "worker-2" / "influxdb.sqlite": 2}
     assert left_behind(tmp_path, [0, 1, 2]) == {}
     assert left_behind(tmp_path / "missing", [0]) == {}
+
+
+def test_a_worker_refuses_tag_maps_changed_since_the_supervisor_split_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.errors import GatewayError
+    from gateway.runtime.shards import DIGEST_ENV, digest
+
+    before = load(tmp_path, "devices:\n" + device("a", 1, 5) + device("b", 2, 3))
+    monkeypatch.setenv(DIGEST_ENV, digest(assign(compile_all(before.devices), before.devices, 2)))
+    assert [d.name for d in shard_config(before, 1, 2).devices] == ["b"]
+    # an endpoint added while the gateway runs: a restarted worker would split anew
+    edited = load(
+        tmp_path, "devices:\n" + device("a", 1, 5) + device("b", 2, 3) + device("c", 3, 9)
+    )
+    with pytest.raises(GatewayError, match="tag maps changed since the gateway started"):
+        shard_config(edited, 1, 2)
+    monkeypatch.delenv(DIGEST_ENV)
+    assert shard_config(edited, 1, 2).devices  # started by hand: no fingerprint to compare
+
+
+def test_a_one_process_start_says_what_worker_buffers_still_hold(tmp_path: Path) -> None:
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    from gateway.buffer.sqlite import SqliteBuffer
+
+    async def fill(path: Path) -> None:
+        path.parent.mkdir(parents=True)
+        buffer = SqliteBuffer(path, name="file")
+        await buffer.open()
+        buffer.put(["m v=1 1", "m v=2 2", "m v=3 3"])
+        await buffer.persist()
+        await buffer.close()
+
+    asyncio.run(fill(tmp_path / "buffer" / "worker-1" / "file.sqlite"))
+    path = tmp_path / "map.yaml"
+    path.write_text(
+        "devices:\n" + device("a", 1, 1) + "buffer: {directory: buffer}\nhealth: {port: 0}\n"
+        "sinks: {file: {directory: out}}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "run", str(path), "--duration", "0.2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    assert "worker-1/file.sqlite holds 3 lines of a worker this start does not run" in done.stderr
