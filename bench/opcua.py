@@ -91,7 +91,10 @@ class BareHandler:
 
 async def bare(url: str, ns: int) -> tuple[float, float]:
     counter = Counter()
-    client = Client(url, timeout=60)
+    # asyncua 2.x probes the server every `watchdog_intervall` (1 s) with a 1 s timeout; a bare
+    # handler runs one task per notification, and 10,000 of them keep its loop busy longer
+    # than that, so the probe would time out and drop a healthy session
+    client = Client(url, timeout=60, watchdog_intervall=30)
     await client.connect()
     try:
         sub = await client.create_subscription(INTERVAL * 1000, BareHandler(counter))

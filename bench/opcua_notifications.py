@@ -76,7 +76,10 @@ class BareHandler:
 
 
 async def measure(url: str, ns: int, batched: bool) -> tuple[float, float]:
-    client = Client(url, timeout=30)
+    # asyncua 2.x probes the server every `watchdog_intervall` (1 s) with a 1 s timeout; a bare
+    # handler runs one task per notification, and 10,000 of them keep its loop busy longer
+    # than that, so the probe would time out and drop a healthy session
+    client = Client(url, timeout=30, watchdog_intervall=30)
     await client.connect()
     counter = Counter(COUNT * CYCLES)
     nodes = [ua.NodeId(ua.String(f"v{i}"), ua.Int16(ns)) for i in range(COUNT)]

@@ -66,7 +66,9 @@ async def small() -> AsyncIterator[UaTestServer]:
 
 
 async def connected(server: UaTestServer) -> Client:
-    client = Client(server.url, timeout=10)
+    # asyncua 2.x probes the server every watchdog_intervall (1 s) with a 1 s timeout; the
+    # server shares this loop, which 10,000 items keep busy longer than that on a loaded machine
+    client = Client(server.url, timeout=10, watchdog_intervall=30)
     await client.connect()
     return client
 
