@@ -10,6 +10,9 @@ sum is an upper bound of the tree's peak).
 from __future__ import annotations
 
 import os
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -70,3 +73,14 @@ def peak_rss_bytes(pid: int) -> int:
         except OSError:
             continue
     return total
+
+
+def wait_while_running(
+    event: threading.Event, proc: subprocess.Popen[bytes], timeout: float
+) -> bool:
+    """Wait until `event` is set: False when `proc` ended, or `timeout` passed, before."""
+    deadline = time.monotonic() + timeout
+    while not event.wait(0.05):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+    return True

@@ -18,6 +18,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bench import procstat
 from bench.cserver import ServerSet
 
 #: registers each C server holds: the map's tags use addresses 0..2*tags
@@ -65,11 +66,7 @@ class WriteListener:
         self.writes = self.lines = 0
 
     def wait_first(self, proc: subprocess.Popen[bytes], timeout: float) -> float | None:
-        deadline = time.monotonic() + timeout
-        while not self.event.wait(0.05):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                return None
-        return self.first
+        return self.first if procstat.wait_while_running(self.event, proc, timeout) else None
 
     def close(self) -> None:
         self.server.shutdown()

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from bench import procstat
 from bench.tagmap_influx import WriteListener, servers, sinks_of
 
 RESULTS = Path(__file__).parent / "results" / "tagmap_scale.json"
@@ -206,11 +207,7 @@ class _Listener:
 
     def wait_first(self, proc: subprocess.Popen[bytes], timeout: float) -> float | None:
         """The time of the first accept, None when `proc` ended (or `timeout`) before."""
-        deadline = time.monotonic() + timeout
-        while not self.event.wait(0.05):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                return None
-        return self.first
+        return self.first if procstat.wait_while_running(self.event, proc, timeout) else None
 
 
 def run_all(devices: int, tags: int, run_for: float, sink: str = "both") -> dict[str, Any]:
