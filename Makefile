@@ -41,12 +41,20 @@ libmodbus:
 
 .PHONY: libmodbus
 
+# Serial lines for the RTU tests and benchmark: pty pairs joined by socat.
+socat:
+	@command -v socat >/dev/null 2>&1 || { \
+	  echo "installing socat from Debian's packages"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; }
+
+.PHONY: socat
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway simulators tests bench
 	$(VENV)/bin/ruff format --check gateway simulators tests bench
 	$(VENV)/bin/mypy
 
-test: $(STAMP) victoria-metrics influxdb libmodbus lint
+test: $(STAMP) victoria-metrics influxdb libmodbus socat lint
 	$(VENV)/bin/python -m pytest -q
 
 # The main job: simulated plant -> gateway -> files under ./data (or InfluxDB when
@@ -54,7 +62,7 @@ test: $(STAMP) victoria-metrics influxdb libmodbus lint
 demo: $(STAMP)
 	$(VENV)/bin/gateway demo $(if $(DURATION),--duration $(DURATION)) $(DEMO_ARGS)
 
-bench: $(STAMP) victoria-metrics libmodbus
+bench: $(STAMP) victoria-metrics libmodbus socat
 	$(PY) -m bench
 	$(PY) -m bench.modbus
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.serialpair import pty_pair
 from tests.vmserver import VictoriaMetrics
 
 
@@ -25,6 +26,13 @@ def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
 # The ports a gateway (health 9273) and the simulated plant (Modbus 5020, OPC UA 4840) listen on
 # by default, and VictoriaMetrics' (8428).
 DEFAULT_PORTS = (9273, 5020, 4840, 8428)
+
+
+@pytest.fixture
+def serial_line(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A serial line: two pty devices joined by socat (gateway end, device end)."""
+    with pty_pair(tmp_path) as ends:
+        yield ends
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -45,6 +45,11 @@ class ScanPlan:
     requests: tuple[ReadRequest[ModbusTagPlan], ...]
     demote_after: int = 3
     demote_max_s: float = 60.0
+    # per device, for buses (serial lines, RTU over TCP): each request waits its device's
+    # timeout and retries; `pause_s` is the bus silence after each exchange with the device
+    timeout_s: float = 1.0
+    retries: int = 1
+    pause_s: float = 0.0
 
     @property
     def tags(self) -> tuple[ModbusTagPlan, ...]:
