@@ -39,6 +39,10 @@ def _no_findings(device: Any, positions: Sequence[int] | None = None) -> Found:
     return []
 
 
+def _nothing_across(devices: Sequence[Any]) -> Sequence[tuple[int, Found]]:
+    return []
+
+
 @dataclass(frozen=True)
 class Command:
     """A subcommand a protocol adds to `gateway` (e.g. OPC UA's `browse`): `add_arguments`
@@ -72,6 +76,11 @@ class Plugin(Generic[D, P]):
     value_types: Callable[[D], Sequence[tuple[type, ...]]]
     check: Callable[[D, Sequence[int] | None], Found] = _no_findings
     warn: Callable[[D, Sequence[int] | None], Found] = _no_findings
+    #: checks across the valid devices of this protocol (all files), e.g. two devices with
+    #: one unit id on a serial line: (index in the sequence given, findings of that device)
+    check_across: Callable[[Sequence[D]], Sequence[tuple[int, Found]]] = _nothing_across
+    #: likewise, warnings (e.g. the scans of one serial line do not fit its baud rate)
+    warn_across: Callable[[Sequence[D]], Sequence[tuple[int, Found]]] = _nothing_across
     #: values that stand in for required fields when the valid part of a broken device is
     #: checked (e.g. {"endpoint": "modbus+tcp://_"})
     stand_ins: Mapping[str, Any] = field(default_factory=dict)

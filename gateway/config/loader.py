@@ -258,6 +258,24 @@ class _Loader:
             ctx, path, _ = self.checked[d]
             for rel, message in found:
                 ctx.problem((*path, *rel), message)
+        self._across_devices()
+
+    def _across_devices(self) -> None:
+        """Each protocol's checks across its devices (e.g. the devices of one serial line)."""
+        by_protocol: dict[str, list[int]] = {}
+        for index, (_, _, device) in enumerate(self.checked):
+            by_protocol.setdefault(device.protocol, []).append(index)
+        for name, indexes in by_protocol.items():
+            proto = plugin(name)
+            members = [self.checked[i][2] for i in indexes]
+            for d, found in proto.check_across(members):
+                ctx, path, _ = self.checked[indexes[d]]
+                for rel, message in found:
+                    ctx.problem((*path, *rel), message)
+            for d, found in proto.warn_across(members):
+                ctx, path, _ = self.checked[indexes[d]]
+                for rel, message in found:
+                    ctx.warning((*path, *rel), message)
 
     def _unique_name(self, ctx: _File, path: DataPath, name: Any) -> None:
         if not isinstance(name, str):

@@ -307,7 +307,8 @@ def test_names_may_be_written_in_any_script(tmp_path: Path) -> None:
     [
         (
             "http://10.0.0.1:502",
-            "'http://10.0.0.1:502': unsupported scheme 'http' (expected modbus+tcp://host:port)",
+            "'http://10.0.0.1:502': unsupported scheme 'http' (expected modbus+tcp://host:port, "
+            "modbus+rtu:///dev/ttyUSB0, modbus+ascii:///dev/ttyUSB0 or modbus+rtu-tcp://host:port)",
         ),
         ("modbus+tcp://:502", "'modbus+tcp://:502' has no host (expected modbus+tcp://host:port)"),
         (

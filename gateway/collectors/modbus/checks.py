@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from gateway.collectors.modbus.buschecks import bus_unit, bus_warnings
 from gateway.collectors.modbus.models import ModbusDevice, ModbusTag
 from gateway.collectors.modbus.types import DataType, Space, register_count
 from gateway.config.checks import (
@@ -55,6 +56,7 @@ def check_device(device: ModbusDevice, positions: Sequence[int] | None = None) -
     found += destinations(device, pos)
     found += check_names(device, pos)  # what line protocol cannot carry
     found += check_field_collisions(device, pos)  # `temp_quality` next to `temp`
+    found += bus_unit(device)  # unit ids a serial line cannot read
     return found
 
 
@@ -177,6 +179,7 @@ def device_warnings(device: ModbusDevice, positions: Sequence[int] | None = None
     found: Found = []
     for index, tag in enumerate(device.tags):
         found += [(("tags", pos[index], *path), msg) for path, msg in modicon_address(tag)]
+    found += bus_warnings(device)  # bus fields on TCP, an unusual baud rate
     return found
 
 

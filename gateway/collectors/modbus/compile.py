@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from gateway.collectors.modbus.endpoint import Endpoint, parse_endpoint
+from gateway.collectors.modbus.endpoint import Endpoint, line_key, parse_endpoint
 from gateway.collectors.modbus.models import ModbusDevice, ModbusTag
 from gateway.collectors.modbus.planner import ReadRequest, Span, plan_reads
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space, register_count
@@ -50,6 +50,8 @@ class ScanPlan:
     timeout_s: float = 1.0
     retries: int = 1
     pause_s: float = 0.0
+    # the device's typical answer time: only for the wire-time estimate (`wiretime`)
+    turnaround_s: float = 0.005
 
     @property
     def tags(self) -> tuple[ModbusTagPlan, ...]:
@@ -119,6 +121,10 @@ def compile_device(device: ModbusDevice) -> tuple[ScanPlan, ...]:
                 tuple(requests),
                 device.demote_after,
                 device.demote_max,
+                timeout_s=device.timeout,
+                retries=device.retries,
+                pause_s=device.pause,
+                turnaround_s=device.turnaround,
             )
         )
     return tuple(scans)
@@ -128,14 +134,22 @@ def compile_connections(devices: Sequence[ModbusDevice]) -> tuple[ConnectionPlan
     """Group enabled devices by endpoint: one connection (and one task) per endpoint.
 
     Devices sharing an endpoint (unit ids behind one gateway) share its connection, which uses
-    the largest timeout and retry count among them.
+    the largest timeout and retry count among them. The devices of one serial line (one device
+    path) or behind one RTU-over-TCP host:port are one connection whatever their query says
+    (the checks refuse devices of one line that disagree on its settings); the connection
+    takes the endpoint of its first device.
     """
-    grouped: dict[Endpoint, list[ModbusDevice]] = defaultdict(list)
+    grouped: dict[tuple[str, ...], list[ModbusDevice]] = defaultdict(list)
+    endpoints: dict[tuple[str, ...], Endpoint] = {}
     for device in devices:
         if device.enabled and device.tags:
-            grouped[parse_endpoint(device.endpoint)].append(device)
+            endpoint = parse_endpoint(device.endpoint)
+            key = line_key(endpoint)
+            endpoints.setdefault(key, endpoint)
+            grouped[key].append(device)
     plans = []
-    for endpoint, members in grouped.items():
+    for key, members in grouped.items():
+        endpoint = endpoints[key]
         scans = tuple(scan for dev in members for scan in compile_device(dev))
         plans.append(
             ConnectionPlan(

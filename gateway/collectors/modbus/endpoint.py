@@ -14,7 +14,8 @@ only, silences between frames.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 SCHEMES = ("modbus+tcp", "modbus+rtu", "modbus+ascii", "modbus+rtu-tcp")
 SERIAL_SCHEMES = ("modbus+rtu", "modbus+ascii")
@@ -62,6 +63,17 @@ class Endpoint:
         return f"{self.scheme}://{host}:{self.port}"
 
 
+#: the query parameters of a serial line (also accepted by RTU over TCP: the line behind it)
+LINE_PARAMETERS = ("baudrate", "parity", "stopbits", "bytesize")
+USUAL_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+FORMS = {
+    "modbus+tcp": "modbus+tcp://host:port",
+    "modbus+rtu": "modbus+rtu:///dev/ttyUSB0",
+    "modbus+ascii": "modbus+ascii:///dev/ttyUSB0",
+    "modbus+rtu-tcp": "modbus+rtu-tcp://host:port",
+}
+
+
 def parse_endpoint(url: str) -> Endpoint:
     """Parse an endpoint URL; raise ValueError with a message an engineer can act on."""
     try:
@@ -69,11 +81,97 @@ def parse_endpoint(url: str) -> Endpoint:
         port = parts.port
     except ValueError as exc:
         raise ValueError(f"{url!r} is not a valid endpoint URL ({exc})") from None
-    if parts.scheme not in SCHEMES[:1]:  # the bus schemes: parsed in the next change
-        expected = ", ".join(f"{s}://host:port" for s in SCHEMES[:1])
+    if parts.scheme not in SCHEMES:
+        *first, last = FORMS.values()
+        expected = f"{', '.join(first)} or {last}"
         raise ValueError(f"{url!r}: unsupported scheme {parts.scheme!r} (expected {expected})")
+    if parts.fragment:
+        raise ValueError(f"{url!r}: an endpoint has no fragment ({'#' + parts.fragment!r})")
+    if parts.scheme in SERIAL_SCHEMES:
+        return _serial(url, parts.scheme, parts.netloc, unquote(parts.path), parts.query)
     if not parts.hostname:
-        raise ValueError(f"{url!r} has no host (expected modbus+tcp://host:port)")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"{url!r}: a Modbus TCP endpoint has no path or query")
-    return Endpoint(parts.scheme, parts.hostname, port or 502)
+        raise ValueError(f"{url!r} has no host (expected {FORMS[parts.scheme]})")
+    if parts.scheme == "modbus+tcp":
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError(f"{url!r}: a Modbus TCP endpoint has no path or query")
+        return Endpoint(parts.scheme, parts.hostname, port or 502)
+    if parts.path not in ("", "/"):
+        raise ValueError(
+            f"{url!r}: an RTU-over-TCP endpoint has no path (expected {FORMS[parts.scheme]})"
+        )
+    line = _line(url, parts.scheme, parts.query)
+    return Endpoint(parts.scheme, parts.hostname, port or 502, "", **line)
+
+
+def _serial(url: str, scheme: str, netloc: str, path: str, query: str) -> Endpoint:
+    example = FORMS[scheme]
+    if netloc:
+        host = netloc.rsplit("@", 1)[-1].split(":", 1)[0]
+        message = f"{url!r} names a host {host!r}: a serial device is written with three "
+        message += f"slashes, e.g. {example}"
+        if ":" in netloc or host.replace(".", "").isdigit():
+            message += " (RTU over TCP is modbus+rtu-tcp://host:port)"
+        raise ValueError(message)
+    if not path or path == "/":
+        raise ValueError(f"{url!r} has no serial device (expected {example})")
+    if not path.startswith("/"):
+        raise ValueError(
+            f"{url!r}: the serial device needs an absolute device path, e.g. {example}"
+        )
+    return Endpoint(scheme, "", 0, path, **_line(url, scheme, query))
+
+
+def _line(url: str, scheme: str, query: str) -> dict[str, Any]:
+    """The serial settings of a query string (defaults for what it leaves out)."""
+    given: dict[str, str] = {}
+    known = f"known: {', '.join(LINE_PARAMETERS)}"
+    for item in query.split("&") if query else ():
+        key, _, value = item.partition("=")
+        key = unquote(key)
+        if key not in LINE_PARAMETERS:
+            raise ValueError(f"{url!r}: unknown query parameter {key!r} ({known})")
+        if key in given:
+            raise ValueError(f"{url!r}: query parameter {key!r} is given twice ({known})")
+        if not value:
+            raise ValueError(f"{url!r}: query parameter {key!r} has no value")
+        given[key] = unquote(value)
+    line: dict[str, Any] = {}
+    if "baudrate" in given:
+        line["baudrate"] = _baudrate(url, given["baudrate"])
+    if "parity" in given:
+        parity = given["parity"].upper()
+        if parity not in ("N", "E", "O"):
+            message = f"parity must be N (none), E (even) or O (odd), not {given['parity']!r}"
+            raise ValueError(f"{url!r}: {message}")
+        line["parity"] = parity
+    if "stopbits" in given:
+        line["stopbits"] = _choice(url, "stopbits", given["stopbits"], (1, 2))
+    if "bytesize" in given:
+        line["bytesize"] = _choice(url, "bytesize", given["bytesize"], (7, 8))
+        if line["bytesize"] == 7 and scheme != "modbus+ascii":
+            # RTU sends binary bytes: a 7-bit line would cut the top bit of every byte
+            message = "RTU frames carry 8-bit bytes: bytesize must be 8 (7 data bits is for "
+            raise ValueError(f"{url!r}: {message}modbus+ascii)")
+    return line
+
+
+def _baudrate(url: str, text: str) -> int:
+    if text.isascii() and text.isdigit() and int(text) > 0:
+        return int(text)
+    usual = ", ".join(map(str, USUAL_RATES))
+    message = f"baudrate must be a positive whole number of bits per second, not {text!r}"
+    raise ValueError(f"{url!r}: {message} (usual rates: {usual})")
+
+
+def _choice(url: str, name: str, text: str, allowed: tuple[int, int]) -> int:
+    if text.isascii() and text.isdigit() and int(text) in allowed:
+        return int(text)
+    raise ValueError(f"{url!r}: {name} must be {allowed[0]} or {allowed[1]}, not {text!r}")
+
+
+def line_key(endpoint: Endpoint) -> tuple[str, ...]:
+    """What makes one connection: a serial device path (whatever framing or settings the
+    devices on it claim: they share the wire), else the scheme, host and port."""
+    if endpoint.is_serial:
+        return ("serial", endpoint.path)
+    return (endpoint.scheme, endpoint.host, str(endpoint.port))

@@ -9,6 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from gateway.collectors.modbus.endpoint import parse_endpoint
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space
+from gateway.config.durations import Duration
 from gateway.config.models import DeviceFields, TagFields
 
 
@@ -65,11 +66,22 @@ class ModbusTag(TagFields):
 
 
 class ModbusDevice(DeviceFields):
-    """A Modbus TCP device (one unit id behind an endpoint)."""
+    """A Modbus device: one unit id behind a Modbus TCP endpoint, on a serial line or behind a
+    serial device server (RTU over TCP)."""
 
     protocol: Literal["modbus"] = "modbus"
-    endpoint: str = Field(description="modbus+tcp://host:port (port default 502)")
-    unit_id: int = Field(1, ge=0, le=255, description="Modbus unit (slave) id")
+    endpoint: str = Field(
+        description="modbus+tcp://host:port (port default 502); "
+        "modbus+rtu:///dev/ttyUSB0?baudrate=19200&parity=E&stopbits=1&bytesize=8 (these are "
+        "the defaults); modbus+ascii:///dev/ttyUSB0?...; modbus+rtu-tcp://host:port?... "
+        "(RTU frames over TCP, the query describes the line behind the server)"
+    )
+    unit_id: int = Field(
+        1,
+        ge=0,
+        le=255,
+        description="Modbus unit (slave) id; on a bus (serial, RTU over TCP) 1..247",
+    )
     byte_order: ByteOrder = Field(ByteOrder.ABCD, description="default for multi-byte tags")
     max_gap: int = Field(
         0, ge=0, le=124, description="unused registers a read may bridge to save a request"
@@ -77,6 +89,18 @@ class ModbusDevice(DeviceFields):
     max_registers: int = Field(125, ge=1, le=125, description="registers per read request")
     measurement: str = Field("modbus", min_length=1, description="default measurement")
     tags: list[ModbusTag] = Field(default_factory=list)
+    pause: Duration = Field(
+        0.0,
+        ge=0,
+        description="silence on the bus after each exchange with this device, before the next "
+        "request (serial lines, RTU over TCP)",
+    )
+    turnaround: Duration = Field(
+        0.005,
+        ge=0,
+        description="the device's typical time to answer a request; used only by "
+        "`gateway plan`'s wire-time estimate of a bus",
+    )
 
     @field_validator("endpoint")
     @classmethod

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from gateway.clock import Clock
 from gateway.collectors.base import Collector, Emit
+from gateway.collectors.modbus.buschecks import check_buses
 from gateway.collectors.modbus.checks import check_device, device_warnings
 from gateway.collectors.modbus.compile import ConnectionPlan, compile_connections
 from gateway.collectors.modbus.csvcolumns import MODBUS_COLUMNS
@@ -63,5 +64,6 @@ PLUGIN: Plugin[ModbusDevice, ConnectionPlan] = Plugin(
     value_types=value_types,
     check=check_device,
     warn=device_warnings,
+    check_across=check_buses,
     stand_ins={"endpoint": "modbus+tcp://_"},
 )

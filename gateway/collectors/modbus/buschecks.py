@@ -1,0 +1,86 @@
+"""Checks of Modbus buses (serial lines, RTU over TCP): unit ids on a bus, the device fields
+that only buses use, and the checks across the devices of one line.
+
+Findings are (path relative to the device, message) as in `checks`; the checks across devices
+return them per device, by its index in the sequence given (only enabled devices are on the
+running bus: a disabled one may keep the unit id of the device that replaced it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.collectors.modbus.endpoint import USUAL_RATES, Endpoint, line_key, parse_endpoint
+from gateway.collectors.modbus.models import ModbusDevice
+from gateway.config.checks import Found
+
+BROADCAST = 0
+RESERVED = range(248, 256)
+BUS_SCHEMES = "modbus+rtu, modbus+ascii, modbus+rtu-tcp"
+#: the settings the devices of one line must agree on, as the endpoint holds them
+LINE_SETTINGS = ("framing", "baudrate", "parity", "stopbits", "bytesize")
+
+
+def bus_unit(device: ModbusDevice) -> Found:
+    """Unit ids a bus cannot read: 0 (broadcast, nobody answers) and 248..255 (reserved)."""
+    if not parse_endpoint(device.endpoint).is_bus:
+        return []
+    unit = device.unit_id
+    if unit == BROADCAST:
+        message = "unit id 0 is the broadcast address on a bus: no device answers it, so it "
+        return [(("unit_id",), message + "cannot be read (use the device's own unit id, 1..247)")]
+    if unit in RESERVED:
+        message = f"unit id {unit} is reserved on a Modbus serial line (248..255): use 1..247"
+        return [(("unit_id",), message)]
+    return []
+
+
+def bus_warnings(device: ModbusDevice) -> Found:
+    """Bus fields set on a Modbus TCP device; a baud rate no device is usually set to."""
+    endpoint = parse_endpoint(device.endpoint)
+    found: Found = []
+    if not endpoint.is_bus:
+        given = device.model_fields_set
+        if "pause" in given:
+            message = f"pause only applies to buses ({BUS_SCHEMES}); a modbus+tcp device is "
+            found.append((("pause",), message + "not paused for"))
+        if "turnaround" in given:
+            message = f"turnaround only applies to buses ({BUS_SCHEMES}), for the wire-time "
+            found.append((("turnaround",), message + "estimate of `gateway plan`"))
+    elif endpoint.baudrate not in USUAL_RATES:
+        usual = ", ".join(map(str, USUAL_RATES))
+        message = f"baudrate {endpoint.baudrate} is not a usual rate ({usual}): check it "
+        found.append((("endpoint",), message + "against the device's setting"))
+    return found
+
+
+def check_buses(devices: Sequence[ModbusDevice]) -> list[tuple[int, Found]]:
+    """Across the enabled devices of each bus: one unit id per device, one set of line
+    settings; reported at the later device, naming the first."""
+    first_on_line: dict[tuple[str, ...], tuple[ModbusDevice, Endpoint]] = {}
+    units: dict[tuple[tuple[str, ...], int], ModbusDevice] = {}
+    found: list[tuple[int, Found]] = []
+    for index, device in enumerate(devices):
+        endpoint = parse_endpoint(device.endpoint)
+        if not device.enabled or not endpoint.is_bus:
+            continue
+        key = line_key(endpoint)
+        first = first_on_line.setdefault(key, (device, endpoint))
+        if first[0] is not device:
+            found.append((index, _disagreement(first[0].name, first[1], endpoint)))
+        other = units.setdefault((key, device.unit_id), device)
+        if other is not device:
+            message = f"devices {other.name!r} and {device.name!r} both have unit id "
+            message += f"{device.unit_id} on {first[1]}: each device on a bus needs its own unit id"
+            found.append((index, [(("unit_id",), message)]))
+    return found
+
+
+def _disagreement(name: str, first: Endpoint, endpoint: Endpoint) -> Found:
+    differ = [s for s in LINE_SETTINGS if getattr(first, s) != getattr(endpoint, s)]
+    if not differ:
+        return []
+    theirs = ", ".join(f"{s} {getattr(first, s)}" for s in differ)
+    mine = ", ".join(f"{s} {getattr(endpoint, s)}" for s in differ)
+    message = f"{first} is also the line of device {name!r}, with {theirs} (here {mine}): "
+    return [(("endpoint",), message + "the devices of one line share its settings")]
