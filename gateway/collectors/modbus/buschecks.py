@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.collectors.modbus.busplan import overload
+from gateway.collectors.modbus.compile import compile_connections
 from gateway.collectors.modbus.endpoint import USUAL_RATES, Endpoint, line_key, parse_endpoint
 from gateway.collectors.modbus.models import ModbusDevice
 from gateway.config.checks import Found
@@ -84,3 +86,18 @@ def _disagreement(name: str, first: Endpoint, endpoint: Endpoint) -> Found:
     mine = ", ".join(f"{s} {getattr(endpoint, s)}" for s in differ)
     message = f"{first} is also the line of device {name!r}, with {theirs} (here {mine}): "
     return [(("endpoint",), message + "the devices of one line share its settings")]
+
+
+def warn_buses(devices: Sequence[ModbusDevice]) -> list[tuple[int, Found]]:
+    """Lines whose scans cannot keep their rates, at the `endpoint` of the line's first
+    device (only bus devices are compiled: a TCP-only map costs nothing here)."""
+    on_bus = [d for d in devices if d.enabled and parse_endpoint(d.endpoint).is_bus]
+    if not on_bus:
+        return []
+    index = {device.name: i for i, device in enumerate(devices)}
+    found: list[tuple[int, Found]] = []
+    for conn in compile_connections(on_bus):
+        warning = overload(conn)
+        if warning is not None:
+            found.append((index[conn.devices[0]], [(("endpoint",), warning)]))
+    return found

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 
 from gateway.clock import Clock
 from gateway.collectors.base import Collector, Emit
-from gateway.collectors.modbus.buschecks import check_buses
+from gateway.collectors.modbus.buschecks import check_buses, warn_buses
+from gateway.collectors.modbus.busplan import describe_bus_footer, describe_bus_header
 from gateway.collectors.modbus.checks import check_device, device_warnings
 from gateway.collectors.modbus.compile import ConnectionPlan, compile_connections
 from gateway.collectors.modbus.csvcolumns import MODBUS_COLUMNS
 from gateway.collectors.modbus.models import ModbusDevice
 from gateway.collectors.modbus.types import DataType
+from gateway.collectors.modbus.wiretime import scan_wire_s
 from gateway.collectors.registry import Plugin
 
 #: the Python type of the raw values of each data type (before scaling, which gives floats)
@@ -28,11 +30,19 @@ VALUE_TYPES: dict[DataType, tuple[type, ...]] = {
 def describe(conn: ConnectionPlan) -> list[str]:
     """The read plan of one connection, as `gateway plan` prints it."""
     lines = [f"connection {conn.endpoint} (timeout {conn.timeout_s:g}s, retries {conn.retries})"]
+    bus = conn.endpoint.is_bus
+    if bus:
+        lines += describe_bus_header(conn)
     for scan in conn.scans:
         regs = sum(r.count for r in scan.requests)
+        wire = ""
+        if bus:
+            wire = (
+                f", {scan_wire_s(conn.endpoint, scan, scan.turnaround_s) * 1000:.1f} ms on the wire"
+            )
         lines.append(
             f"  device {scan.device} unit {scan.unit} every {scan.interval_s:g}s: "
-            f"{len(scan.requests)} requests, {regs} registers/bits, {len(scan.tags)} tags"
+            f"{len(scan.requests)} requests, {regs} registers/bits, {len(scan.tags)} tags{wire}"
         )
         for req in scan.requests:
             names = ", ".join(span.key.point.tag for span in req.spans)
@@ -40,6 +50,8 @@ def describe(conn: ConnectionPlan) -> list[str]:
                 f"    fc{req.function} {req.space.value} unit {req.unit} "
                 f"start {req.start} count {req.count}: {names}"
             )
+    if bus:
+        lines += describe_bus_footer(conn)
     return lines
 
 
@@ -65,5 +77,6 @@ PLUGIN: Plugin[ModbusDevice, ConnectionPlan] = Plugin(
     check=check_device,
     warn=device_warnings,
     check_across=check_buses,
+    warn_across=warn_buses,
     stand_ins={"endpoint": "modbus+tcp://_"},
 )
