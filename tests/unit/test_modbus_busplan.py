@@ -103,3 +103,17 @@ def test_plan_of_an_ascii_line_has_no_silence(tmp_path, capsys):
     assert out[1] == "  serial line 9600 baud 7E1, ASCII frames: 10 bits per character (1.042 ms)"
     # cell01: (17 + 1 + 2 * 8 + 2 = 19) characters = 36 x 1.042 ms + 5 ms = 42.5 ms
     assert out[2].endswith(", 42.5 ms on the wire")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+LINE = ROOT / "tests" / "cases" / "config" / "bus" / "line.yaml"
+MODBUS_README = ROOT / "gateway" / "collectors" / "modbus" / "README.md"
+
+
+def test_modbus_readme_shows_the_bus_example_and_its_plan_as_is(capsys):
+    """gateway/collectors/modbus/README.md shows tests/cases/config/bus/line.yaml and the
+    output of `gateway plan` for it."""
+    readme = MODBUS_README.read_text(encoding="utf-8")
+    assert f"```yaml\n{LINE.read_text(encoding='utf-8')}```\n" in readme
+    assert main(["plan", str(LINE)]) == 0
+    assert f"```\n{capsys.readouterr().out}```\n" in readme
