@@ -4,8 +4,9 @@ Every problem in every file is collected and raised at once as a `ConfigError`, 
 as `file:line path: message`. Per file: parse (`yamlsource`), substitute `${VAR}`
 (`envsubst`), merge `tags_csv` rows into `tags` (`csvtags`), validate each device on its own
 (so one broken device never hides another's problems), then run the cross-field checks
-(`checks`). Across files: device names are unique, and each of `sinks:`, `buffer:` and
-`health:` is in at most one file.
+(`checks`). Across files: device names are unique, each of `sinks:`, `buffer:` and
+`health:` is in at most one file, and each protocol checks its devices together
+(`Plugin.check_across`, `warn_across`: e.g. the devices of one Modbus serial line).
 
 Warnings (`hints`: valid maps that probably do not do what was meant) are collected the same
 way, into `LoadedConfig.warnings` (and `ConfigError.warnings`).

@@ -185,3 +185,46 @@ def test_a_protocol_adds_a_subcommand_of_its_own(tmp_path, capsys):
     finally:
         registry.unregister("greeter")
     assert "hello" not in {c.name for c in registry.commands()}
+
+
+def test_checks_across_devices_get_the_protocols_own_devices_and_point_at_their_fields(
+    tmp_path,
+):
+    """`check_across` / `warn_across` see the valid devices of their protocol only (in load
+    order, every file) and report at `devices[index]`'s own field."""
+    seen: list[list[str]] = []
+
+    def one_source(devices):
+        seen.append([d.name for d in devices])
+        first: dict[str, str] = {}
+        found = []
+        for index, device in enumerate(devices):
+            owner = first.setdefault(device.source, device.name)
+            if owner != device.name:
+                found.append((index, [(("source",), f"{device.source!r} is taken by {owner!r}")]))
+        return found
+
+    def busy(devices):
+        return [(0, [(("source",), "shared")])]
+
+    across = dataclasses.replace(fakeprotocol.PLUGIN, check_across=one_source, warn_across=busy)
+    registry.register(across)
+    try:
+        path = write(
+            tmp_path,
+            "devices:\n"
+            "  - {name: a, protocol: fake, source: lab}\n"
+            "  - {name: m, endpoint: 'modbus+tcp://plc'}\n"
+            "  - name: b\n    protocol: fake\n    source: lab\n",
+        )
+        with pytest.raises(ConfigError) as caught:
+            load_tagmaps([path])
+    finally:
+        registry.unregister("fake")
+    assert seen == [["a", "b"]]
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:6 devices[2].source: 'lab' is taken by 'a'"
+    ]
+    assert [str(p) for p in caught.value.warnings] == [
+        f"{path}:2 devices[0].source: warning: shared"
+    ]
