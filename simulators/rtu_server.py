@@ -31,7 +31,6 @@ from simulators.rtu_frames import Request, RequestAssembler, damage
 from simulators.rtu_wire import Line, answer_start, release_plan
 
 log = logging.getLogger(__name__)
-PACE_CHOICES = ("on", "all", "off")  # on: serial lines; all: also RTU over TCP
 _BROADCAST_WRITES = {5, 6, 15, 16}
 _PARTIAL_FRAME_GAP_S = 0.05  # a pty splits no frame for longer; OS jitter dwarfs t3.5
 _REOPEN_S = 0.5
@@ -44,7 +43,7 @@ class RtuConfig:
     devices: tuple[str, ...] = ()  # serial devices, one line each
     tcp_port: int | None = None  # RTU over TCP (0: a free port)
     line: Line = field(default_factory=Line)
-    pace: str = "on"
+    pace: str = "on"  # one of rtu_wire.PACE_CHOICES
     corrupt: float = 0.0  # fraction of answer frames damaged
     seed: int = 0
 
@@ -164,8 +163,11 @@ class SerialRtuLine:
         return f"modbus+rtu://{self.device}"
 
     async def start(self) -> None:
-        """Open the device (OSError / serial.SerialException when it cannot be opened)."""
-        self._open()
+        """Open the device; OSError naming it when it cannot be opened."""
+        try:
+            self._open()
+        except (OSError, termios.error) as exc:  # serial.SerialException is an OSError
+            raise OSError(f"cannot serve Modbus RTU on {self.device}: {exc}") from None
 
     def _open(self) -> None:
         line = self.line

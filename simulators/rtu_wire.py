@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+PACE_CHOICES = ("on", "all", "off")  # on: serial lines paced; all: RTU over TCP too; off: none
 # Modbus over serial line, 2.5.1.1: above 19200 baud the silences are fixed, not 3.5 chars
 _FIXED_SILENCE_S = 0.00175
 
