@@ -128,3 +128,10 @@ def test_bad_values_are_named(flag, value, message, capsys) -> None:
     err = capsys.readouterr().err
     assert flag in err
     assert message in err
+
+
+def test_replay_takes_the_same_rtu_flags() -> None:
+    args = build_parser().parse_args(["replay", "run.lp", "--modbus-rtu-tcp-port", "0"])
+    config = rtu_config(args)
+    assert config is not None
+    assert (config.tcp_port, config.seed) == (0, 0)
