@@ -24,10 +24,10 @@ from tests.serialpair import pty_pair
 pytestmark = pytest.mark.integration
 
 
-def bank_of(*units: int) -> RegisterBank:
+def bank_of(*units: int, blocks: int = BLOCKS) -> RegisterBank:
     bank = RegisterBank()
     for u in units:
-        for i in range(BLOCKS):
+        for i in range(blocks):
             bank.unit(u).set(Space.HOLDING_REGISTER, 10 * i, [holding(u, i)])
     return bank
 
