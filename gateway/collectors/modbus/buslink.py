@@ -149,6 +149,13 @@ class BusLink:
         ctx.data_received = data_received  # type: ignore[method-assign]
 
     @property
+    def closed_reason(self) -> str:
+        """Why the link went away by itself: the port vanished, or the peer closed it."""
+        if self.endpoint.is_serial:
+            return f"serial port {self.endpoint.path} went away (adapter unplugged?)"
+        return CLOSED_BY_PEER
+
+    @property
     def drain_s(self) -> float:
         """The quiet the line needs after a failed try before the next frame."""
         return self._drain
@@ -268,5 +275,5 @@ class BusLink:
             return
         pending = getattr(self.client.ctx, "response_future", None)
         if self._in_flight and pending is not None and not pending.done():
-            pending.set_exception(LinkClosed(CLOSED_BY_PEER))
+            pending.set_exception(LinkClosed(self.closed_reason))
         self._on_closed()
