@@ -276,3 +276,31 @@ async def test_the_silence_and_each_devices_pause_are_kept_between_frames(serial
     silence = 3.5 * 10 / 1200  # parity N: 10 bits a character
     assert all(gap >= 0.15 for unit, gap in gaps if unit == 1)
     assert all(gap >= silence for unit, gap in gaps if unit == 2)
+
+
+async def test_a_late_answer_of_another_size_is_refused_and_the_read_tried_again(serial_line):
+    """The late answer (2 registers) arrives while the next read (1 register) waits: it is
+    no answer to that read, which is tried again after the line is quiet."""
+    gateway_end, device_end = serial_line
+    bank = bank_of(1)
+
+    async def slow_get(device_id, func_code, address, count=1):
+        if address == 0:
+            await asyncio.sleep(0.35)  # past the timeout and the 50 ms drain window
+        return await RegisterBank.async_getValues(bank, device_id, func_code, address, count)
+
+    bank.async_getValues = slow_get  # type: ignore[method-assign]
+    bank.unit(1).set(Space.HOLDING_REGISTER, 1, [7])
+    server = await serve_serial(bank, device_end)
+    link = BusLink(
+        on_line(gateway_end, baudrate=115200), timeout=0.2, name="t", on_closed=lambda: None
+    )
+    try:
+        assert await link.connect() == ""
+        with pytest.raises(NoAnswer):
+            await link.read("read_holding_registers", 0, 2, 1, timeout=0.2)
+        answer = await link.read("read_holding_registers", 10, 1, 1, timeout=0.5, retries=1)
+        assert answer.registers == [holding(1, 1)]
+    finally:
+        link.close()
+        await server.shutdown()

@@ -79,6 +79,21 @@ def describe_serial_error(exc: BaseException | None, path: str, settings: str = 
     return f"cannot open serial port {path}: {exc}"
 
 
+def _mismatch(response: Any, function: int, count: int) -> str:
+    """Why a valid frame is not the answer to this read (a late answer to another one of the
+    same unit): another function, or another number of values; "" when it is."""
+    if response.function_code & 0x7F != function:
+        got = response.function_code & 0x7F
+        return f"garbled answer (function {got} to a read of function {function})"
+    if response.isError():
+        return ""
+    if function in (1, 2):
+        got, want = len(response.bits), (count + 7) // 8 * 8  # whole bytes of bits
+    else:
+        got, want = len(response.registers), count
+    return "" if got == want else f"garbled answer ({got} values to a read of {count})"
+
+
 class BusLink:
     """A pymodbus serial or RTU-over-TCP client, one exchange at a time (see above)."""
 
@@ -221,11 +236,10 @@ class BusLink:
                     bytes(self._heard), unit, function, count, self.endpoint.framing, timed_out=True
                 ) or (f"no response within {wait:g}s")
             else:
-                if response.function_code & 0x7F == function:
+                reason = _mismatch(response, function, count)
+                if not reason:
                     self._ready_at = asyncio.get_running_loop().time() + pause
                     return response
-                got = response.function_code & 0x7F
-                reason = f"garbled answer (function {got} to a read of function {function})"
             finally:
                 self._in_flight = False
             await self._discard(wait)
