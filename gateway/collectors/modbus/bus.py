@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,9 +195,11 @@ class ModbusBus(ModbusConnection):
             self._requests[id(run.scan)][:] = run.tally.next_order(run.todo)
             self._scan_done(run.scan, run.tally)
 
-    async def _exchange(self, request: ReadRequest[ModbusTagPlan], unit: int, device: str) -> Any:
+    def _exchange(
+        self, request: ReadRequest[ModbusTagPlan], unit: int, device: str
+    ) -> Awaitable[Any]:
         timeout, retries, pause = self._timing[device]
-        return await self.bus.read(
+        return self.bus.read(
             _READ[request.space],
             request.start,
             request.count,
