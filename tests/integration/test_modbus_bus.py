@@ -304,3 +304,33 @@ async def test_a_late_answer_of_another_size_is_refused_and_the_read_tried_again
     finally:
         link.close()
         await server.shutdown()
+
+
+async def test_rtu_over_tcp_closed_by_the_server_is_down_then_read_again():
+    bank = bank_of(4)
+    server, port = await serve_rtu_tcp(bank)
+    batches: list[list[Sample]] = []
+
+    async def emit(batch):
+        batches.append(batch.readings())
+
+    plan = bus_plan(Endpoint("modbus+rtu-tcp", "127.0.0.1", port), [device(4, scan_rate=0.1)])
+    bus = ModbusBus(plan, emit, backoff=(0.1, 0.2))
+    task = asyncio.create_task(bus.run())
+    try:
+        await until(lambda: batches and batches[-1][0].quality is Quality.GOOD)
+        await server.shutdown()  # closes the connection
+        await until(lambda: not bus.stats.connected and batches[-1][0].quality is Quality.BAD)
+        seen = len(batches)
+        server, _ = await serve_rtu_tcp(bank, port)
+        await until(lambda: len(batches) > seen and batches[-1][0].quality is Quality.GOOD)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await server.shutdown()
+    reasons = {s.reason for b in batches for s in b if s.quality is Quality.BAD}
+    assert reasons & {
+        "connection closed by the peer",
+        "not connected: connection closed by the peer",
+    }
+    assert values(batches[-1]) == expected(4)
