@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from gateway import cli
-from gateway.collectors import registry
 from gateway.collectors.modbus.bus import ModbusBus
 from gateway.collectors.modbus.compile import compile_connections
 from gateway.runtime.app import Gateway
@@ -25,14 +23,21 @@ pytestmark = pytest.mark.integration
 
 
 def test_once_against_a_missing_serial_port_is_one_line_and_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = str(tmp_path / "ttyUSB9")
-    plan = bus_plan(on_line(missing), [device(1), device(2)])
-    # the tag map's parsing of modbus+rtu endpoints is not this test's: hand `once` the plan
-    monkeypatch.setattr(cli, "_load", lambda paths: SimpleNamespace(devices=()))
-    monkeypatch.setattr(registry, "compile_all", lambda devices: [plan])
-    assert cli.main(["once", "mappings"]) == cli.EXIT_FAILED
+    tagmap = tmp_path / "line.yaml"
+    tagmap.write_text(
+        "devices:\n"
+        + "".join(
+            f"  - name: u{unit}\n"
+            f"    endpoint: modbus+rtu://{missing}?baudrate=9600&parity=N\n"
+            f"    unit_id: {unit}\n"
+            "    tags: [{name: r0, space: holding_register, address: 0}]\n"
+            for unit in (1, 2)
+        )
+    )
+    assert cli.main(["once", str(tagmap)]) == cli.EXIT_FAILED
     err = capsys.readouterr().err.splitlines()
     assert err == [
         f"BAD modbus+rtu://{missing}: not connected: serial port {missing} does not exist"
@@ -68,3 +73,25 @@ async def test_run_keeps_a_missing_port_down_with_backoff_and_reads_the_others(t
     bad = [f for _, t, f, _ in sink.parsed() if t["device"] == "u1"]
     assert bad
     assert all("r0" not in f for f in bad)  # never a value for a tag that was not read
+
+
+def test_once_on_a_port_refusing_its_line_settings_is_one_line_not_a_traceback(
+    tmp_path: Path, serial_line: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a Linux pty refuses a parity bit (pyserial raises termios.error, not an OSError): the
+    # default 8E1 on a pty is the everyday case of a port that refuses its settings
+    end, _ = serial_line
+    tagmap = tmp_path / "line.yaml"
+    tagmap.write_text(
+        "devices:\n"
+        "  - name: u1\n"
+        f"    endpoint: modbus+rtu://{end}\n"
+        "    unit_id: 1\n"
+        "    tags: [{name: r0, space: holding_register, address: 0}]\n"
+    )
+    assert cli.main(["once", str(tagmap)]) == cli.EXIT_FAILED
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"BAD modbus+rtu://{end}: not connected: serial port {end} refused the line settings "
+        "19200 8E1"
+    ]

@@ -1,4 +1,4 @@
-"""What a bus delivered instead of an answer, the silences, and why a port did not open."""
+"""What a bus delivered instead of an answer, the drain window, and why a port did not open."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from gateway.collectors.modbus.busframes import (
     answer_fault,
     answer_size,
     drain_s,
-    silence_s,
 )
 from gateway.collectors.modbus.buslink import describe_serial_error
 from gateway.collectors.modbus.endpoint import Endpoint
@@ -24,14 +23,6 @@ def rtu(frame: bytes) -> bytes:
 
 def line(baudrate: int, scheme: str = "modbus+rtu", parity: str = "E") -> Endpoint:
     return Endpoint(scheme, "", 0, "/dev/ttyS0", baudrate=baudrate, parity=parity)
-
-
-def test_the_silence_is_three_and_a_half_characters_and_fixed_above_19200_baud() -> None:
-    assert silence_s(line(9600)) == pytest.approx(3.5 * 11 / 9600)
-    assert silence_s(line(19200, parity="N")) == pytest.approx(3.5 * 10 / 19200)
-    assert silence_s(line(38400)) == 0.00175
-    assert silence_s(line(115200)) == 0.00175
-    assert silence_s(line(9600, "modbus+ascii")) == 0.0  # ASCII frames are delimited
 
 
 def test_the_drain_window_is_64_characters_and_at_least_50ms() -> None:

@@ -59,6 +59,10 @@ def test_char_time_and_silence():
     behind = Endpoint("modbus+rtu-tcp", "moxa", 4001, "", 9600, "N", 2, 8)
     assert silence_s(behind) == pytest.approx(3.5 * 11 / 9600)  # the line behind the server
     assert char_time_s(ASCII) == pytest.approx(10 / 9600)
+    assert silence_s(Endpoint("modbus+rtu", "", 0, "/dev/ttyS0", parity="N")) == pytest.approx(
+        3.5 * 10 / 19200
+    )  # 8N1: ten bits a character
+    assert silence_s(Endpoint("modbus+rtu", "", 0, "/dev/ttyS0", baudrate=115200)) == 0.00175
     assert silence_s(ASCII) == 0.0  # ASCII frames are delimited by ':' and CR LF
     assert (char_time_s(TCP), silence_s(TCP)) == (0.0, 0.0)
 

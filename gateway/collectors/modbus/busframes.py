@@ -1,4 +1,5 @@
-"""What a bus delivered instead of a valid answer, and the silences between frames (pure).
+"""What a bus delivered instead of a valid answer, and the drain window after a failed
+exchange (pure; the inter-frame silence is `wiretime.silence_s`).
 
 On a bus (serial RTU/ASCII, RTU over TCP) nothing but order ties an answer to its request, so
 a failed exchange must say what arrived: nothing (`no response within 0.5s`), a frame whose
@@ -11,6 +12,7 @@ bytes arrived, without waiting for the timeout.
 from __future__ import annotations
 
 from gateway.collectors.modbus.endpoint import Endpoint
+from gateway.collectors.modbus.wiretime import char_time_s
 
 #: read function codes by pymodbus client method
 FUNCTIONS = {
@@ -23,21 +25,11 @@ _EXCEPTION_SIZE = 5  # unit, function | 0x80, code, CRC (2)
 _QUIET_MIN_S = 0.05  # the drain window's floor
 
 
-def silence_s(endpoint: Endpoint) -> float:
-    """The inter-frame silence of RTU: 3.5 characters, fixed at 1.75 ms above 19200 baud (as
-    the Modbus serial line specification says); ASCII frames are delimited, no silence."""
-    if endpoint.framing != "rtu":
-        return 0.0
-    if endpoint.baudrate > 19200:
-        return 0.00175
-    return 3.5 * endpoint.bits_per_char / endpoint.baudrate
-
-
 def drain_s(endpoint: Endpoint) -> float:
     """How long the line must stay quiet after a failed exchange before the next request, so
     that a slightly late answer, or the rest of a garbled one, is discarded rather than taken
     for the answer to the next request: 64 characters on the line, at least 50 ms."""
-    return max(_QUIET_MIN_S, 64 * endpoint.bits_per_char / max(1, endpoint.baudrate))
+    return max(_QUIET_MIN_S, 64 * char_time_s(endpoint))
 
 
 def answer_size(function: int, count: int) -> int:

@@ -23,6 +23,7 @@ import asyncio
 import errno
 import logging
 import re
+import termios
 from collections.abc import Callable
 from typing import Any
 
@@ -30,10 +31,11 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException, ModbusIOException
 from pymodbus.framer import FramerType
 
-from gateway.collectors.modbus.busframes import FUNCTIONS, answer_fault, drain_s, silence_s
+from gateway.collectors.modbus.busframes import FUNCTIONS, answer_fault, drain_s
 from gateway.collectors.modbus.endpoint import Endpoint
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, LinkClosed, describe_connect_error
 from gateway.collectors.modbus.responses import RESPONSES
+from gateway.collectors.modbus.wiretime import silence_s
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +150,10 @@ class BusLink:
             except OSError as exc:  # pyserial's SerialException is an OSError too
                 self._connect_error = exc
                 raise
+            except termios.error as exc:  # settings the port refuses (no OSError)
+                code, text = (*exc.args, "")[:2] if exc.args else (None, "")
+                self._connect_error = OSError(code, text or str(exc))
+                raise self._connect_error from exc
 
         def data_received(data: bytes) -> None:
             self._last_rx = asyncio.get_running_loop().time()
