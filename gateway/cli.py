@@ -70,12 +70,17 @@ def cmd_once(args: argparse.Namespace) -> int:
     async def discard(_: object) -> None:
         return None
 
+    down: dict[str, tuple[str, set[str]]] = {}  # connection: why not connected, its devices
+
     async def scan(plan: ConnectionPlan) -> list[Sample]:
         connection = registry.build_collector(plan, discard, SystemClock())
         try:
-            return await connection.scan_all()
+            samples = await connection.scan_all()
         finally:
             connection.close()
+        if samples and all(s.reason.startswith("not connected: ") for s in samples):
+            down[plan.name] = (samples[0].reason, {s.point.device for s in samples})
+        return samples
 
     async def scan_everything() -> list[Sample]:
         results = await asyncio.gather(*(scan(p) for p in plans))
@@ -85,7 +90,10 @@ def cmd_once(args: argparse.Namespace) -> int:
     for line in encode_lines(samples, Precision(args.precision)):
         print(line)
     failed = [s for s in samples if s.quality is Quality.BAD]
-    for line in bad_report(failed):
+    for name, (reason, _) in down.items():  # one line for a port or host that failed
+        print(f"BAD {name}: {reason}", file=sys.stderr)
+    unreached = {device for _, devices in down.values() for device in devices}
+    for line in bad_report([s for s in failed if s.point.device not in unreached]):
         print(line, file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
 

@@ -3,6 +3,7 @@
 python -m simulators plant [--cells N] [--product Nd|PrNd|GdFe] [--seed S] [--speed X|max]
     [--modbus-port P] [--opcua-port Q] [--scenario FILE] [--record FILE] [--duration S]
     [--fault KIND[:TARGET]] [--opcua-security LEVELS] [--opcua-user NAME:PASSWORD] ...
+    [--modbus-rtu DEV] [--modbus-rtu-tcp-port P] [--modbus-rtu-baud N] [--modbus-corrupt F] ...
 python -m simulators replay FILE [--speed X|max] [--modbus-port P] [--opcua-port Q]
 python -m simulators export-mappings [DIR]
 """
@@ -22,6 +23,8 @@ from typing import Any
 
 from gateway.config.durations import parse_duration
 from simulators.opcua_security import add_arguments as add_security_arguments
+from simulators.rtu_args import add_arguments as add_rtu_arguments
+from simulators.rtu_args import rtu_config
 
 log = logging.getLogger("simulators")
 
@@ -90,6 +93,7 @@ def _servers_args(p: argparse.ArgumentParser) -> None:
         help="e.g. cell05:exception=6 or cell03:delay=2 or cell07:silent "
         "(repeatable; applies from the start)",
     )
+    add_rtu_arguments(p, _port)
     p.add_argument(
         "--opcua-bad",
         action="append",
@@ -195,6 +199,23 @@ def apply_modbus_fault(modbus: Any, spec: str) -> None:
             raise ValueError(f"--modbus-fault {spec!r}: unknown setting {key!r}")
 
 
+def rtu_summary(modbus: Any) -> str:
+    """`, Modbus RTU modbus+rtu:///dev/x (19200 8E1, paced), Modbus RTU over TCP ...`"""
+    rtu, text = modbus.rtu, ""
+    line = rtu.line
+    framing = f"{line.baudrate} {line.bytesize}{line.parity}{line.stopbits}"
+    for endpoint in modbus.rtu_endpoints:
+        text += (
+            f", Modbus RTU {endpoint} ({framing}, {'paced' if rtu.pace != 'off' else 'unpaced'})"
+        )
+    if modbus.rtu_tcp_endpoint:
+        text += f", Modbus RTU over TCP {modbus.rtu_tcp_endpoint}"
+        text += f" (paced as {framing})" if rtu.pace == "all" else ""
+    if rtu.corrupt:
+        text += f", {rtu.corrupt:g} of RTU answers damaged"
+    return text
+
+
 async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> None:
     """Start the servers around `plant` and run it until the duration or a signal."""
     from simulators.modbus_plc import ModbusPlc
@@ -202,7 +223,9 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
     from simulators.runner import PlantRunner
 
     recorder = Recorder(args.record) if args.record else None
-    modbus = ModbusPlc(plant, args.host, args.modbus_port, select(plant, args.modbus_devices))
+    rtu = rtu_config(args)
+    devices = select(plant, args.modbus_devices)
+    modbus = ModbusPlc(plant, args.host, args.modbus_port, devices, rtu)
     for spec in args.modbus_fault:
         apply_modbus_fault(modbus, spec)
     await modbus.start()
@@ -237,7 +260,8 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    where = f"Modbus {modbus.endpoint}" + (f", OPC UA {opcua.endpoint}" if opcua else "")
+    where = f"Modbus {modbus.endpoint}" + rtu_summary(modbus)
+    where += f", OPC UA {opcua.endpoint}" if opcua else ""
     log.info("Plant running: %s, speed %s.", where, args.speed or "max")
     try:
         await runner.run(stop)

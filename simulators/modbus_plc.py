@@ -1,4 +1,5 @@
-"""The Modbus TCP face of the simulated plant (default port 5020).
+"""The Modbus TCP face of the simulated plant (default port 5020), and its Modbus RTU faces
+(serial lines, RTU over TCP; see rtu_server.py) over the same registers.
 
 `publish()` encodes the plant's current values into the register banks (see registermap.py);
 client writes to coils and holding registers act on the plant (tap request, feed mode,
@@ -23,6 +24,7 @@ from simulators.modbus_server import (
 )
 from simulators.process.plant import Plant
 from simulators.registermap import REGISTERS, Register, unit_of
+from simulators.rtu_server import RtuConfig, RtuResponder, RtuStats, RtuTcpServer, SerialRtuLine
 
 _UNSET = object()
 _LIMITS = {
@@ -86,7 +88,8 @@ class PlantBank(RegisterBank):
 
 
 class ModbusPlc:
-    """The plant's devices (default: all) as Modbus TCP units."""
+    """The plant's devices (default: all) as Modbus TCP units, and with `rtu` also as RTU
+    units on serial lines and over TCP (same unit ids, same registers, same faults)."""
 
     def __init__(
         self,
@@ -94,6 +97,7 @@ class ModbusPlc:
         host: str = "127.0.0.1",
         port: int = 5020,
         devices: Sequence[str] | None = None,
+        rtu: RtuConfig | None = None,
     ) -> None:
         self.plant = plant
         self.host = host
@@ -101,6 +105,11 @@ class ModbusPlc:
         self.devices = list(devices) if devices is not None else plant.device_names()
         self.bank = PlantBank(plant, self.devices)
         self.handle: ModbusServerHandle | None = None
+        self.rtu = rtu or RtuConfig()
+        self.responder = RtuResponder(self.bank, self.rtu.corrupt, self.rtu.seed)
+        self.rtu_tcp_port = self.rtu.tcp_port
+        self._lines: list[SerialRtuLine] = []
+        self._rtu_tcp: RtuTcpServer | None = None
         self._published: dict[str, dict[str, object]] = {}  # device -> tag -> value served
         self.publish()
 
@@ -108,10 +117,43 @@ class ModbusPlc:
     def endpoint(self) -> str:
         return f"modbus+tcp://{self.host}:{self.port}"
 
+    @property
+    def rtu_endpoints(self) -> list[str]:
+        """The serial lines served, e.g. `modbus+rtu:///tmp/plc-b`."""
+        return [f"modbus+rtu://{device}" for device in self.rtu.devices]
+
+    @property
+    def rtu_tcp_endpoint(self) -> str | None:
+        if self.rtu_tcp_port is None:
+            return None
+        return f"modbus+rtu-tcp://{self.host}:{self.rtu_tcp_port}"
+
+    @property
+    def rtu_stats(self) -> RtuStats:
+        """RTU answers sent and damaged so far (every transport, across restarts)."""
+        return self.responder.stats
+
     async def start(self) -> None:
-        """Listen (port 0 picks a free port, then `port` tells which)."""
+        """Listen (port 0 picks a free port, then `port` tells which) and open the RTU lines;
+        a line that cannot be opened raises (OSError) with nothing left running."""
         self.handle = await start_modbus_server(self.bank, self.host, self.port)
         self.port = self.handle.port
+        try:
+            await self._start_rtu()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_rtu(self) -> None:
+        rtu = self.rtu
+        for device in rtu.devices:
+            line = SerialRtuLine(device, self.responder, rtu.line, rtu.pace != "off")
+            await line.start()
+            self._lines.append(line)
+        if self.rtu_tcp_port is not None:
+            self._rtu_tcp = RtuTcpServer(self.responder, rtu.line, rtu.pace == "all")
+            await self._rtu_tcp.start(self.host, self.rtu_tcp_port)
+            self.rtu_tcp_port = self._rtu_tcp.port
 
     def publish(self) -> None:
         """Copy the plant's current values into the registers (only what changed)."""
@@ -134,9 +176,12 @@ class ModbusPlc:
         if self.handle is not None:
             for connection in list(self.handle.server.active_connections.values()):
                 connection.close()
+        if self._rtu_tcp is not None:
+            self._rtu_tcp.drop_connections()
 
     async def restart(self, down_for: float = 0.0) -> None:
-        """Stop the server, stay down for `down_for` seconds, listen again on the same port."""
+        """Stop the servers (and close the serial lines), stay down for `down_for` seconds,
+        serve again on the same ports and lines."""
         await self.stop()
         await asyncio.sleep(down_for)
         await self.start()
@@ -145,3 +190,9 @@ class ModbusPlc:
         if self.handle is not None:
             await self.handle.stop()
             self.handle = None
+        for line in self._lines:
+            await line.stop()
+        self._lines.clear()
+        if self._rtu_tcp is not None:
+            await self._rtu_tcp.stop()
+            self._rtu_tcp = None

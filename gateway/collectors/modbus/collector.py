@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from typing import Any
 
 from pymodbus.exceptions import ConnectionException, ModbusException
 
@@ -28,10 +29,15 @@ from gateway.collectors.modbus.fastpath import (
     encode_values,
     readings,
 )
-from gateway.collectors.modbus.link import CLOSED_BY_PEER, ModbusLink
-from gateway.collectors.modbus.planner import ReadRequest, split_refused
+from gateway.collectors.modbus.link import CLOSED_BY_PEER, Link, ModbusLink
+from gateway.collectors.modbus.planner import ReadRequest, reads_at_most, split_refused
 from gateway.collectors.modbus.responses import raw_registers
-from gateway.collectors.modbus.scanstate import Outcome, ScanTally, unit_hint_message
+from gateway.collectors.modbus.scanstate import (
+    Outcome,
+    ScanTally,
+    split_message,
+    unit_hint_message,
+)
 from gateway.collectors.modbus.types import Space
 from gateway.collectors.schedule import PhasedRate, Stop, phases, sleep_or_stop
 from gateway.model import Batch, Encoded, Sample
@@ -87,15 +93,19 @@ class ModbusConnection:
         # the last encoded response of each plan, by its registers as received: a response
         # whose registers did not change gets the same lines again, not formatted anew
         self._last: dict[int, tuple[ResponsePlan, bytes, list[str]]] = {}
-        self.link = ModbusLink(
-            plan.endpoint.host,
-            plan.endpoint.port,
-            timeout=plan.timeout_s,
-            retries=plan.retries,
+        self.link = self._make_link()
+        self.client = self.link.client
+
+    def _make_link(self) -> Link:
+        """The link to the endpoint (a bus collector makes its own)."""
+        return ModbusLink(
+            self.plan.endpoint.host,
+            self.plan.endpoint.port,
+            timeout=self.plan.timeout_s,
+            retries=self.plan.retries,
             name=self.name,
             on_closed=lambda: self._lost(CLOSED_BY_PEER),
         )
-        self.client = self.link.client
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Scan on the fixed schedules until `stop` is set (a scan in progress completes) or
@@ -136,7 +146,7 @@ class ModbusConnection:
         than its pieces. Shutdown waits this long for the scans in progress."""
         per_request = self.plan.timeout_s * (self.plan.retries + 1)
         reads = max(
-            (sum(_reads_at_most(r) for r in requests) for requests in self._requests.values()),
+            (sum(reads_at_most(r) for r in requests) for requests in self._requests.values()),
             default=0,
         )
         return self.plan.timeout_s + 1.0 + reads * per_request
@@ -150,15 +160,10 @@ class ModbusConnection:
         """Read one device at one rate: GOOD values of plain tags encoded, the rest as
         Samples for the pipeline."""
         began = self.clock.monotonic()
-        stats = self.devices[scan.device]
         requests = self._requests[id(scan)]
         batch = Batch()
         if self.health[scan.device].demoted(began):
-            stats.skipped_scans += 1
-            reason = f"device demoted: {stats.last_error or 'no answer'}"
-            now = self.clock.now_ns()
-            for req in requests:
-                batch.add(failed(req, now, reason))
+            self._skip_demoted(scan, batch)
             return batch
         async with self.lock:
             if await self._ensure_connected():
@@ -168,10 +173,23 @@ class ModbusConnection:
                 reason = f"not connected: {self._last_error}"
                 for req in requests:
                     batch.add(failed(req, now, reason))
+        self._count_scan(scan, began)
+        return batch
+
+    def _skip_demoted(self, scan: ScanPlan, batch: Batch) -> None:
+        """A demoted device's scan: no I/O, its tags BAD with the last cause."""
+        stats = self.devices[scan.device]
+        stats.skipped_scans += 1
+        reason = f"device demoted: {stats.last_error or 'no answer'}"
+        now = self.clock.now_ns()
+        for req in self._requests[id(scan)]:
+            batch.add(failed(req, now, reason))
+
+    def _count_scan(self, scan: ScanPlan, began: float) -> None:
+        stats = self.devices[scan.device]
         stats.scans += 1
         stats.last_scan_seconds = self.clock.monotonic() - began
         stats.scan_seconds_total += stats.last_scan_seconds
-        return batch
 
     async def _read_requests(
         self,
@@ -209,6 +227,10 @@ class ModbusConnection:
         for rest in todo:
             batch.add(failed(rest, now, reason))
         requests[:] = tally.next_order(todo)
+        self._scan_done(scan, tally)
+
+    def _scan_done(self, scan: ScanPlan, tally: ScanTally) -> None:
+        """Account for a scan's requests, once they are all read or left unread."""
         if tally.answered is False and self._silent >= self._active_devices():
             # nobody on this link answers (a half-open link?): after two such scans in a row
             # reopen it, with backoff; one scan may just have been cut by its time budget
@@ -225,16 +247,14 @@ class ModbusConnection:
         stats = self.devices[device]
         stats.reads += 1
         try:
-            response = await self.link.read(
-                _READ[request.space], request.start, request.count, unit
-            )
+            response = await self._exchange(request, unit, device)
         except ConnectionException as exc:
             if self.stats.connected:  # not yet accounted (a close is, by the link's callback)
                 self._lost(f"connection lost ({exc})")
             return failed(request, self.clock.now_ns(), self._last_error), Outcome.LINK_LOST, 0
-        except ModbusException:
+        except ModbusException as exc:
             stats.read_errors += 1
-            reason = f"no response within {self.plan.timeout_s:g}s"
+            reason = self._no_answer(exc, device)
             self._silent.add(device)
             return failed(request, self.clock.now_ns(), reason), Outcome.SILENT, 0
         now = self.clock.now_ns()
@@ -255,6 +275,14 @@ class ModbusConnection:
             return failed(request, now, reason), Outcome.ANSWERED, 0
         raw = raw_registers(response)[: 2 * request.count]
         return self._values(request, values, raw, now, batch), Outcome.ANSWERED, 0
+
+    async def _exchange(self, request: ReadRequest[ModbusTagPlan], unit: int, device: str) -> Any:
+        """Send one request, return its response (a bus collector adds its device's timing)."""
+        return await self.link.read(_READ[request.space], request.start, request.count, unit)
+
+    def _no_answer(self, exc: ModbusException, device: str) -> str:
+        """The reason of a request that got no answer."""
+        return f"no response within {self.plan.timeout_s:g}s"
 
     def _values(
         self,
@@ -299,23 +327,7 @@ class ModbusConnection:
         pieces: list[ReadRequest[ModbusTagPlan]],
     ) -> None:
         """Log, once per request, that a merged read is replaced by its pieces for good."""
-        gaps = sum(p.count for p in pieces) < merged.count
-        why = (
-            "it bridges registers the device does not define"
-            if gaps
-            else "one of its tags reads registers the device does not define"
-        )
-        log.warning(
-            "Device %s refused the read of %s %d..%d (illegal data address): %s, so it is "
-            "split into %d reads from now on (%s).",
-            device,
-            merged.space.value,
-            merged.start,
-            merged.start + merged.count - 1,
-            why,
-            len(pieces),
-            "set max_gap lower to plan it that way" if gaps else "check the tags' addresses",
-        )
+        log.warning("%s", split_message(device, merged, pieces))
 
     def _active_devices(self) -> set[str]:
         """The devices currently polled (demoted ones send no requests)."""
@@ -389,10 +401,3 @@ class ModbusConnection:
         """Close the connection."""
         self.link.close()
         self.stats.connected = False
-
-
-def _reads_at_most(request: ReadRequest[ModbusTagPlan]) -> int:
-    """Reads one request can cost in a scan: itself, plus its pieces (and theirs) if it gets
-    split."""
-    pieces = split_refused(request)
-    return 1 if pieces == [request] else 1 + sum(map(_reads_at_most, pieces))

@@ -22,7 +22,7 @@ import logging
 import re
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException
@@ -34,6 +34,21 @@ log = logging.getLogger(__name__)
 CLOSED_BY_PEER = "connection closed by the peer"
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
 _ERRNO_IN_TEXT = re.compile(r"\[Errno (\d+)\]")
+
+
+class Link(Protocol):
+    """What a collector needs of a link (the TCP link below, the bus link of buslink.py)."""
+
+    client: Any
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def connect(self) -> str: ...
+
+    async def read(self, method: str, start: int, count: int, unit: int) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 class LinkClosed(ConnectionException):

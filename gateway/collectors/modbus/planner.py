@@ -154,3 +154,10 @@ def _request(batch: list[Span[K]]) -> ReadRequest[K]:
     first = batch[0]
     end = max(span.address + span.count for span in batch)
     return ReadRequest(first.space, first.unit, first.address, end - first.address, tuple(batch))
+
+
+def reads_at_most(request: ReadRequest) -> int:
+    """Reads one request can cost in a scan: itself, plus its pieces (and theirs) if it gets
+    split (`split_refused`)."""
+    pieces = split_refused(request)
+    return 1 if pieces == [request] else 1 + sum(map(reads_at_most, pieces))

@@ -57,6 +57,10 @@ def describe(conn: ConnectionPlan) -> list[str]:
 
 def collector(plan: ConnectionPlan, emit: Emit, clock: Clock) -> Collector:
     # pymodbus (~10 MB) only for a gateway that polls: `check` and `plan` never load it
+    if plan.endpoint.is_bus:  # serial lines and RTU over TCP: one exchange at a time
+        from gateway.collectors.modbus.bus import ModbusBus
+
+        return ModbusBus(plan, emit, clock)
     from gateway.collectors.modbus.collector import ModbusConnection
 
     return ModbusConnection(plan, emit, clock)

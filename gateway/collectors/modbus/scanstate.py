@@ -89,3 +89,19 @@ def unit_hint_message(unit: int, exceptions: str) -> str:
         f"{unit} is the device's (behind a TCP-to-RTU gateway: the id of the device on the "
         "serial line)"
     )
+
+
+def split_message(device: str, merged: ReadRequest, pieces: list[ReadRequest]) -> str:
+    """The warning logged once when a read refused with exception 2 is split for good."""
+    gaps = sum(p.count for p in pieces) < merged.count
+    why = (
+        "it bridges registers the device does not define"
+        if gaps
+        else "one of its tags reads registers the device does not define"
+    )
+    advice = "set max_gap lower to plan it that way" if gaps else "check the tags' addresses"
+    return (
+        f"Device {device} refused the read of {merged.space.value} {merged.start}.."
+        f"{merged.start + merged.count - 1} (illegal data address): {why}, so it is split "
+        f"into {len(pieces)} reads from now on ({advice})."
+    )

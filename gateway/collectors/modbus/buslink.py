@@ -1,0 +1,272 @@
+"""One bus link: a serial line (RTU or ASCII) or RTU frames over TCP, one exchange at a time.
+
+pymodbus's clients do the framing; this link adds what a bus needs and pymodbus 3.16 does
+not do:
+
+- each request waits its own device's timeout and is retried by its device's count (the
+  client's own retries are off, so that every try below is ours);
+- the 3.5-character silence after the last byte heard and the device's `pause` after each
+  exchange, before the next frame goes out;
+- what arrived instead of an answer (busframes.py): a frame that cannot be a valid answer
+  fails the try at once rather than at the timeout;
+- after a failed try, the receive buffer is discarded and so is everything arriving until
+  the line has been quiet for the drain window: a late answer is never taken for the answer
+  to the next request (RTU answers carry no transaction id);
+- why the port could not be opened (missing, permission, locked, not a tty) and, over TCP,
+  the same descriptions as the TCP link; a peer that closes the link fails the request at
+  once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException, ModbusIOException
+from pymodbus.framer import FramerType
+
+from gateway.collectors.modbus.busframes import FUNCTIONS, answer_fault, drain_s, silence_s
+from gateway.collectors.modbus.endpoint import Endpoint
+from gateway.collectors.modbus.link import CLOSED_BY_PEER, LinkClosed, describe_connect_error
+from gateway.collectors.modbus.responses import RESPONSES
+
+log = logging.getLogger(__name__)
+
+_ERRNO = re.compile(r"\[Errno (\d+)\]|^\((\d+),|\((\d+), '")
+_BUSY = {errno.EBUSY, errno.EAGAIN}
+
+
+class NoAnswer(ModbusException):
+    """No valid answer after the retries; `reason` says what arrived instead."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _BadFrame(ModbusException):
+    """A try's bytes cannot become a valid answer (set on pymodbus's pending future)."""
+
+
+def describe_serial_error(exc: BaseException | None, path: str, settings: str = "") -> str:
+    """Why the serial port `path` could not be opened (with `settings`, such as "19200 8E1"),
+    for logs and BAD reasons (pure)."""
+    if exc is None:
+        return f"cannot open serial port {path} (timed out)"
+    code = getattr(exc, "errno", None)
+    if code is None and (found := _ERRNO.search(str(exc))):
+        code = int(next(g for g in found.groups() if g))
+    if code == errno.ENOENT:
+        return f"serial port {path} does not exist"
+    if code in (errno.EACCES, errno.EPERM):
+        return (
+            f"permission denied opening serial port {path} (the gateway's user needs to be "
+            "in the group owning it, usually dialout)"
+        )
+    if code in _BUSY:
+        return f"serial port {path} is busy (locked or opened by another program)"
+    if code == errno.ENOTTY:
+        return f"{path} is not a serial port (not a tty)"
+    if code == errno.EINVAL:
+        return f"serial port {path} refused the line settings {settings}".rstrip()
+    if code in (errno.ENXIO, errno.ENODEV):
+        return f"serial port {path} has no device behind it (adapter unplugged?)"
+    return f"cannot open serial port {path}: {exc}"
+
+
+class BusLink:
+    """A pymodbus serial or RTU-over-TCP client, one exchange at a time (see above)."""
+
+    def __init__(
+        self, endpoint: Endpoint, *, timeout: float, name: str, on_closed: Callable[[], None]
+    ) -> None:
+        self.endpoint, self.timeout, self.name = endpoint, timeout, name
+        self._on_closed = on_closed
+        self._silence = silence_s(endpoint)
+        self._drain = drain_s(endpoint)
+        self._in_flight = False
+        self._heard = bytearray()  # since the current try was sent
+        self._expect = (0, 0, 0)  # unit, function, count of the current try
+        self._last_rx = 0.0  # loop time of the last byte heard
+        self._ready_at = 0.0  # loop time the next frame may go out (the device's pause)
+        self._connect_error: OSError | None = None
+        self.client: AsyncModbusSerialClient | AsyncModbusTcpClient
+        if endpoint.is_serial:
+            self.client = AsyncModbusSerialClient(
+                endpoint.path,
+                framer=FramerType.ASCII if endpoint.framing == "ascii" else FramerType.RTU,
+                baudrate=endpoint.baudrate,
+                bytesize=endpoint.bytesize,
+                parity=endpoint.parity,
+                stopbits=endpoint.stopbits,
+                timeout=timeout,
+                retries=0,  # every try is ours (see read)
+                reconnect_delay=0,  # reconnecting is the collector's decision
+                name=name,
+                trace_connect=self._traced,
+            )
+        else:
+            self.client = AsyncModbusTcpClient(
+                endpoint.host,
+                port=endpoint.port,
+                framer=FramerType.RTU,
+                timeout=timeout,
+                retries=0,
+                reconnect_delay=0,
+                name=name,
+                trace_connect=self._traced,
+            )
+        self.client.set_max_no_responses(2**31)  # closing a silent link is the collector's
+        for response in RESPONSES:
+            self.client.register(response)
+        ctx = self.client.ctx
+        create, received = ctx.call_create, ctx.data_received
+
+        async def create_noting_the_error() -> Any:
+            try:
+                return await create()
+            except OSError as exc:  # pyserial's SerialException is an OSError too
+                self._connect_error = exc
+                raise
+
+        def data_received(data: bytes) -> None:
+            self._last_rx = asyncio.get_running_loop().time()
+            if self._in_flight:
+                self._heard += data
+            try:
+                received(data)
+            except ModbusException:  # bytes pymodbus's decoder cannot make a PDU of
+                ctx.recv_buffer = b""
+            if self._in_flight:
+                self._check_frame()
+
+        ctx.call_create = create_noting_the_error
+        ctx.data_received = data_received  # type: ignore[method-assign]
+
+    @property
+    def drain_s(self) -> float:
+        """The quiet the line needs after a failed try before the next frame."""
+        return self._drain
+
+    @property
+    def connected(self) -> bool:
+        """True while the port (or TCP connection) is open."""
+        return self.client.connected
+
+    async def connect(self) -> str:
+        """Open the port or connection: "" when open, else why not."""
+        self._connect_error = None
+        self.client.ctx.comm_params.timeout_connect = self.timeout
+        try:
+            ok = await asyncio.wait_for(self.client.connect(), self.timeout + 1.0)
+        except TimeoutError:
+            ok = False
+        if ok:
+            return ""
+        error = self._connect_error
+        if self.endpoint.is_serial:
+            e = self.endpoint
+            settings = f"{e.baudrate} {e.bytesize}{e.parity}{e.stopbits}"
+            reason = describe_serial_error(error, e.path, settings)
+        else:
+            reason = describe_connect_error(
+                error, self.endpoint.host, self.endpoint.port, self.timeout
+            )
+        log.debug("Modbus %s: connect failed: %s (%r)", self.name, reason, error)
+        return reason
+
+    async def read(
+        self,
+        method: str,
+        start: int,
+        count: int,
+        unit: int,
+        *,
+        timeout: float | None = None,
+        retries: int = 0,
+        pause: float = 0.0,
+    ) -> Any:
+        """One read (pymodbus method name), tried `retries` + 1 times; raises NoAnswer with
+        what arrived instead, LinkClosed when the peer closes meanwhile."""
+        ctx = self.client.ctx
+        wait = self.timeout if timeout is None else timeout
+        ctx.comm_params.timeout_connect = wait  # pymodbus waits this long for an answer
+        function = FUNCTIONS[method]
+        reason = ""
+        for _ in range(retries + 1):
+            await self._quiet()
+            self._heard.clear()
+            self._expect = (unit, function, count)
+            self._in_flight = True
+            try:
+                response = await getattr(self.client, method)(start, count=count, device_id=unit)
+            except _BadFrame as exc:
+                reason = exc.string
+            except LinkClosed:
+                raise
+            except ModbusIOException:  # no valid answer within the timeout
+                reason = answer_fault(
+                    bytes(self._heard), unit, function, count, self.endpoint.framing, timed_out=True
+                ) or (f"no response within {wait:g}s")
+            else:
+                if response.function_code & 0x7F == function:
+                    self._ready_at = asyncio.get_running_loop().time() + pause
+                    return response
+                got = response.function_code & 0x7F
+                reason = f"garbled answer (function {got} to a read of function {function})"
+            finally:
+                self._in_flight = False
+            await self._discard(wait)
+            self._ready_at = asyncio.get_running_loop().time() + pause
+        raise NoAnswer(reason)
+
+    def close(self) -> None:
+        """Close the port or connection (our own close never calls `on_closed`)."""
+        self.client.close()
+
+    async def _quiet(self) -> None:
+        """Wait for the inter-frame silence after the last byte and the last device's pause."""
+        loop = asyncio.get_running_loop()
+        delay = max(self._last_rx + self._silence, self._ready_at) - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _discard(self, timeout: float) -> None:
+        """Drop what was received and whatever arrives until the line has been quiet for the
+        drain window since the failure (at most `timeout` longer while bytes keep coming):
+        a late answer, or the rest of a bad one."""
+        loop = asyncio.get_running_loop()
+        failed = loop.time()
+        give_up = failed + timeout + self._drain
+        while (now := loop.time()) < give_up:
+            rest = max(self._last_rx, failed) + self._drain - now
+            if rest <= 0:
+                break
+            await asyncio.sleep(min(rest, give_up - now))
+        self.client.ctx.recv_buffer = b""
+
+    def _check_frame(self) -> None:
+        """Fail the pending try at once when its bytes cannot become a valid answer."""
+        pending = getattr(self.client.ctx, "response_future", None)
+        if pending is None or pending.done():
+            return
+        unit, function, count = self._expect
+        fault = answer_fault(
+            bytes(self._heard), unit, function, count, self.endpoint.framing, timed_out=False
+        )
+        if fault:
+            pending.set_exception(_BadFrame(fault))
+
+    def _traced(self, connected: bool) -> None:
+        """pymodbus: the transport connected (True) or was lost (False; never on our close)."""
+        if connected:
+            return
+        pending = getattr(self.client.ctx, "response_future", None)
+        if self._in_flight and pending is not None and not pending.done():
+            pending.set_exception(LinkClosed(CLOSED_BY_PEER))
+        self._on_closed()

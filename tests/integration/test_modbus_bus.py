@@ -1,0 +1,217 @@
+"""The bus collector against pymodbus's own RTU/ASCII servers on a socat pty pair, and an RTU
+server over TCP on 127.0.0.1: reads, connect errors, late answers, spoiled frames."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import serial
+from pymodbus.framer import FramerType
+
+from gateway.collectors.modbus.bus import NOT_ANSWERED, ModbusBus
+from gateway.collectors.modbus.buslink import BusLink, NoAnswer
+from gateway.collectors.modbus.endpoint import Endpoint
+from gateway.collectors.modbus.types import Space
+from gateway.model import Quality, Sample
+from simulators.modbus_server import RegisterBank
+from tests.busplan import BLOCKS, bus_plan, device, holding, on_line
+from tests.busserver import serve_rtu_tcp, serve_serial
+from tests.corruptrelay import CorruptingRelay
+from tests.serialpair import pty_pair
+
+pytestmark = pytest.mark.integration
+
+
+def bank_of(*units: int, blocks: int = BLOCKS) -> RegisterBank:
+    bank = RegisterBank()
+    for u in units:
+        for i in range(blocks):
+            bank.unit(u).set(Space.HOLDING_REGISTER, 10 * i, [holding(u, i)])
+    return bank
+
+
+def values(samples: list[Sample]) -> dict[tuple[str, str], object]:
+    return {(s.point.device, s.point.tag): s.value for s in samples}
+
+
+def expected(*units: int) -> dict[tuple[str, str], object]:
+    return {(f"u{u}", f"r{i}"): holding(u, i) for u in units for i in range(BLOCKS)}
+
+
+async def discard(_: object) -> None:
+    return None
+
+
+@pytest.mark.parametrize(
+    ("scheme", "framer"), [("modbus+rtu", FramerType.RTU), ("modbus+ascii", FramerType.ASCII)]
+)
+async def test_every_unit_on_a_serial_line_is_read(serial_line, scheme, framer):
+    gateway_end, device_end = serial_line
+    server = await serve_serial(bank_of(1, 2, 3), device_end, framer)
+    bus = ModbusBus(
+        bus_plan(on_line(gateway_end, scheme), [device(1), device(2), device(3)]), discard
+    )
+    try:
+        samples = await bus.scan_all()
+    finally:
+        bus.close()
+        await server.shutdown()
+    assert all(s.quality is Quality.GOOD for s in samples), [s.reason for s in samples]
+    assert values(samples) == expected(1, 2, 3)
+
+
+async def test_rtu_over_tcp_is_read_and_a_closed_port_is_described():
+    server, port = await serve_rtu_tcp(bank_of(4, 5))
+    plan = bus_plan(Endpoint("modbus+rtu-tcp", "127.0.0.1", port), [device(4), device(5)])
+    bus = ModbusBus(plan, discard)
+    try:
+        samples = await bus.scan_all()
+    finally:
+        bus.close()
+        await server.shutdown()
+    assert values(samples) == expected(4, 5)
+    assert all(s.quality is Quality.GOOD for s in samples)
+    bus = ModbusBus(plan, discard)  # nothing listens any more
+    samples = await bus.scan_all()
+    bus.close()
+    assert {s.reason for s in samples} == {
+        f"not connected: connection refused by 127.0.0.1:{port} (nothing listens on that port)"
+    }
+
+
+async def test_a_serial_port_that_cannot_be_opened_says_why(tmp_path: Path, serial_line):
+    gateway_end, _ = serial_line
+    regular = tmp_path / "not-a-tty"
+    regular.write_bytes(b"")
+    cases = {
+        str(tmp_path / "ttyUSB9"): f"serial port {tmp_path / 'ttyUSB9'} does not exist",
+        str(regular): f"{regular} is not a serial port (not a tty)",
+        gateway_end: f"serial port {gateway_end} is busy (locked or opened by another program)",
+    }
+    with serial.Serial(gateway_end, exclusive=True):  # another program holds the line
+        for path, reason in cases.items():
+            bus = ModbusBus(bus_plan(on_line(path), [device(1)]), discard)
+            samples = await bus.scan_all()
+            bus.close()
+            assert {s.reason for s in samples} == {f"not connected: {reason}"}
+            assert bus.stats.connected is False
+            assert bus.stats.connect_failures == 1
+
+
+async def test_a_late_answer_is_never_taken_for_the_next_requests(serial_line):
+    """Unit 1 answers the read at 0 after its timeout; the next read is of the same unit,
+    function and count at 10: it gets the values at 10, not the late answer."""
+    gateway_end, device_end = serial_line
+    bank = bank_of(1)
+
+    late = asyncio.Event()
+
+    async def slow_get(device_id, func_code, address, count=1):
+        if address == 0:
+            await asyncio.sleep(0.3)
+            late.set()
+        return await RegisterBank.async_getValues(bank, device_id, func_code, address, count)
+
+    bank.async_getValues = slow_get  # type: ignore[method-assign]
+    server = await serve_serial(bank, device_end)
+    # 1200 baud: a drain window (64 characters) of 0.59 s, well past the late answer
+    link = BusLink(
+        on_line(gateway_end, baudrate=1200), timeout=0.2, name="t", on_closed=lambda: None
+    )
+    try:
+        assert await link.connect() == ""
+        with pytest.raises(NoAnswer) as failed:
+            await link.read("read_holding_registers", 0, 1, 1, timeout=0.2)
+        assert failed.value.reason == "no response within 0.2s"
+        answer = await link.read("read_holding_registers", 10, 1, 1, timeout=0.2)
+        assert late.is_set()
+        assert answer.registers == [holding(1, 1)]
+        answer = await link.read("read_holding_registers", 20, 1, 1, timeout=0.2)
+        assert answer.registers == [holding(1, 2)]
+    finally:
+        link.close()
+        await server.shutdown()
+    assert server.order == [1, 1, 1]
+
+
+async def test_spoiled_frames_are_retried_then_bad_and_never_a_wrong_value(tmp_path: Path):
+    with (
+        pty_pair(tmp_path, "gw") as (gateway_end, relay_a),
+        pty_pair(tmp_path, "dev") as (
+            relay_b,
+            device_end,
+        ),
+    ):
+        relay = CorruptingRelay(relay_a, relay_b, fraction=0.3)
+        relay.start()
+        server = await serve_serial(bank_of(1, 2), device_end)
+        plan = bus_plan(on_line(gateway_end), [device(1), device(2)], timeout=0.2, retries=1)
+        bus = ModbusBus(plan, discard)
+        samples: list[Sample] = []
+        try:
+            for _ in range(40):
+                samples += await bus.scan_all()
+        finally:
+            bus.close()
+            await server.shutdown()
+            relay.stop()
+    truth = expected(1, 2)
+    good = [s for s in samples if s.quality is Quality.GOOD]
+    bad = [s for s in samples if s.quality is Quality.BAD]
+    assert all(truth[s.point.device, s.point.tag] == s.value for s in good)
+    assert set(relay.spoiled) == set(CorruptingRelay.MODES)
+    assert len(good) > len(samples) * 0.6  # the retries win most spoiled answers back
+    reasons = {s.reason.split(" (")[0] for s in bad}
+    assert reasons <= {
+        "CRC error in the answer",
+        "truncated answer",
+        "garbled answer",
+        NOT_ANSWERED,
+    }
+    assert reasons & {"CRC error in the answer", "truncated answer", "garbled answer"}
+    assert bus.stats.connect_failures == 0  # a spoiled frame is the device's, not the link's
+
+
+async def test_a_line_that_goes_silent_recovers_by_itself(tmp_path: Path):
+    with (
+        pty_pair(tmp_path, "gw") as (gateway_end, relay_a),
+        pty_pair(tmp_path, "dev") as (
+            relay_b,
+            device_end,
+        ),
+    ):
+        relay = CorruptingRelay(relay_a, relay_b, fraction=0.0)
+        relay.start()
+        server = await serve_serial(bank_of(1), device_end)
+        batches = []
+
+        async def emit(batch):
+            batches.append((relay.mute, batch.readings()))
+
+        plan = bus_plan(on_line(gateway_end), [device(1, scan_rate=0.1)], timeout=0.1)
+        bus = ModbusBus(plan, emit, backoff=(0.1, 0.2))
+        task = asyncio.create_task(bus.run())
+        try:
+            await until(lambda: len(batches) >= 3)
+            relay.mute = True
+            await until(lambda: bus.stats.connect_failures >= 1 and len(batches) >= 10)
+            relay.mute = False
+            await until(lambda: batches[-1][1][0].quality is Quality.GOOD, 20)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await server.shutdown()
+            relay.stop()
+    silent = [s for muted, readings in batches if muted for s in readings]
+    assert {s.reason for s in silent} & {"no response within 0.1s"}
+    assert values(batches[-1][1]) == {("u1", "r0"): 1000, ("u1", "r1"): 1001, ("u1", "r2"): 1002}
+
+
+async def until(condition, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
