@@ -187,12 +187,11 @@ def measure(args: argparse.Namespace, folder: Path, db: VictoriaMetrics) -> dict
                 start = time.time()
                 time.sleep(args.seconds)
                 end = time.time()
-                time.sleep(2.0)  # the last samples of the window reach the database
-                per_unit = counted(db.url, start, end)
             finally:
-                code = _stop(gateway)
+                code = _stop(gateway)  # SIGTERM: it drains its buffer into the database
         finally:
             _stop(plant)
+        per_unit = counted(db.url, start, end)
     wall = end - start
     samples = sum(per_unit.values())
     rate = samples / wall
