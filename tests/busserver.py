@@ -83,9 +83,10 @@ async def serve_serial(
     return server
 
 
-async def serve_rtu_tcp(bank: RegisterBank) -> tuple[ModbusTcpServer, int]:
-    """Serve `bank` with RTU framing over TCP on 127.0.0.1: the server and its port."""
-    server = _RtuTcp(_placeholder(), framer=FramerType.RTU, address=("127.0.0.1", 0))
+async def serve_rtu_tcp(bank: RegisterBank, port: int = 0) -> tuple[ModbusTcpServer, int]:
+    """Serve `bank` with RTU framing over TCP on 127.0.0.1 (port 0: a free one): the server
+    and its port."""
+    server = _RtuTcp(_placeholder(), framer=FramerType.RTU, address=("127.0.0.1", port))
     server.requests, server.order, server.one_at_a_time = Counter(), [], asyncio.Lock()
     server.context = bank  # type: ignore[assignment]
     await server.serve_forever(background=True)

@@ -4,6 +4,7 @@ server over TCP on 127.0.0.1: reads, connect errors, late answers, spoiled frame
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,121 @@ async def until(condition, seconds: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("condition not met in time")
+
+
+async def test_an_unplugged_line_is_down_and_is_read_again_once_plugged_back(tmp_path: Path):
+    batches: list[list[Sample]] = []
+
+    async def emit(batch):
+        batches.append(batch.readings())
+
+    path = str(tmp_path / "line-a")  # the gateway end of pty_pair(tmp_path)
+    plan = bus_plan(on_line(path), [device(1, scan_rate=0.1)], timeout=0.2)
+    bus = ModbusBus(plan, emit, backoff=(0.1, 0.2))
+    task = asyncio.create_task(bus.run())
+    try:
+        with pty_pair(tmp_path) as (_, device_end):
+            server = await serve_serial(bank_of(1), device_end)
+            await until(lambda: batches and batches[-1][0].quality is Quality.GOOD)
+            await server.shutdown()
+        unplugged = len(batches)  # socat is gone: so are both ptys and their links
+        await until(lambda: any("does not exist" in s.reason for s in batches[-1]))
+        assert not bus.stats.connected
+        with pty_pair(tmp_path) as (_, device_end):  # plugged back, at the same path
+            server = await serve_serial(bank_of(1), device_end)
+            await until(lambda: batches[-1][0].quality is Quality.GOOD)
+            await server.shutdown()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    reasons = {s.reason for b in batches[unplugged:] for s in b if s.quality is Quality.BAD}
+    assert f"not connected: serial port {path} went away (adapter unplugged?)" in reasons
+    assert f"not connected: serial port {path} does not exist" in reasons
+    assert values(batches[-1]) == expected(1)
+
+
+async def test_the_silence_and_each_devices_pause_are_kept_between_frames(serial_line):
+    """Lower bounds only (a sleep never ends early): 1200 baud keeps 3.5 characters (32 ms)
+    after every answer, unit 1 asks 0.15 s more after each of its exchanges."""
+    gateway_end, device_end = serial_line
+    server = await serve_serial(bank_of(1, 2), device_end)
+    loop = asyncio.get_running_loop()
+    arrivals: list[tuple[int, float]] = []
+
+    class Timed(list):  # the server's list of requests, timed as they arrive
+        def append(self, unit: int) -> None:
+            arrivals.append((unit, loop.time()))
+            super().append(unit)
+
+    server.order = Timed()
+    timing = {"u1": (0.3, 0, 0.15), "u2": (0.3, 0, 0.0)}
+    plan = bus_plan(on_line(gateway_end, baudrate=1200), [device(1), device(2)], timing=timing)
+    bus = ModbusBus(plan, discard)
+    try:
+        await bus.scan_all()
+    finally:
+        bus.close()
+        await server.shutdown()
+    assert [u for u, _ in arrivals] == [1, 1, 1, 2, 2, 2]
+    gaps = [(a[0], b[1] - a[1]) for a, b in itertools.pairwise(arrivals)]
+    silence = 3.5 * 10 / 1200  # parity N: 10 bits a character
+    assert all(gap >= 0.15 for unit, gap in gaps if unit == 1)
+    assert all(gap >= silence for unit, gap in gaps if unit == 2)
+
+
+async def test_a_late_answer_of_another_size_is_refused_and_the_read_tried_again(serial_line):
+    """The late answer (2 registers) arrives while the next read (1 register) waits: it is
+    no answer to that read, which is tried again after the line is quiet."""
+    gateway_end, device_end = serial_line
+    bank = bank_of(1)
+
+    async def slow_get(device_id, func_code, address, count=1):
+        if address == 0:
+            await asyncio.sleep(0.35)  # past the timeout and the 50 ms drain window
+        return await RegisterBank.async_getValues(bank, device_id, func_code, address, count)
+
+    bank.async_getValues = slow_get  # type: ignore[method-assign]
+    bank.unit(1).set(Space.HOLDING_REGISTER, 1, [7])
+    server = await serve_serial(bank, device_end)
+    link = BusLink(
+        on_line(gateway_end, baudrate=115200), timeout=0.2, name="t", on_closed=lambda: None
+    )
+    try:
+        assert await link.connect() == ""
+        with pytest.raises(NoAnswer):
+            await link.read("read_holding_registers", 0, 2, 1, timeout=0.2)
+        answer = await link.read("read_holding_registers", 10, 1, 1, timeout=0.5, retries=1)
+        assert answer.registers == [holding(1, 1)]
+    finally:
+        link.close()
+        await server.shutdown()
+
+
+async def test_rtu_over_tcp_closed_by_the_server_is_down_then_read_again():
+    bank = bank_of(4)
+    server, port = await serve_rtu_tcp(bank)
+    batches: list[list[Sample]] = []
+
+    async def emit(batch):
+        batches.append(batch.readings())
+
+    plan = bus_plan(Endpoint("modbus+rtu-tcp", "127.0.0.1", port), [device(4, scan_rate=0.1)])
+    bus = ModbusBus(plan, emit, backoff=(0.1, 0.2))
+    task = asyncio.create_task(bus.run())
+    try:
+        await until(lambda: batches and batches[-1][0].quality is Quality.GOOD)
+        await server.shutdown()  # closes the connection
+        await until(lambda: not bus.stats.connected and batches[-1][0].quality is Quality.BAD)
+        seen = len(batches)
+        server, _ = await serve_rtu_tcp(bank, port)
+        await until(lambda: len(batches) > seen and batches[-1][0].quality is Quality.GOOD)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await server.shutdown()
+    reasons = {s.reason for b in batches for s in b if s.quality is Quality.BAD}
+    assert reasons & {
+        "connection closed by the peer",
+        "not connected: connection closed by the peer",
+    }
+    assert values(batches[-1]) == expected(4)

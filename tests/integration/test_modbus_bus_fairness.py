@@ -8,7 +8,8 @@ from collections import defaultdict
 
 import pytest
 
-from gateway.collectors.modbus.bus import NOT_ANSWERED, ModbusBus
+from gateway.collectors.modbus.bus import BROADCAST, NOT_ANSWERED, ModbusBus
+from gateway.collectors.schedule import Stop
 from gateway.model import Batch, Quality, Sample
 from tests.busplan import BLOCKS, bus_plan, device, on_line
 from tests.busserver import serve_serial
@@ -65,12 +66,12 @@ async def test_a_device_with_many_requests_does_not_hold_the_line(serial_line):
     record = Recorder()
     bus = ModbusBus(bus_plan(on_line(gateway_end), [many, one]), record)
     try:
-        await running(bus, lambda: bus.devices["u1"].scans >= 2)
+        await running(bus, lambda: bus.devices["u1"].scans >= 3)
     finally:
         await server.shutdown()
     # unit 2's one request goes out second, not after unit 1's thirty
     assert server.order[:3] == [1, 2, 1]
-    assert bus.devices["u2"].scans >= 2 * bus.devices["u1"].scans
+    assert bus.devices["u2"].scans >= bus.devices["u1"].scans + 2
 
 
 async def test_a_silent_unit_costs_one_timeout_budget_per_scan_then_is_demoted(serial_line):
@@ -79,7 +80,7 @@ async def test_a_silent_unit_costs_one_timeout_budget_per_scan_then_is_demoted(s
     bank.unit(7).faults.silent = True
     server = await serve_serial(bank, device_end)
     record = Recorder()
-    devices = [device(u, scan_rate=0.6, demote_after=2) for u in UNITS]
+    devices = [device(u, blocks=2, scan_rate=0.8, demote_after=2) for u in UNITS]
     timing = {"u7": (0.1, 1, 0.0)}
     bus = ModbusBus(bus_plan(on_line(gateway_end), devices, retries=1, timing=timing), record)
     silent = bus.devices["u7"]
@@ -107,5 +108,43 @@ async def test_a_silent_unit_costs_one_timeout_budget_per_scan_then_is_demoted(s
     scans = [s.scans for s in healthy]
     assert max(scans) - min(scans) <= 1
     assert min(scans) >= silent.scans + silent.skipped_scans - 1
-    # one timeout budget (2 x 0.1 s) fits the 0.6 s rate beside the others' reads: few late
+    # one timeout budget (2 x 0.1 s, 2 drains) fits the 0.8 s rate beside the others' reads
     assert sum(s.late_scans for s in healthy) <= 0.25 * sum(scans)
+
+
+async def test_unit_0_is_never_read(serial_line):
+    gateway_end, device_end = serial_line
+    server = await serve_serial(bank_of(0, 1), device_end)
+    plan = bus_plan(on_line(gateway_end), [device(1), device(0)])
+    broadcast = plan.scans[1]
+    record = Recorder()
+    bus = ModbusBus(plan, record)
+    try:
+        once = await bus.scan(broadcast)
+        await running(bus, lambda: bus.devices["u1"].scans >= 3)
+    finally:
+        await server.shutdown()
+    assert set(server.order) == {1}
+    assert {s.reason for s in once} == {BROADCAST}
+    assert {s.reason for r in record.by_device["u1"] for s in r} == {""}
+    assert {s.reason for r in record.by_device["u0"] for s in r} == {BROADCAST}
+    assert bus.devices["u0"].reads == 0
+
+
+async def test_on_stop_the_scans_in_progress_complete(serial_line):
+    gateway_end, device_end = serial_line
+    server = await serve_serial(bank_of(*UNITS), device_end)
+    stop = Stop()
+    emitted: list[Batch] = []
+
+    async def emit(batch: Batch) -> None:
+        emitted.append(batch)
+        stop.set()  # at the first batch: the other eleven scans are under way
+
+    bus = ModbusBus(bus_plan(on_line(gateway_end), [device(u) for u in UNITS]), emit)
+    try:
+        await asyncio.wait_for(bus.run(stop), 30)
+    finally:
+        await server.shutdown()
+    assert len(emitted) == len(UNITS)
+    assert all(s.quality is Quality.GOOD for b in emitted for s in b.readings())

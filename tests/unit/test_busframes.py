@@ -108,3 +108,18 @@ def test_bytes_of_another_unit_or_noise_are_garbled() -> None:
 )
 def test_why_a_serial_port_did_not_open(exc: BaseException | None, reason: str) -> None:
     assert describe_serial_error(exc, "/dev/ttyUSB9", "19200 8E1") == reason
+
+
+async def test_a_bus_waits_at_shutdown_for_every_scans_requests_at_their_budget() -> None:
+    from gateway.collectors.modbus.bus import ModbusBus
+    from tests.busplan import bus_plan, device, on_line
+
+    async def discard(_: object) -> None:
+        return None
+
+    timing = {"u1": (0.5, 1, 0.1), "u2": (0.2, 0, 0.0)}
+    plan = bus_plan(on_line("/dev/ttyUSB9"), [device(1), device(2)], timing=timing)
+    bus = ModbusBus(plan, discard)  # not connected: building opens nothing
+    drain = 0.05  # 64 characters at 19200 8N1 are 33 ms: the 50 ms floor
+    per_u1, per_u2 = (0.5 + drain) * 2 + 0.1, (0.2 + drain) * 1
+    assert bus.longest_scan_s() == pytest.approx(0.5 + 1.0 + 3 * per_u1 + 3 * per_u2)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from gateway.collectors.modbus.buslink import BusLink, NoAnswer
 from gateway.collectors.modbus.collector import _READ, ILLEGAL_ADDRESS, ModbusConnection
 from gateway.collectors.modbus.compile import ConnectionPlan, ModbusTagPlan, ScanPlan
 from gateway.collectors.modbus.extract import failed
-from gateway.collectors.modbus.link import CLOSED_BY_PEER, Link
+from gateway.collectors.modbus.link import Link
 from gateway.collectors.modbus.planner import ReadRequest, reads_at_most, split_refused
 from gateway.collectors.modbus.scanstate import Outcome, ScanTally
 from gateway.collectors.schedule import PhasedRate, Stop, phases, sleep_or_stop
@@ -75,7 +76,7 @@ class ModbusBus(ModbusConnection):
             self.plan.endpoint,
             timeout=self.plan.timeout_s,
             name=self.name,
-            on_closed=lambda: self._lost(CLOSED_BY_PEER),
+            on_closed=lambda: self._lost(self.bus.closed_reason),
         )
         return self.bus
 
@@ -194,9 +195,11 @@ class ModbusBus(ModbusConnection):
             self._requests[id(run.scan)][:] = run.tally.next_order(run.todo)
             self._scan_done(run.scan, run.tally)
 
-    async def _exchange(self, request: ReadRequest[ModbusTagPlan], unit: int, device: str) -> Any:
+    def _exchange(
+        self, request: ReadRequest[ModbusTagPlan], unit: int, device: str
+    ) -> Awaitable[Any]:
         timeout, retries, pause = self._timing[device]
-        return await self.bus.read(
+        return self.bus.read(
             _READ[request.space],
             request.start,
             request.count,

@@ -79,6 +79,21 @@ def describe_serial_error(exc: BaseException | None, path: str, settings: str = 
     return f"cannot open serial port {path}: {exc}"
 
 
+def _mismatch(response: Any, function: int, count: int) -> str:
+    """Why a valid frame is not the answer to this read (a late answer to another one of the
+    same unit): another function, or another number of values; "" when it is."""
+    if response.function_code & 0x7F != function:
+        got = response.function_code & 0x7F
+        return f"garbled answer (function {got} to a read of function {function})"
+    if response.isError():
+        return ""
+    if function in (1, 2):
+        got, want = len(response.bits), (count + 7) // 8 * 8  # whole bytes of bits
+    else:
+        got, want = len(response.registers), count
+    return "" if got == want else f"garbled answer ({got} values to a read of {count})"
+
+
 class BusLink:
     """A pymodbus serial or RTU-over-TCP client, one exchange at a time (see above)."""
 
@@ -149,6 +164,13 @@ class BusLink:
         ctx.data_received = data_received  # type: ignore[method-assign]
 
     @property
+    def closed_reason(self) -> str:
+        """Why the link went away by itself: the port vanished, or the peer closed it."""
+        if self.endpoint.is_serial:
+            return f"serial port {self.endpoint.path} went away (adapter unplugged?)"
+        return CLOSED_BY_PEER
+
+    @property
     def drain_s(self) -> float:
         """The quiet the line needs after a failed try before the next frame."""
         return self._drain
@@ -214,11 +236,10 @@ class BusLink:
                     bytes(self._heard), unit, function, count, self.endpoint.framing, timed_out=True
                 ) or (f"no response within {wait:g}s")
             else:
-                if response.function_code & 0x7F == function:
+                reason = _mismatch(response, function, count)
+                if not reason:
                     self._ready_at = asyncio.get_running_loop().time() + pause
                     return response
-                got = response.function_code & 0x7F
-                reason = f"garbled answer (function {got} to a read of function {function})"
             finally:
                 self._in_flight = False
             await self._discard(wait)
@@ -268,5 +289,5 @@ class BusLink:
             return
         pending = getattr(self.client.ctx, "response_future", None)
         if self._in_flight and pending is not None and not pending.done():
-            pending.set_exception(LinkClosed(CLOSED_BY_PEER))
+            pending.set_exception(LinkClosed(self.closed_reason))
         self._on_closed()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable
 from typing import Any
 
 from pymodbus.exceptions import ConnectionException, ModbusException
@@ -276,9 +277,11 @@ class ModbusConnection:
         raw = raw_registers(response)[: 2 * request.count]
         return self._values(request, values, raw, now, batch), Outcome.ANSWERED, 0
 
-    async def _exchange(self, request: ReadRequest[ModbusTagPlan], unit: int, device: str) -> Any:
-        """Send one request, return its response (a bus collector adds its device's timing)."""
-        return await self.link.read(_READ[request.space], request.start, request.count, unit)
+    def _exchange(
+        self, request: ReadRequest[ModbusTagPlan], unit: int, device: str
+    ) -> Awaitable[Any]:
+        """The read of one request, to await (a bus collector adds its device's timing)."""
+        return self.link.read(_READ[request.space], request.start, request.count, unit)
 
     def _no_answer(self, exc: ModbusException, device: str) -> str:
         """The reason of a request that got no answer."""
