@@ -143,7 +143,9 @@ async def test_a_line_that_spoils_5_percent_of_answers_recovers_and_writes_no_wr
                 first_bad = stamp if first_bad is None else min(first_bad, stamp)
     assert bad > 0  # the line did spoil answers
     assert first_bad is not None
-    assert good >= 4 * bad, (good, bad, reasons)  # and most reads still got through
+    # and most reads still got through (here about 6 GOOD to 1 BAD: a spoiled answer leaves the
+    # rest of its scan unread, as a silent unit does)
+    assert good >= 2 * bad, (good, bad, reasons)
     # the bus recovered by itself: every cell read GOOD after the first spoiled answer
     assert set(last_good) == CELLS
     assert all(stamp > first_bad for stamp in last_good.values()), (first_bad, last_good)
