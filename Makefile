@@ -65,6 +65,7 @@ demo: $(STAMP)
 bench: $(STAMP) victoria-metrics libmodbus socat
 	$(PY) -m bench
 	$(PY) -m bench.modbus
+	$(PY) -m bench.modbus_rtu
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
