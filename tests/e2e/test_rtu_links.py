@@ -94,10 +94,6 @@ def bad_lines(err: bytes) -> list[str]:
     return [line for line in text.splitlines() if not re.match(r"\d{4}-\d\d-\d\d ", line)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="i10-a2 bug: termios.error (not an OSError) from pyserial escapes BusLink.connect",
-)
 async def test_once_against_a_port_that_refuses_its_settings_is_one_line(tmp_path, serial_line):
     master, _device = serial_line  # a pty refuses parity E when pyserial sets it up again
     proc = await start_gateway("once", str(cell_map(tmp_path / "a.yaml", f"modbus+rtu://{master}")))

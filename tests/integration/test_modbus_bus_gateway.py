@@ -73,25 +73,3 @@ async def test_run_keeps_a_missing_port_down_with_backoff_and_reads_the_others(t
     bad = [f for _, t, f, _ in sink.parsed() if t["device"] == "u1"]
     assert bad
     assert all("r0" not in f for f in bad)  # never a value for a tag that was not read
-
-
-def test_once_on_a_port_refusing_its_line_settings_is_one_line_not_a_traceback(
-    tmp_path: Path, serial_line: tuple[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    # a Linux pty refuses a parity bit (pyserial raises termios.error, not an OSError): the
-    # default 8E1 on a pty is the everyday case of a port that refuses its settings
-    end, _ = serial_line
-    tagmap = tmp_path / "line.yaml"
-    tagmap.write_text(
-        "devices:\n"
-        "  - name: u1\n"
-        f"    endpoint: modbus+rtu://{end}\n"
-        "    unit_id: 1\n"
-        "    tags: [{name: r0, space: holding_register, address: 0}]\n"
-    )
-    assert cli.main(["once", str(tagmap)]) == cli.EXIT_FAILED
-    err = capsys.readouterr().err.splitlines()
-    assert err == [
-        f"BAD modbus+rtu://{end}: not connected: serial port {end} refused the line settings "
-        "19200 8E1"
-    ]
