@@ -11,6 +11,7 @@ import pytest
 import serial
 from pymodbus.framer import FramerType
 
+from gateway.collectors.base import State
 from gateway.collectors.modbus.bus import NOT_ANSWERED, ModbusBus
 from gateway.collectors.modbus.buslink import BusLink, NoAnswer
 from gateway.collectors.modbus.endpoint import Endpoint
@@ -173,6 +174,33 @@ async def test_spoiled_frames_are_retried_then_bad_and_never_a_wrong_value(tmp_p
     }
     assert reasons & {"CRC error in the answer", "truncated answer", "garbled answer"}
     assert bus.stats.connect_failures == 0  # a spoiled frame is the device's, not the link's
+
+
+async def test_a_unit_whose_answers_are_spoiled_is_answering_not_silent(tmp_path: Path):
+    # a CRC error is line noise on an answer that came: the rest of the scan is still read
+    # (its answers may pass) and the unit is not demoted as if it were silent
+    with (
+        pty_pair(tmp_path, "gw") as (gateway_end, relay_a),
+        pty_pair(tmp_path, "dev") as (relay_b, device_end),
+    ):
+        relay = CorruptingRelay(relay_a, relay_b, fraction=1.0)
+        relay.MODES = ("flip",)
+        relay.start()
+        server = await serve_serial(bank_of(1), device_end)
+        plan = bus_plan(on_line(gateway_end), [device(1, demote_after=2)], timeout=0.2)
+        bus = ModbusBus(plan, discard)
+        samples: list[Sample] = []
+        try:
+            for _ in range(4):
+                samples += (await bus.scan_batch(plan.scans[0])).readings()
+        finally:
+            bus.close()
+            await server.shutdown()
+            relay.stop()
+    assert server.requests[1] == 4 * BLOCKS  # every request of every scan was sent
+    assert {s.reason for s in samples} == {"CRC error in the answer"}
+    assert bus.devices["u1"].state is State.UP
+    assert bus.devices["u1"].skipped_scans == 0
 
 
 async def test_a_line_that_goes_silent_recovers_by_itself(tmp_path: Path):

@@ -8,9 +8,10 @@ schedule and its late-scan count. Each request waits its own device's timeout an
 the link keeps the inter-frame silence and the device's pause (buslink.py).
 
 A unit that does not answer costs one timeout budget per scan: after its first request that
-got no answer (after its retries) the rest of that scan is BAD `not read: the device did not
-answer` without being sent, and after `demote_after` such scans the device is demoted
-(devicestate.py) so it stops costing the healthy units their bus time. Unit 0 (broadcast)
+got no answer (after its retries; nothing heard: a spoiled answer is line noise, not a silent
+unit) the rest of that scan is BAD `not read: the device did not answer` without being
+sent, and after `demote_after` such scans the device is demoted (devicestate.py) so it
+stops costing the healthy units their bus time. Unit 0 (broadcast)
 is never read: nobody answers a broadcast.
 """
 
@@ -209,7 +210,7 @@ class ModbusBus(ModbusConnection):
             pause=pause,
         )
 
-    def _no_answer(self, exc: ModbusException, device: str) -> str:
-        if isinstance(exc, NoAnswer):
-            return exc.reason
-        return f"no response within {self._timing[device][0]:g}s"
+    def _no_answer(self, exc: ModbusException, device: str) -> tuple[str, bool]:
+        if isinstance(exc, NoAnswer):  # bytes heard: line noise, not a silent unit
+            return exc.reason, not exc.heard
+        return f"no response within {self._timing[device][0]:g}s", True

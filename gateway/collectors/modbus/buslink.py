@@ -44,11 +44,13 @@ _BUSY = {errno.EBUSY, errno.EAGAIN}
 
 
 class NoAnswer(ModbusException):
-    """No valid answer after the retries; `reason` says what arrived instead."""
+    """No valid answer after the retries; `reason` says what arrived instead, `heard` whether
+    anything did (a spoiled answer: the unit is there, the line is noisy)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, heard: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.heard = heard
 
 
 class _BadFrame(ModbusException):
@@ -225,7 +227,7 @@ class BusLink:
         wait = self.timeout if timeout is None else timeout
         ctx.comm_params.timeout_connect = wait  # pymodbus waits this long for an answer
         function = FUNCTIONS[method]
-        reason = ""
+        reason, heard = "", False
         for _ in range(retries + 1):
             await self._quiet()
             self._heard.clear()
@@ -248,9 +250,10 @@ class BusLink:
                     return response
             finally:
                 self._in_flight = False
+            heard = heard or bool(self._heard)
             await self._discard(wait)
             self._ready_at = asyncio.get_running_loop().time() + pause
-        raise NoAnswer(reason)
+        raise NoAnswer(reason, heard)
 
     def close(self) -> None:
         """Close the port or connection (our own close never calls `on_closed`)."""

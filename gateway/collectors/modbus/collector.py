@@ -255,7 +255,9 @@ class ModbusConnection:
             return failed(request, self.clock.now_ns(), self._last_error), Outcome.LINK_LOST, 0
         except ModbusException as exc:
             stats.read_errors += 1
-            reason = self._no_answer(exc, device)
+            reason, silent = self._no_answer(exc, device)
+            if not silent:  # a spoiled answer: the device is there
+                return failed(request, self.clock.now_ns(), reason), Outcome.ANSWERED, 0
             self._silent.add(device)
             return failed(request, self.clock.now_ns(), reason), Outcome.SILENT, 0
         now = self.clock.now_ns()
@@ -283,9 +285,9 @@ class ModbusConnection:
         """The read of one request, to await (a bus collector adds its device's timing)."""
         return self.link.read(_READ[request.space], request.start, request.count, unit)
 
-    def _no_answer(self, exc: ModbusException, device: str) -> str:
-        """The reason of a request that got no answer."""
-        return f"no response within {self.plan.timeout_s:g}s"
+    def _no_answer(self, exc: ModbusException, device: str) -> tuple[str, bool]:
+        """The reason of a request that got no valid answer, and whether nothing came."""
+        return f"no response within {self.plan.timeout_s:g}s", True
 
     def _values(
         self,
