@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.clock import Clock, SystemClock
+from gateway.collectors.schedule import sleep_or_stop
 from simulators.record import Recorder
 from simulators.scenario import Event, Scenario
 
@@ -79,7 +80,7 @@ class PlantRunner:
                 self.steps += 1
                 await self._fire_due_events()
                 await self.publish()
-                await self._pace(start)
+                await self._pace(start, stop)
         finally:  # a server restart still in progress must not bring a server back later
             for task in self._tasks:
                 task.cancel()
@@ -93,12 +94,15 @@ class PlantRunner:
     def _finished(self) -> bool:
         return self.duration is not None and self.plant.t >= self.duration - 1e-9
 
-    async def _pace(self, start: float) -> None:
+    async def _pace(self, start: float, stop: asyncio.Event) -> None:
         if self.speed is None:
             await asyncio.sleep(0)
             return
         wait = start + self.plant.t / self.speed - self.clock.monotonic()
-        await self.clock.sleep(wait) if wait > 0 else await asyncio.sleep(0)
+        if wait <= 0:
+            await asyncio.sleep(0)
+        else:  # a stop ends the wait: at a slow speed the next step can be minutes away
+            await sleep_or_stop(self.clock, wait, stop)
 
     async def _fire_due_events(self) -> None:
         while self.events and self.events[0].at <= self.plant.t + 1e-9:

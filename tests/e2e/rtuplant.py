@@ -69,9 +69,9 @@ class RtuPlant:
     def log(self) -> str:
         return "".join(self.lines)
 
-    async def stop(self, patience: float = 2.0) -> None:
-        """SIGTERM, and SIGKILL after `patience` seconds: a plant at a very low speed notices
-        the signal only at its next step, which may be many minutes away."""
+    async def stop(self, patience: float = 10.0) -> None:
+        """SIGTERM (a stop ends the plant's wait for its next step, however slow its speed),
+        and SIGKILL after `patience` seconds so that a hung plant cannot hang the test."""
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
+from gateway.collectors.schedule import Stop
 from gateway.testing import FakeClock
 from simulators.process.plant import Plant
 from simulators.runner import PlantRunner
@@ -70,3 +72,16 @@ async def test_a_pending_server_restart_does_not_outlive_the_run():
     assert runner.pending == 0  # the restart (30 s of downtime) was cancelled, not left running
     await plc.stop()
     assert plc.handle is None
+
+
+async def test_a_stop_ends_a_slow_run_without_waiting_for_its_next_step():
+    # at speed 0.001 the next step is 1000 s away: a stop (SIGTERM) must not wait for it
+    plant = Plant(cells=1, seed=1)
+    runner = PlantRunner(plant, speed=0.001)
+    stop = Stop()
+    task = asyncio.create_task(runner.run(stop))
+    while runner.steps < 1:
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 30)  # a bound far below the 1000 s step, not a speed
+    assert runner.steps == 1
