@@ -1,4 +1,5 @@
-"""The Modbus TCP protocol as the core sees it (registered under `modbus`)."""
+"""The Modbus protocol (TCP, RTU, ASCII, RTU over TCP) as the core sees it (registered under
+`modbus`)."""
 
 from __future__ import annotations
 
