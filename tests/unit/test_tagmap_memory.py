@@ -13,6 +13,7 @@ from gateway.collectors.modbus.compile import compile_device
 from gateway.collectors.modbus.models import ModbusDevice
 from gateway.config import load_tagmaps
 from gateway.errors import ConfigError
+from gateway.pipeline.scale import Scale
 
 TWO_DEVICES = """\
 devices:
@@ -83,6 +84,17 @@ def test_the_points_of_a_device_share_their_tag_set_and_series(tmp_path: Path) -
     assert len(points) == 4
     assert all(p.tags is points[0].tags and p.series is points[0].series for p in points)
     assert points[0].series == "modbus,device=cell01,site=a"
+
+
+def test_tags_scaled_alike_share_their_scaling_and_scale_rule(tmp_path: Path) -> None:
+    one, _ = load(tmp_path)
+    v1, v2 = (t for scan in compile_device(one) for t in scan.tags if t.point.tag in ("v1", "v2"))
+    assert v1.scale == (2.0, 0.0)
+    assert v1.scale is v2.scale
+    # as built from separate tuples too (another protocol, another compile step)
+    stage = Scale({v1.point: (2.0, 0.0), v2.point: (float(2), 0.0)})
+    assert stage.rules[v1.point] is stage.rules[v2.point]
+    assert stage.rules[v1.point] == (2.0, 0.0, 0)
 
 
 def test_checking_a_map_does_not_import_the_influxdb_client(tmp_path: Path) -> None:
