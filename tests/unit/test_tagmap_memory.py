@@ -67,6 +67,14 @@ def test_a_csv_named_by_two_devices_is_read_once_and_shares_its_texts(tmp_path: 
     assert one.tags[2] is not two.tags[0]
 
 
+def test_the_numbers_of_a_shared_csv_list_are_one_object_for_every_device(
+    tmp_path: Path,
+) -> None:
+    one, two = load(tmp_path, CSV.replace(",0,", ",1000,"))
+    assert one.tags[2].address == 1000
+    assert one.tags[2].address is two.tags[0].address  # parsed from text once per device
+
+
 def test_a_bad_shared_row_is_located_in_each_device(tmp_path: Path) -> None:
     bad = CSV + "t3,holding_register,x,uint16\n"
     with pytest.raises(ConfigError) as caught:
