@@ -116,3 +116,16 @@ def test_checking_a_map_does_not_import_the_influxdb_client(tmp_path: Path) -> N
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_influxdb_sink_does_without_aiohttp() -> None:
+    # influxdb-client's async client needs aiohttp: ~10 MB of imports in every gateway
+    code = (
+        "import asyncio, sys\nfrom gateway.sinks.influxdb import InfluxDBSink\n"
+        "sink = InfluxDBSink('http://127.0.0.1:9', 't', 'o', 'b')\n"
+        "asyncio.run(sink.start())\nasyncio.run(sink.close())\n"
+        "print('aiohttp' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False"
