@@ -162,6 +162,9 @@ class InfluxDBSink:
             status = await asyncio.to_thread(self._post, self._service, body)
         except ApiException as exc:
             detail = _detail(exc)
+            if not exc.status:  # the client's own: a TLS failure, no HTTP answer at all
+                reason = " ".join(str(exc.reason or detail).split())
+                raise RetryableSinkError(f"{self.name}: cannot reach {self.url}: {reason}") from exc
             raise classify_status(exc.status, detail, exc.headers, self.name) from exc
         except _NETWORK_ERRORS as exc:
             raise RetryableSinkError(
