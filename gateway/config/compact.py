@@ -3,7 +3,8 @@
 Each pydantic model keeps the set of the fields that were given (`model_fields_set`), about
 700 bytes for a tag with five of them, and most tags of a map give the same fields. The
 loader hands every validated device to `share_common_parts`, which makes equal field sets,
-empty `tags` mappings and equal nested models (`scale`, `deadband`) one shared object each.
+empty `tags` mappings, equal nested models (`scale`, `deadband`) and equal whole numbers (the
+addresses of a CSV list, parsed again for each device that names it) one shared object each.
 The models stay frozen and unchanged in value; pydantic copies the field set before it
 changes one (`model_copy`).
 """
@@ -62,6 +63,7 @@ class Sharing:
     def __init__(self, device_models: Iterable[type[BaseModel]] = ()) -> None:
         self.field_sets: dict[frozenset[str], set[str]] = {}
         self.models: dict[Any, BaseModel] = {}
+        self.ints: dict[int, int] = {}
         seen: set[type[BaseModel]] = set()
         for device in device_models:
             tags = device.model_fields.get("tags")
@@ -94,6 +96,8 @@ class Sharing:
                 values[name] = self.model(value)
             elif type(value) is dict and not value:
                 values[name] = _EMPTY
+            elif type(value) is int:  # 32 bytes each beyond CPython's small ints
+                values[name] = self.ints.setdefault(value, value)
         return rebuilt(tag)
 
 

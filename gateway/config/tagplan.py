@@ -14,16 +14,17 @@ _T = TypeVar("_T")
 
 
 def linear(scale: Scaling | None) -> tuple[float, float] | None:
-    """Both scaling forms as (factor, offset); None when the tag is not scaled."""
+    """Both scaling forms as (factor, offset); None when the tag is not scaled. Equal
+    scalings are one tuple (tags are mostly scaled alike: one tuple per tag costs 56 bytes)."""
     if scale is None:
         return None
     if scale.raw is not None and scale.eng is not None:
         (r0, r1), (e0, e1) = scale.raw, scale.eng
         factor = (e1 - e0) / (r1 - r0)
-        return factor, e0 - r0 * factor
+        return _shared((factor, e0 - r0 * factor))
     if scale.factor == 1.0 and scale.offset == 0.0:
         return None
-    return scale.factor, scale.offset
+    return _shared((scale.factor, scale.offset))
 
 
 def deadband_threshold(tag: TagFields, default: Deadband | None, numeric: bool) -> float | None:

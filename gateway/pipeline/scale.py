@@ -33,9 +33,12 @@ class Scale:
     """Apply each point's linear scaling; scaled values are floats."""
 
     def __init__(self, rules: dict[Point, tuple[float, float]]) -> None:
+        # one rule per distinct scaling, shared by its points (100,000 tags are mostly
+        # scaled alike: a tuple each would cost 64 bytes per tag and a resolution() each)
+        alike: dict[tuple[float, float], tuple[float, float, int | None]] = {}
         self.rules = {
-            point: (factor, offset, resolution(factor, offset))
-            for point, (factor, offset) in rules.items()
+            point: alike.get(scale) or alike.setdefault(scale, (*scale, resolution(*scale)))
+            for point, scale in rules.items()
         }
 
     def __call__(self, sample: Sample) -> Sample | None:

@@ -372,6 +372,25 @@ async def test_connection_dropped_is_retryable() -> None:
         await server.wait_closed()
 
 
+async def test_a_tls_failure_is_unreachable_not_an_http_status() -> None:
+    async def plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")  # no TLS
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(plain, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    tls = InfluxDBSink(f"https://127.0.0.1:{port}", "t", "o", "b")
+    try:
+        with pytest.raises(RetryableSinkError, match=r"cannot reach .*SSL") as exc:
+            await tls.write(["m v=1i 1"])
+        assert "HTTP" not in str(exc.value).split("cannot reach")[0]
+    finally:
+        await tls.close()
+        server.close()
+        await server.wait_closed()
+
+
 # -- Retry-After parsing -------------------------------------------------------------------------
 
 

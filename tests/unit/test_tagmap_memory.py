@@ -13,6 +13,7 @@ from gateway.collectors.modbus.compile import compile_device
 from gateway.collectors.modbus.models import ModbusDevice
 from gateway.config import load_tagmaps
 from gateway.errors import ConfigError
+from gateway.pipeline.scale import Scale
 
 TWO_DEVICES = """\
 devices:
@@ -66,6 +67,14 @@ def test_a_csv_named_by_two_devices_is_read_once_and_shares_its_texts(tmp_path: 
     assert one.tags[2] is not two.tags[0]
 
 
+def test_the_numbers_of_a_shared_csv_list_are_one_object_for_every_device(
+    tmp_path: Path,
+) -> None:
+    one, two = load(tmp_path, CSV.replace(",0,", ",1000,"))
+    assert one.tags[2].address == 1000
+    assert one.tags[2].address is two.tags[0].address  # parsed from text once per device
+
+
 def test_a_bad_shared_row_is_located_in_each_device(tmp_path: Path) -> None:
     bad = CSV + "t3,holding_register,x,uint16\n"
     with pytest.raises(ConfigError) as caught:
@@ -85,6 +94,17 @@ def test_the_points_of_a_device_share_their_tag_set_and_series(tmp_path: Path) -
     assert points[0].series == "modbus,device=cell01,site=a"
 
 
+def test_tags_scaled_alike_share_their_scaling_and_scale_rule(tmp_path: Path) -> None:
+    one, _ = load(tmp_path)
+    v1, v2 = (t for scan in compile_device(one) for t in scan.tags if t.point.tag in ("v1", "v2"))
+    assert v1.scale == (2.0, 0.0)
+    assert v1.scale is v2.scale
+    # as built from separate tuples too (another protocol, another compile step)
+    stage = Scale({v1.point: (2.0, 0.0), v2.point: (float(2), 0.0)})
+    assert stage.rules[v1.point] is stage.rules[v2.point]
+    assert stage.rules[v1.point] == (2.0, 0.0, 0)
+
+
 def test_checking_a_map_does_not_import_the_influxdb_client(tmp_path: Path) -> None:
     (tmp_path / "map.yaml").write_text(TWO_DEVICES, encoding="utf-8")
     (tmp_path / "tags.csv").write_text(CSV, encoding="utf-8")
@@ -96,3 +116,16 @@ def test_checking_a_map_does_not_import_the_influxdb_client(tmp_path: Path) -> N
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_influxdb_sink_does_without_aiohttp() -> None:
+    # influxdb-client's async client needs aiohttp: ~10 MB of imports in every gateway
+    code = (
+        "import asyncio, sys\nfrom gateway.sinks.influxdb import InfluxDBSink\n"
+        "sink = InfluxDBSink('http://127.0.0.1:9', 't', 'o', 'b')\n"
+        "asyncio.run(sink.start())\nasyncio.run(sink.close())\n"
+        "print('aiohttp' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False"
