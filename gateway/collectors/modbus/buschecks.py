@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gateway.collectors.modbus.busplan import overload
+from gateway.collectors.modbus.busplan import device_warnings, overload
 from gateway.collectors.modbus.compile import compile_connections
 from gateway.collectors.modbus.endpoint import USUAL_RATES, Endpoint, line_key, parse_endpoint
 from gateway.collectors.modbus.models import ModbusDevice
@@ -111,7 +111,9 @@ def _disagreement(
 
 def warn_buses(devices: Sequence[ModbusDevice]) -> list[tuple[int, Found]]:
     """Lines whose scans cannot keep their rates, at the `endpoint` of the line's first
-    device (only bus devices are compiled: a TCP-only map costs nothing here)."""
+    device; a device's timeout below its turnaround, an exchange longer than its scan
+    interval (`busplan.device_warnings`). Only bus devices are compiled: a TCP-only map costs
+    nothing here."""
     on_bus = [d for d in devices if d.enabled and parse_endpoint(d.endpoint).is_bus]
     if not on_bus:
         return []
@@ -121,4 +123,6 @@ def warn_buses(devices: Sequence[ModbusDevice]) -> list[tuple[int, Found]]:
         warning = overload(conn)
         if warning is not None:
             found.append((index[conn.devices[0]], [(("endpoint",), warning)]))
+        for scan, field, message in device_warnings(conn):
+            found.append((index[scan.device], [((field,), message)]))
     return found
