@@ -368,3 +368,16 @@ def test_two_queries_that_differ_are_still_refused(tmp_path) -> None:
         f"11 devices[2].endpoint: {RTU} is also the line of device 'cell02', with baudrate "
         "9600 (here baudrate 19200): the devices of one line share its settings"
     ]
+
+
+def test_the_framing_of_a_first_device_without_a_query_counts(tmp_path) -> None:
+    problems, _ = load(
+        tmp_path,
+        device("meter", "modbus+ascii:///dev/ttyUSB0", "unit_id: 1"),
+        device("cell02", RTU + "?baudrate=9600", "unit_id: 2"),
+    )
+    assert problems == [
+        "7 devices[1].endpoint: modbus+ascii:///dev/ttyUSB0 is also the line of device "
+        "'meter', with framing ascii (here framing rtu): the devices of one line share its "
+        "settings"
+    ]

@@ -59,7 +59,7 @@ def bus_warnings(device: ModbusDevice) -> Found:
 def check_buses(devices: Sequence[ModbusDevice]) -> list[tuple[int, Found]]:
     """Across the enabled devices of each bus: one unit id per device, one set of line
     settings; reported at the later device, naming the first. A device without a query takes
-    the line's settings (`line_endpoints`): only its framing is compared."""
+    the line's settings (`compile.line_endpoint`): only its framing is compared."""
     bus = [(i, d, parse_endpoint(d.endpoint)) for i, d in enumerate(devices) if d.enabled]
     bus = [(i, d, ep) for i, d, ep in bus if ep.is_bus]
     first_on_line: dict[tuple[str, ...], tuple[ModbusDevice, Endpoint]] = {}
@@ -74,10 +74,13 @@ def check_buses(devices: Sequence[ModbusDevice]) -> list[tuple[int, Found]]:
         key = line_key(endpoint)
         first, first_endpoint = first_on_line[key]
         given, given_endpoint = settings.get(key, (first, first_endpoint))
+        disagree: Found = []
         if endpoint.settings_given and given is not device:
-            found.append((index, _disagreement(given.name, given_endpoint, endpoint)))
-        elif not endpoint.settings_given and first is not device:
-            found.append((index, _disagreement(first.name, first_endpoint, endpoint, ["framing"])))
+            disagree = _disagreement(given.name, given_endpoint, endpoint)
+        if not disagree and first is not device:  # every device: the framing of the first
+            disagree = _disagreement(first.name, first_endpoint, endpoint, ["framing"])
+        if disagree:
+            found.append((index, disagree))
         other = units.setdefault((key, device.unit_id), device)
         if other is not device:
             message = f"devices {other.name!r} and {device.name!r} both have unit id "
