@@ -185,7 +185,6 @@ def test_one_line_is_one_key_whatever_its_settings() -> None:
         "modbus+rtu:///dev//ttyUSB0",
         "modbus+rtu:///dev/ttyUSB0/",
         "modbus+rtu:///dev/./ttyUSB0",
-        "modbus+rtu:///dev/serial/../ttyUSB0",
         "modbus+rtu:///dev/tty%55SB0",  # percent-encoding is decoded (a URL's rule)
     ],
 )
@@ -194,6 +193,16 @@ def test_a_serial_path_is_normalised_at_parse(url: str) -> None:
     assert ep.path == "/dev/ttyUSB0"
     assert str(ep) == "modbus+rtu:///dev/ttyUSB0"
     assert line_key(ep) == line_key(parse_endpoint("modbus+rtu:///dev/ttyUSB0"))
+
+
+def test_dot_dot_is_left_to_the_file_system(tmp_path) -> None:
+    # through a linked directory, `..` is the parent of the link's target, not of the link
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "ttyX").write_bytes(b"")
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "sub")
+    ep = parse_endpoint(f"modbus+rtu://{tmp_path}/link/../ttyX")
+    assert ep.path == f"{tmp_path}/link/../ttyX"
+    assert line_key(ep) == line_key(parse_endpoint(f"modbus+rtu://{tmp_path}/real/ttyX"))
 
 
 def test_percent_encoding_lets_a_path_hold_url_characters() -> None:

@@ -137,8 +137,9 @@ def _serial(url: str, scheme: str, netloc: str, path: str, query: str) -> Endpoi
     if any(ord(char) < 32 or ord(char) == 127 for char in path):
         # decoded from %00..%1F: no device is named so, and open() refuses a NUL
         raise ValueError(f"{url!r}: the serial device path has a control character ({path!r})")
-    # one spelling per path: `//`, a trailing `/`, `.` and `..` (normpath keeps a leading `//`)
-    path = os.path.normpath("/" + path.lstrip("/"))
+    # one spelling per path: no `//`, trailing `/` or `.`; `..` is kept (through a linked
+    # directory it is not the lexical parent: `device_of` resolves it)
+    path = "/" + "/".join(part for part in path.split("/") if part not in ("", "."))
     if path == "/":
         raise ValueError(f"{url!r} has no serial device (expected {example})")
     line = _line(url, scheme, query)
