@@ -303,6 +303,12 @@ def test_impossible_values_are_refused_with_a_hint(url: str, message: str) -> No
         parse_endpoint(url)
 
 
+def test_a_baud_rate_of_thousands_of_digits_is_out_of_range() -> None:
+    # int() refuses more than 4300 digits: the range check must not reach it
+    with pytest.raises(ValueError, match="is not a rate a serial port can take"):
+        parse_endpoint("modbus+rtu:///dev/ttyUSB0?baudrate=" + "9" * 5000)
+
+
 @pytest.mark.parametrize("rate", [50, 300, 31250, 250000, 4000000])
 def test_odd_but_possible_baud_rates_parse(rate: int) -> None:
     assert parse_endpoint(f"modbus+rtu:///dev/ttyUSB0?baudrate={rate}").baudrate == rate

@@ -8,7 +8,9 @@
   parameters of the line behind it may be given for the silences and the wire-time estimate.
 
 Serial lines and RTU over TCP are *buses*: one request at a time, answers matched by order
-only, silences between frames.
+only, silences between frames. A serial path is absolute, percent-decoded and written one way
+(no `//`, trailing `/` or `.`); `line_key` resolves the symlinks of one that exists, so every
+name of one port is one line.
 """
 
 from __future__ import annotations
@@ -181,10 +183,12 @@ def _line(url: str, scheme: str, query: str) -> dict[str, Any]:
 
 
 def _baudrate(url: str, text: str) -> int:
-    if text.isascii() and text.isdigit() and int(text) > 0:
+    # int() refuses thousands of digits: anything that long is out of range anyway
+    if text.isascii() and text.isdigit() and (len(text) > 12 or int(text) > 0):
         low, high = RATE_RANGE
-        if not low <= int(text) <= high:
-            message = f"baudrate {text} is not a rate a serial port can take ({low}..{high} "
+        if len(text) > 12 or not low <= int(text) <= high:
+            shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
+            message = f"baudrate {shown} is not a rate a serial port can take ({low}..{high} "
             raise ValueError(f"{url!r}: {message}bits per second)")
         return int(text)
     usual = ", ".join(map(str, USUAL_RATES))
