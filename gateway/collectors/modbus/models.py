@@ -99,7 +99,7 @@ class ModbusDevice(DeviceFields):
         0.005,
         ge=0,
         description="the device's typical time to answer a request; used only by "
-        "`gateway plan`'s wire-time estimate of a bus and the warnings of plan and check",
+        "`gateway plan`'s wire-time estimate of a bus",
     )
 
     @field_validator("endpoint")
