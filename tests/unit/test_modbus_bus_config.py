@@ -3,6 +3,7 @@ fields `pause` and `turnaround`, unit ids on a bus, and the checks across device
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -240,10 +241,143 @@ def test_devices_of_one_line_must_agree_on_its_settings(tmp_path):
 def test_devices_behind_one_device_server_must_agree_on_its_line(tmp_path):
     problems, _ = load(
         tmp_path,
-        device("cell01", "modbus+rtu-tcp://moxa:4001", "unit_id: 1"),
+        device("cell01", "modbus+rtu-tcp://moxa:4001?stopbits=1", "unit_id: 1"),
         device("cell02", "modbus+rtu-tcp://moxa:4001?stopbits=2", "unit_id: 2"),
     )
     assert problems == [
         "7 devices[1].endpoint: modbus+rtu-tcp://moxa:4001 is also the line of device "
         "'cell01', with stopbits 1 (here stopbits 2): the devices of one line share its settings"
+    ]
+
+
+# --- one serial port under several names ----------------------------------------------------
+
+
+def aliased_port(tmp_path: Path) -> tuple[str, str]:
+    """A port and a udev-style by-id link to it: (the link, the port)."""
+    port = tmp_path / "ttyUSB0"
+    port.write_bytes(b"")
+    (tmp_path / "by-id").mkdir()
+    link = tmp_path / "by-id" / "usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
+    link.symlink_to("../ttyUSB0")
+    return str(link), str(port)
+
+
+def bus_device(name: str, endpoint: str, unit: int) -> ModbusDevice:
+    tag = [{"name": "x", "space": "holding_register", "address": 0}]
+    return ModbusDevice.model_validate(
+        {"name": name, "endpoint": endpoint, "unit_id": unit, "tags": tag}
+    )
+
+
+def test_names_of_one_port_share_one_connection_spelled_as_the_first(tmp_path) -> None:
+    link, port = aliased_port(tmp_path)
+    devices = [
+        bus_device("a", f"modbus+rtu://{link}", 1),
+        bus_device("b", f"modbus+rtu://{port}", 2),
+        bus_device("c", f"modbus+rtu://{tmp_path}//ttyUSB0/", 3),
+    ]
+    (conn,) = compile_connections(devices)
+    assert (str(conn.endpoint), conn.devices) == (f"modbus+rtu://{link}", ("a", "b", "c"))
+
+
+def test_a_pty_end_and_its_dev_pts_name_share_one_connection(serial_line) -> None:
+    end, _ = serial_line
+    target = os.path.realpath(end)
+    devices = [
+        bus_device("a", f"modbus+rtu://{end}", 1),
+        bus_device("b", f"modbus+rtu://{target}", 2),
+    ]
+    (conn,) = compile_connections(devices)
+    assert conn.devices == ("a", "b")
+
+
+def test_one_unit_id_twice_on_two_names_of_one_port(tmp_path) -> None:
+    link, port = aliased_port(tmp_path)
+    problems, _ = load(
+        tmp_path,
+        device("cell01", f"modbus+rtu://{link}", "unit_id: 3"),
+        device("cell02", f"modbus+rtu://{port}", "unit_id: 3"),
+    )
+    assert problems == [
+        f"8 devices[1].unit_id: devices 'cell01' and 'cell02' both have unit id 3 on "
+        f"modbus+rtu://{link} (here {port}, the same device): each device on a bus needs its "
+        "own unit id"
+    ]
+
+
+def test_two_names_of_one_port_must_agree_on_its_settings(tmp_path) -> None:
+    link, port = aliased_port(tmp_path)
+    problems, _ = load(
+        tmp_path,
+        device("cell01", f"modbus+rtu://{link}?baudrate=9600", "unit_id: 1"),
+        device("cell02", f"modbus+rtu://{port}?baudrate=19200", "unit_id: 2"),
+    )
+    assert problems == [
+        f"7 devices[1].endpoint: modbus+rtu://{link} is also the line of device 'cell01', "
+        f"with baudrate 9600 (here {port}, the same device, baudrate 19200): the devices of one "
+        "line share its settings"
+    ]
+
+
+# --- a device without a query takes the line's settings ---------------------------------------
+
+
+def test_a_device_without_a_query_takes_the_settings_of_its_line(tmp_path) -> None:
+    line = RTU + "?baudrate=9600&parity=N"
+    problems, warnings = load(
+        tmp_path,
+        device("cell01", RTU, "unit_id: 1"),  # before the device that gives the query
+        device("cell02", line, "unit_id: 2"),
+        device("cell03", RTU, "unit_id: 3"),
+        device("cell04", line, "unit_id: 4"),
+        device("meter", "modbus+rtu-tcp://moxa:4001", "unit_id: 1"),
+        device("meter2", "modbus+rtu-tcp://moxa:4001?stopbits=2", "unit_id: 2"),
+    )
+    assert (problems, warnings) == ([], [])
+    devices = [bus_device(n, e, u) for n, e, u in [("a", RTU, 1), ("b", line, 2)]]
+    (conn,) = compile_connections(devices)
+    ep = conn.endpoint
+    assert (str(ep), ep.baudrate, ep.parity) == (RTU, 9600, "N")
+    behind = [bus_device("m", "modbus+rtu-tcp://moxa:4001", 1)]
+    behind.append(bus_device("n", "modbus+rtu-tcp://moxa:4001?stopbits=2", 2))
+    assert compile_connections(behind)[0].endpoint.stopbits == 2
+
+
+def test_a_device_without_a_query_keeps_its_framing(tmp_path) -> None:
+    problems, _ = load(
+        tmp_path,
+        device("cell01", RTU + "?baudrate=9600", "unit_id: 1"),
+        device("cell02", "modbus+ascii:///dev/ttyUSB0", "unit_id: 2"),
+    )
+    assert problems == [
+        f"7 devices[1].endpoint: {RTU} is also the line of device 'cell01', with framing rtu "
+        "(here framing ascii): the devices of one line share its settings"
+    ]
+
+
+def test_two_queries_that_differ_are_still_refused(tmp_path) -> None:
+    # the second writes only parity: its baud rate is the default, not the line's 9600
+    problems, _ = load(
+        tmp_path,
+        device("cell01", RTU, "unit_id: 1"),
+        device("cell02", RTU + "?baudrate=9600&parity=N", "unit_id: 2"),
+        device("cell03", RTU + "?parity=N", "unit_id: 3"),
+    )
+    assert problems == [
+        f"11 devices[2].endpoint: {RTU} is also the line of device 'cell02', with baudrate "
+        "9600 (here baudrate 19200): the devices of one line share its settings"
+    ]
+
+
+def test_the_framing_of_a_first_device_without_a_query_counts(tmp_path) -> None:
+    problems, _ = load(
+        tmp_path,
+        device("meter", "modbus+ascii:///dev/ttyUSB0", "unit_id: 1"),
+        device("cell02", RTU + "?baudrate=9600", "unit_id: 2"),
+    )
+    assert problems == [
+        "7 devices[1].endpoint: modbus+ascii:///dev/ttyUSB0 is also the line of device "
+        "'meter', with framing ascii (here framing rtu): the devices of one line share its "
+        "settings"
     ]

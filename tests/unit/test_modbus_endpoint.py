@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -165,12 +166,6 @@ def test_bad_endpoints_say_what_to_fix(url: str, message: str) -> None:
         parse_endpoint(url)
 
 
-def test_a_relative_device_path_is_refused() -> None:
-    # urlsplit gives no leading slash only for "modbus+rtu:ttyUSB0"
-    with pytest.raises(ValueError, match="absolute device path"):
-        parse_endpoint("modbus+rtu:ttyUSB0")
-
-
 def test_one_line_is_one_key_whatever_its_settings() -> None:
     a = parse_endpoint("modbus+rtu:///dev/ttyUSB0")
     b = parse_endpoint("modbus+ascii:///dev/ttyUSB0?baudrate=9600")
@@ -178,3 +173,142 @@ def test_one_line_is_one_key_whatever_its_settings() -> None:
     d = parse_endpoint("modbus+rtu-tcp://moxa:4001?baudrate=9600")
     assert line_key(a) == line_key(b) != line_key(c) == line_key(d)
     assert line_key(parse_endpoint("modbus+tcp://moxa:4001")) != line_key(c)
+
+
+# --- one serial port, one spelling ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "modbus+rtu:////dev/ttyUSB0",
+        "modbus+rtu:///dev//ttyUSB0",
+        "modbus+rtu:///dev/ttyUSB0/",
+        "modbus+rtu:///dev/./ttyUSB0",
+        "modbus+rtu:///dev/tty%55SB0",  # percent-encoding is decoded (a URL's rule)
+    ],
+)
+def test_a_serial_path_is_normalised_at_parse(url: str) -> None:
+    ep = parse_endpoint(url)
+    assert ep.path == "/dev/ttyUSB0"
+    assert str(ep) == "modbus+rtu:///dev/ttyUSB0"
+    assert line_key(ep) == line_key(parse_endpoint("modbus+rtu:///dev/ttyUSB0"))
+
+
+def test_dot_dot_is_left_to_the_file_system(tmp_path) -> None:
+    # through a linked directory, `..` is the parent of the link's target, not of the link
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "ttyX").write_bytes(b"")
+    (tmp_path / "link").symlink_to(tmp_path / "real" / "sub")
+    ep = parse_endpoint(f"modbus+rtu://{tmp_path}/link/../ttyX")
+    assert ep.path == f"{tmp_path}/link/../ttyX"
+    assert line_key(ep) == line_key(parse_endpoint(f"modbus+rtu://{tmp_path}/real/ttyX"))
+
+
+def test_percent_encoding_lets_a_path_hold_url_characters() -> None:
+    assert parse_endpoint("modbus+rtu:///dev/serial/by-id/usb-A%23B%3F").path == (
+        "/dev/serial/by-id/usb-A#B?"
+    )
+
+
+@pytest.mark.parametrize("encoded", ["%00", "%0A", "%1b"])
+def test_a_control_character_in_a_serial_path_is_refused(encoded: str) -> None:
+    url = f"modbus+rtu:///dev/tty{encoded}USB0"
+    with pytest.raises(ValueError, match="control character"):
+        parse_endpoint(url)
+
+
+def test_a_symlink_and_its_target_are_one_line(tmp_path) -> None:
+    port = tmp_path / "ttyUSB0"
+    port.write_bytes(b"")
+    (tmp_path / "by-id").mkdir()
+    alias = tmp_path / "by-id" / "usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0"
+    alias.symlink_to("../ttyUSB0")  # relative, as udev makes them
+    a = parse_endpoint(f"modbus+rtu://{port}")
+    b = parse_endpoint(f"modbus+ascii://{alias}?baudrate=9600")
+    assert line_key(a) == line_key(b)
+    assert line_key(a) != line_key(parse_endpoint(f"modbus+rtu://{tmp_path}/ttyUSB1"))
+
+
+def test_a_pty_end_and_its_dev_pts_device_are_one_line(serial_line) -> None:
+    end, _ = serial_line
+    target = os.path.realpath(end)
+    assert target.startswith("/dev/pts/")
+    assert line_key(parse_endpoint(f"modbus+rtu://{end}")) == line_key(
+        parse_endpoint(f"modbus+rtu://{target}")
+    )
+
+
+def test_a_path_that_does_not_exist_is_its_normalised_spelling() -> None:
+    ep = parse_endpoint("modbus+rtu:///dev/nothing-here/ttyX9")
+    assert line_key(ep) == ("serial", "/dev/nothing-here/ttyX9")
+
+
+# --- values an engineer is told about ---------------------------------------------------------
+
+WINDOWS = (
+    "is a Windows port name: the gateway runs on Linux and takes a device path such as "
+    "/dev/ttyUSB0 or /dev/serial/by-id/... (e.g. modbus+rtu:///dev/ttyUSB0)"
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "modbus+tcp://plc:0",
+            "'modbus+tcp://plc:0': port 0 is not a port (use 1..65535; 502 when left out)",
+        ),
+        (
+            "modbus+rtu-tcp://moxa:0",
+            "'modbus+rtu-tcp://moxa:0': port 0 is not a port (use 1..65535; 502 when left out)",
+        ),
+        (
+            "modbus+rtu:///dev/ttyUSB0?baudrate=99999999999999999",
+            "'modbus+rtu:///dev/ttyUSB0?baudrate=99999999999999999': baudrate 99999999999999999 "
+            "is not a rate a serial port can take (50..4000000 bits per second)",
+        ),
+        (
+            "modbus+rtu-tcp://moxa?baudrate=4000001",
+            "'modbus+rtu-tcp://moxa?baudrate=4000001': baudrate 4000001 is not a rate a serial "
+            "port can take (50..4000000 bits per second)",
+        ),
+        (
+            "modbus+rtu:///dev/ttyUSB0?baudrate=49",
+            "'modbus+rtu:///dev/ttyUSB0?baudrate=49': baudrate 49 is not a rate a serial port "
+            "can take (50..4000000 bits per second)",
+        ),
+        (
+            "modbus+rtu:////",
+            "'modbus+rtu:////' has no serial device (expected modbus+rtu:///dev/ttyUSB0)",
+        ),
+        ("modbus+rtu:///COM3", f"'modbus+rtu:///COM3': COM3 {WINDOWS}"),
+        ("modbus+rtu://COM3", f"'modbus+rtu://COM3': COM3 {WINDOWS}"),
+        ("modbus+ascii:com12", f"'modbus+ascii:com12': com12 {WINDOWS.replace('rtu', 'ascii')}"),
+        (
+            "modbus+rtu:ttyUSB0",
+            "'modbus+rtu:ttyUSB0': the serial device must be an absolute path (a relative one "
+            "would depend on the directory the gateway starts in), e.g. modbus+rtu:///dev/ttyUSB0",
+        ),
+        (
+            "modbus+rtu:./dev/ttyUSB0",
+            "'modbus+rtu:./dev/ttyUSB0': the serial device must be an absolute path (a relative "
+            "one would depend on the directory the gateway starts in), e.g. "
+            "modbus+rtu:///dev/ttyUSB0",
+        ),
+    ],
+)
+def test_impossible_values_are_refused_with_a_hint(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        parse_endpoint(url)
+
+
+def test_a_baud_rate_of_thousands_of_digits_is_out_of_range() -> None:
+    # int() refuses more than 4300 digits: the range check must not reach it
+    with pytest.raises(ValueError, match="is not a rate a serial port can take"):
+        parse_endpoint("modbus+rtu:///dev/ttyUSB0?baudrate=" + "9" * 5000)
+
+
+@pytest.mark.parametrize("rate", [50, 300, 31250, 250000, 4000000])
+def test_odd_but_possible_baud_rates_parse(rate: int) -> None:
+    assert parse_endpoint(f"modbus+rtu:///dev/ttyUSB0?baudrate={rate}").baudrate == rate

@@ -137,19 +137,19 @@ def compile_connections(devices: Sequence[ModbusDevice]) -> tuple[ConnectionPlan
     the largest timeout and retry count among them. The devices of one serial line (one device
     path) or behind one RTU-over-TCP host:port are one connection whatever their query says
     (the checks refuse devices of one line that disagree on its settings); the connection
-    takes the endpoint of its first device.
+    takes the endpoint of its first device, with the settings of the first that gives a query.
     """
     grouped: dict[tuple[str, ...], list[ModbusDevice]] = defaultdict(list)
-    endpoints: dict[tuple[str, ...], Endpoint] = {}
+    endpoints: dict[tuple[str, ...], list[Endpoint]] = defaultdict(list)
     for device in devices:
         if device.enabled and device.tags:
             endpoint = parse_endpoint(device.endpoint)
             key = line_key(endpoint)
-            endpoints.setdefault(key, endpoint)
+            endpoints[key].append(endpoint)
             grouped[key].append(device)
     plans = []
     for key, members in grouped.items():
-        endpoint = endpoints[key]
+        endpoint = line_endpoint(endpoints[key])
         scans = tuple(scan for dev in members for scan in compile_device(dev))
         plans.append(
             ConnectionPlan(
@@ -161,3 +161,11 @@ def compile_connections(devices: Sequence[ModbusDevice]) -> tuple[ConnectionPlan
             )
         )
     return tuple(plans)
+
+
+def line_endpoint(endpoints: Sequence[Endpoint]) -> Endpoint:
+    """The endpoint of a connection: the first device's spelling, the line settings of the
+    first device that gives them (a device without a query takes its line's settings)."""
+    first = endpoints[0]
+    given = next((ep for ep in endpoints if ep.settings_given), first)
+    return dataclasses.replace(given, scheme=first.scheme, host=first.host, path=first.path)

@@ -8,12 +8,16 @@
   parameters of the line behind it may be given for the silences and the wire-time estimate.
 
 Serial lines and RTU over TCP are *buses*: one request at a time, answers matched by order
-only, silences between frames.
+only, silences between frames. A serial path is absolute, percent-decoded and written one way
+(no `//`, trailing `/` or `.`); `line_key` resolves the symlinks of one that exists, so every
+name of one port is one line.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import re
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -33,6 +37,9 @@ class Endpoint:
     parity: str = "E"  # N, E or O
     stopbits: int = 1
     bytesize: int = 8
+    #: False when the URL has no query: on a line whose other devices give one, the line's
+    #: settings are theirs (not part of the endpoint's identity)
+    settings_given: bool = field(default=True, compare=False)
 
     @property
     def is_serial(self) -> bool:
@@ -66,6 +73,10 @@ class Endpoint:
 #: the query parameters of a serial line (also accepted by RTU over TCP: the line behind it)
 LINE_PARAMETERS = ("baudrate", "parity", "stopbits", "bytesize")
 USUAL_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+#: the rates Linux serial ports take (termios B50 .. B4000000); others are typos
+RATE_RANGE = (50, 4_000_000)
+#: COM1, com12: what a Windows user writes for a serial port
+WINDOWS_PORT = re.compile(r"/?(com\d+)", re.IGNORECASE)
 FORMS = {
     "modbus+tcp": "modbus+tcp://host:port",
     "modbus+rtu": "modbus+rtu:///dev/ttyUSB0",
@@ -91,6 +102,8 @@ def parse_endpoint(url: str) -> Endpoint:
         return _serial(url, parts.scheme, parts.netloc, unquote(parts.path), parts.query)
     if not parts.hostname:
         raise ValueError(f"{url!r} has no host (expected {FORMS[parts.scheme]})")
+    if port == 0:  # urlsplit takes it; connecting to it would fail at run time only
+        raise ValueError(f"{url!r}: port 0 is not a port (use 1..65535; 502 when left out)")
     if parts.scheme == "modbus+tcp":
         if parts.path not in ("", "/") or parts.query:
             raise ValueError(f"{url!r}: a Modbus TCP endpoint has no path or query")
@@ -100,11 +113,17 @@ def parse_endpoint(url: str) -> Endpoint:
             f"{url!r}: an RTU-over-TCP endpoint has no path (expected {FORMS[parts.scheme]})"
         )
     line = _line(url, parts.scheme, parts.query)
-    return Endpoint(parts.scheme, parts.hostname, port or 502, "", **line)
+    given = bool(parts.query)
+    return Endpoint(parts.scheme, parts.hostname, port or 502, "", **line, settings_given=given)
 
 
 def _serial(url: str, scheme: str, netloc: str, path: str, query: str) -> Endpoint:
     example = FORMS[scheme]
+    windows = WINDOWS_PORT.fullmatch(netloc or path)
+    if windows:
+        message = f"{windows[1]} is a Windows port name: the gateway runs on Linux and takes a "
+        message += f"device path such as /dev/ttyUSB0 or /dev/serial/by-id/... (e.g. {example})"
+        raise ValueError(f"{url!r}: {message}")
     if netloc:
         host = netloc.rsplit("@", 1)[-1].split(":", 1)[0]
         message = f"{url!r} names a host {host!r}: a serial device is written with three "
@@ -115,10 +134,18 @@ def _serial(url: str, scheme: str, netloc: str, path: str, query: str) -> Endpoi
     if not path or path == "/":
         raise ValueError(f"{url!r} has no serial device (expected {example})")
     if not path.startswith("/"):
-        raise ValueError(
-            f"{url!r}: the serial device needs an absolute device path, e.g. {example}"
-        )
-    return Endpoint(scheme, "", 0, path, **_line(url, scheme, query))
+        message = "the serial device must be an absolute path (a relative one would depend on "
+        raise ValueError(f"{url!r}: {message}the directory the gateway starts in), e.g. {example}")
+    if any(ord(char) < 32 or ord(char) == 127 for char in path):
+        # decoded from %00..%1F: no device is named so, and open() refuses a NUL
+        raise ValueError(f"{url!r}: the serial device path has a control character ({path!r})")
+    # one spelling per path: no `//`, trailing `/` or `.`; `..` is kept (through a linked
+    # directory it is not the lexical parent: `device_of` resolves it)
+    path = "/" + "/".join(part for part in path.split("/") if part not in ("", "."))
+    if path == "/":
+        raise ValueError(f"{url!r} has no serial device (expected {example})")
+    line = _line(url, scheme, query)
+    return Endpoint(scheme, "", 0, path, **line, settings_given=bool(query))
 
 
 def _line(url: str, scheme: str, query: str) -> dict[str, Any]:
@@ -156,7 +183,13 @@ def _line(url: str, scheme: str, query: str) -> dict[str, Any]:
 
 
 def _baudrate(url: str, text: str) -> int:
-    if text.isascii() and text.isdigit() and int(text) > 0:
+    # int() refuses thousands of digits: anything that long is out of range anyway
+    if text.isascii() and text.isdigit() and (len(text) > 12 or int(text) > 0):
+        low, high = RATE_RANGE
+        if len(text) > 12 or not low <= int(text) <= high:
+            shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
+            message = f"baudrate {shown} is not a rate a serial port can take ({low}..{high} "
+            raise ValueError(f"{url!r}: {message}bits per second)")
         return int(text)
     usual = ", ".join(map(str, USUAL_RATES))
     message = f"baudrate must be a positive whole number of bits per second, not {text!r}"
@@ -170,8 +203,15 @@ def _choice(url: str, name: str, text: str, allowed: tuple[int, int]) -> int:
 
 
 def line_key(endpoint: Endpoint) -> tuple[str, ...]:
-    """What makes one connection: a serial device path (whatever framing or settings the
-    devices on it claim: they share the wire), else the scheme, host and port."""
+    """What makes one connection: a serial device (whatever framing or settings the devices
+    on it claim: they share the wire), else the scheme, host and port. A device path that
+    exists is resolved, so /dev/serial/by-id/... and the /dev/ttyUSB0 it links to are one."""
     if endpoint.is_serial:
-        return ("serial", endpoint.path)
+        return ("serial", device_of(endpoint.path))
     return (endpoint.scheme, endpoint.host, str(endpoint.port))
+
+
+def device_of(path: str) -> str:
+    """The device a serial path names: its symlinks resolved when it exists (else as
+    written, already normalised by `parse_endpoint`)."""
+    return os.path.realpath(path) if os.path.exists(path) else path

@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 from gateway.clock import Clock
 from gateway.collectors.base import Collector, Emit
 from gateway.collectors.modbus.buschecks import check_buses, warn_buses
-from gateway.collectors.modbus.busplan import describe_bus_footer, describe_bus_header
+from gateway.collectors.modbus.busplan import (
+    describe_bus_footer,
+    describe_bus_header,
+    try_budget,
+)
 from gateway.collectors.modbus.checks import check_device, device_warnings
-from gateway.collectors.modbus.compile import ConnectionPlan, compile_connections
+from gateway.collectors.modbus.compile import ConnectionPlan, ScanPlan, compile_connections
 from gateway.collectors.modbus.csvcolumns import MODBUS_COLUMNS
 from gateway.collectors.modbus.models import ModbusDevice
 from gateway.collectors.modbus.types import DataType
@@ -34,7 +39,12 @@ def describe(conn: ConnectionPlan) -> list[str]:
     bus = conn.endpoint.is_bus
     if bus:
         lines += describe_bus_header(conn)
+    budgets: dict[str, list[ScanPlan]] = defaultdict(list)  # the scans of each bus device
+    for scan in conn.scans if bus else ():
+        budgets[scan.device].append(scan)
     for scan in conn.scans:
+        if scan.device in budgets:  # before the device's first scan
+            lines.append(f"  {try_budget(conn, budgets.pop(scan.device))}")
         regs = sum(r.count for r in scan.requests)
         wire = ""
         if bus:

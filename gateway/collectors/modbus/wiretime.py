@@ -67,17 +67,25 @@ def silence_s(endpoint: Endpoint) -> float:
     return SILENCE_CHARS * char_time_s(endpoint)
 
 
-def scan_wire_s(endpoint: Endpoint, scan: ScanPlan, turnaround_s: float) -> float:
-    """Seconds the line is busy with one run of `scan`: per request its frames' characters,
-    two silences, the device's turnaround and the scan's pause after the exchange."""
+def frames_s(endpoint: Endpoint, request: ReadRequest[Any]) -> float:
+    """Seconds of the request's and its answer's characters on the line (no silences)."""
+    sent, received = exchange_bytes(request, endpoint.framing)
+    return (sent + received) * char_time_s(endpoint)
+
+
+def exchange_s(
+    endpoint: Endpoint, request: ReadRequest[Any], turnaround_s: float, pause_s: float
+) -> float:
+    """Seconds the line is busy with one request: its frames' characters, two silences, the
+    device's turnaround and the pause after the exchange."""
     if not endpoint.is_bus:
         return 0.0
-    char, silence = char_time_s(endpoint), silence_s(endpoint)
-    total = 0.0
-    for request in scan.requests:
-        sent, received = exchange_bytes(request, endpoint.framing)
-        total += (sent + received) * char + 2 * silence + turnaround_s + scan.pause_s
-    return total
+    return frames_s(endpoint, request) + 2 * silence_s(endpoint) + turnaround_s + pause_s
+
+
+def scan_wire_s(endpoint: Endpoint, scan: ScanPlan, turnaround_s: float) -> float:
+    """Seconds the line is busy with one run of `scan`: the sum of its exchanges."""
+    return sum(exchange_s(endpoint, r, turnaround_s, scan.pause_s) for r in scan.requests)
 
 
 def scan_load(endpoint: Endpoint, scan: ScanPlan) -> float:
