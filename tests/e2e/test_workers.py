@@ -344,9 +344,11 @@ async def test_sigterm_to_the_supervisor_and_every_worker_at_once_still_drains(t
         while len(workers) < 2:
             await asyncio.wait_for(proc.stderr.readline(), 30)
             workers = children(proc.pid)
+        # both workers past their start (their signal handlers installed): each wrote lines
         await poll(
-            lambda: (
-                (lp := tmp_path / "data" / "gateway-worker1.lp").exists() and lp.stat().st_size > 0
+            lambda: all(
+                (lp := tmp_path / "data" / name).exists() and lp.stat().st_size > 0
+                for name in ("gateway.lp", "gateway-worker1.lp")
             ),
             30,
         )
