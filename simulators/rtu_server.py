@@ -26,7 +26,7 @@ from pymodbus.exceptions import NoSuchIdException
 from pymodbus.framer import FramerRTU
 from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 
-from simulators.modbus_server import RegisterBank
+from simulators.modbus_server import BroadcastBank, RegisterBank, UnitSilent
 from simulators.rtu_frames import Request, RequestAssembler, damage
 from simulators.rtu_wire import Line, answer_start, release_plan
 
@@ -70,15 +70,20 @@ class RtuResponder:
         if unit != 0 and unit not in self.bank.units:
             return None  # nobody at that address on the line
         pdu = self._decoder.decode(frame[1:-2])
-        if unit == 0:  # broadcast: writes reach every unit, nobody answers
+        if unit == 0:  # broadcast: writes reach every unit at once, nobody answers
             if pdu is not None and pdu.function_code in _BROADCAST_WRITES:
+                everyone = BroadcastBank(self.bank)
                 for unit_id in self.bank.device_ids():
-                    await self._execute(pdu, unit_id)
+                    await self._execute(pdu, unit_id, everyone)
             return None
         if pdu is None:
-            response: ModbusPDU = ExceptionResponse(frame[1] & 0x7F, ExcCodes.ILLEGAL_FUNCTION)
+            response: ModbusPDU | None = ExceptionResponse(
+                frame[1] & 0x7F, ExcCodes.ILLEGAL_FUNCTION
+            )
         else:
-            response = await self._execute(pdu, unit)
+            response = await self._execute(pdu, unit, self.bank)
+        if response is None:
+            return None  # a silent unit
         response.dev_id = unit
         out = self._framer.buildFrame(response)
         self.stats.answered += 1
@@ -87,9 +92,13 @@ class RtuResponder:
             out = damage(out, self.rng)
         return out
 
-    async def _execute(self, pdu: ModbusPDU, unit: int) -> ModbusPDU:
+    async def _execute(
+        self, pdu: ModbusPDU, unit: int, bank: RegisterBank | BroadcastBank
+    ) -> ModbusPDU | None:
         try:
-            return await pdu.datastore_update(self.bank, unit)  # type: ignore[arg-type]
+            return await pdu.datastore_update(bank, unit)  # type: ignore[arg-type]
+        except UnitSilent:
+            return None
         except NoSuchIdException:
             return ExceptionResponse(pdu.function_code, ExcCodes.GATEWAY_NO_RESPONSE)
         except Exception:  # the datastore failed: answer like a PLC would
@@ -140,6 +149,11 @@ class _Session:
                 await asyncio.sleep(wait)  # sleeps at least that long: never early
             self.send(answer[offset : offset + count])
             offset += count
+
+    @property
+    def pending(self) -> int:
+        """Answers being prepared or paced now."""
+        return len(self.tasks)
 
     def close(self) -> None:
         for task in list(self.tasks):
@@ -259,6 +273,7 @@ class RtuTcpServer:
         self.pace = pace
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
+        self.sessions: set[_Session] = set()
         self.host, self.port = "", 0
 
     @property
@@ -276,6 +291,7 @@ class RtuTcpServer:
 
         session = _Session(self.responder, self.line, self.pace, send)
         self.writers.add(writer)
+        self.sessions.add(session)
         try:
             while data := await reader.read(4096):
                 session.received(data)
@@ -283,6 +299,7 @@ class RtuTcpServer:
             pass
         finally:
             session.close()
+            self.sessions.discard(session)
             self.writers.discard(writer)
             writer.close()
 

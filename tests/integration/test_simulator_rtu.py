@@ -207,3 +207,33 @@ async def test_corrupted_answers_fail_their_crc_and_the_rest_are_right(on_line) 
     assert 0.1 * total <= failed <= 0.5 * total
     assert failed == plc.rtu_stats.corrupted  # every damaged frame was caught
     assert plc.rtu_stats.answered == total
+
+
+async def test_a_broadcast_write_reaches_every_unit_at_once_whatever_its_faults(on_line) -> None:
+    plc = await on_line.plc(pace="off")
+    client = await on_line.client()
+    plc.faults("cell01").delay = 600.0  # far longer than the test
+    plc.faults("cell02").silent = True
+    mode = int(FeedMode.MANUAL)
+    await client.write_register(200, mode, device_id=0, no_response_expected=True)
+    # requests are served in their order on the line: once this read is answered, the
+    # broadcast before it has been carried out
+    assert len(await inputs(client, 3)) == 25
+    feeders = [plc.plant.values(f"cell0{n}_feeder")["mode"] for n in (1, 2, 3)]
+    assert feeders == [mode] * 3  # the delayed, the silent and the healthy unit alike
+    assert plc.rtu_stats.answered == 1  # the read: nobody answers a broadcast
+
+
+async def test_requests_to_a_silent_unit_leave_no_task_behind(on_line) -> None:
+    plc = await on_line.plc(pace="off")
+    plc.faults("cell02").silent = True
+    client = await on_line.client(timeout=0.05)
+    tasks = len(asyncio.all_tasks())
+    for _ in range(20):
+        with pytest.raises(ModbusIOException):
+            await client.read_input_registers(0, count=2, device_id=2)
+    client.close()
+    patient = await on_line.client()
+    assert len(await inputs(patient, 1)) == 25  # every request before it was taken in
+    assert len(asyncio.all_tasks()) <= tasks + 2  # not one more per request
+    assert plc.rtu_pending == 0
