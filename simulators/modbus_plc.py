@@ -24,7 +24,8 @@ from simulators.modbus_server import (
 )
 from simulators.process.plant import Plant
 from simulators.registermap import REGISTERS, Register, unit_of
-from simulators.rtu_server import RtuConfig, RtuResponder, RtuStats, RtuTcpServer, SerialRtuLine
+from simulators.rtu_responder import RtuResponder, RtuStats
+from simulators.rtu_server import RtuConfig, RtuTcpServer, SerialRtuLine
 
 _UNSET = object()
 _LIMITS = {

@@ -7,7 +7,7 @@ import asyncio
 from gateway.collectors.modbus.types import Space
 from simulators.modbus_server import RegisterBank
 from simulators.rtu_frames import crc_ok, with_crc
-from simulators.rtu_server import RtuResponder
+from simulators.rtu_responder import RtuResponder
 
 
 def bank() -> RegisterBank:
