@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import math
 import signal
 import sys
 from datetime import UTC, datetime
@@ -21,41 +20,12 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from gateway.config.durations import parse_duration
+from simulators.argtypes import duration, port, speed
 from simulators.opcua_security import add_arguments as add_security_arguments
 from simulators.rtu_args import add_arguments as add_rtu_arguments
-from simulators.rtu_args import rtu_config
+from simulators.rtu_args import rtu_config, rtu_summary
 
 log = logging.getLogger("simulators")
-
-
-def _speed(text: str) -> float | None:
-    if text == "max":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"speed must be a positive number or 'max', not {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0..65535, not {text!r}")
-    return value
-
-
-def _duration(text: str) -> float:
-    try:
-        return float(parse_duration(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _start(text: str) -> int:
@@ -70,8 +40,8 @@ def _start(text: str) -> int:
 
 def _servers_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--modbus-port", type=_port, default=5020, help="0 picks a free port")
-    p.add_argument("--opcua-port", type=_port, default=4840, help="0 picks a free port")
+    p.add_argument("--modbus-port", type=port, default=5020, help="0 picks a free port")
+    p.add_argument("--opcua-port", type=port, default=4840, help="0 picks a free port")
     p.add_argument("--no-opcua", action="store_true", help="do not start the OPC UA server")
     p.add_argument(
         "--modbus-devices",
@@ -93,7 +63,7 @@ def _servers_args(p: argparse.ArgumentParser) -> None:
         help="e.g. cell05:exception=6 or cell03:delay=2 or cell07:silent "
         "(repeatable; applies from the start)",
     )
-    add_rtu_arguments(p, _port)
+    add_rtu_arguments(p)
     p.add_argument(
         "--opcua-bad",
         action="append",
@@ -103,11 +73,11 @@ def _servers_args(p: argparse.ArgumentParser) -> None:
         "BadCommunicationError (repeatable)",
     )
     p.add_argument(
-        "--speed", type=_speed, default=1.0, help="simulated seconds per wall second, or 'max'"
+        "--speed", type=speed, default=1.0, help="simulated seconds per wall second, or 'max'"
     )
     p.add_argument(
         "--duration",
-        type=_duration,
+        type=duration,
         default=None,
         help="stop after this much SIMULATED time (e.g. 600, 10m)",
     )
@@ -197,23 +167,6 @@ def apply_modbus_fault(modbus: Any, spec: str) -> None:
             faults.silent = value.lower() not in ("0", "false", "no")
         else:
             raise ValueError(f"--modbus-fault {spec!r}: unknown setting {key!r}")
-
-
-def rtu_summary(modbus: Any) -> str:
-    """`, Modbus RTU modbus+rtu:///dev/x (19200 8E1, paced), Modbus RTU over TCP ...`"""
-    rtu, text = modbus.rtu, ""
-    line = rtu.line
-    framing = f"{line.baudrate} {line.bytesize}{line.parity}{line.stopbits}"
-    for endpoint in modbus.rtu_endpoints:
-        text += (
-            f", Modbus RTU {endpoint} ({framing}, {'paced' if rtu.pace != 'off' else 'unpaced'})"
-        )
-    if modbus.rtu_tcp_endpoint:
-        text += f", Modbus RTU over TCP {modbus.rtu_tcp_endpoint}"
-        text += f" (paced as {framing})" if rtu.pace == "all" else ""
-    if rtu.corrupt:
-        text += f", {rtu.corrupt:g} of RTU answers damaged"
-    return text
 
 
 async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> None:

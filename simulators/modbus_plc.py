@@ -24,7 +24,8 @@ from simulators.modbus_server import (
 )
 from simulators.process.plant import Plant
 from simulators.registermap import REGISTERS, Register, unit_of
-from simulators.rtu_server import RtuConfig, RtuResponder, RtuStats, RtuTcpServer, SerialRtuLine
+from simulators.rtu_responder import RtuResponder, RtuStats
+from simulators.rtu_server import RtuConfig, RtuTcpServer, SerialRtuLine
 
 _UNSET = object()
 _LIMITS = {
@@ -132,6 +133,15 @@ class ModbusPlc:
     def rtu_stats(self) -> RtuStats:
         """RTU answers sent and damaged so far (every transport, across restarts)."""
         return self.responder.stats
+
+    @property
+    def rtu_pending(self) -> int:
+        """RTU answers being prepared or paced now, over every transport (for tests: a
+        request nobody answers leaves nothing behind)."""
+        sessions = [line.session for line in self._lines]
+        if self._rtu_tcp is not None:
+            sessions += self._rtu_tcp.sessions
+        return sum(session.pending for session in sessions if session is not None)
 
     async def start(self) -> None:
         """Listen (port 0 picks a free port, then `port` tells which) and open the RTU lines;

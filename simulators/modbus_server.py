@@ -43,7 +43,12 @@ class UnitFaults:
 
     exception: int | None = None  # answer with this Modbus exception code
     delay: float = 0.0  # answer this many seconds late
-    silent: bool = False  # never answer
+    silent: bool = False  # never answer (the request is dropped: nothing is written)
+
+
+class UnitSilent(Exception):
+    """Raised for a request to a silent unit: the server drops it and sends nothing, rather
+    than keeping a task waiting for ever on every such request."""
 
 
 @dataclass
@@ -88,12 +93,15 @@ class RegisterBank:
     async def _faulted(self, unit: Unit) -> ExcCodes | None:
         faults = unit.faults
         if faults.silent:
-            await asyncio.Event().wait()  # never answers; cancelled when the server stops
+            raise UnitSilent
         if faults.delay:
             await asyncio.sleep(faults.delay)
+            if faults.silent:  # fell silent meanwhile
+                raise UnitSilent
         return ExcCodes(faults.exception) if faults.exception else None
 
-    def _unit(self, unit_id: int) -> Unit:
+    def known_unit(self, unit_id: int) -> Unit:
+        """The unit with this id; NoSuchIdException when there is none."""
         if unit_id not in self.units:
             raise NoSuchIdException(f"unit {unit_id} is not defined")
         return self.units[unit_id]
@@ -101,21 +109,34 @@ class RegisterBank:
     async def async_getValues(
         self, device_id: int, func_code: int, address: int, count: int = 1
     ) -> list[int] | list[bool] | ExcCodes:
-        unit = self._unit(device_id)
+        unit = self.known_unit(device_id)
         if (fault := await self._faulted(unit)) is not None:
             return fault
+        return self.read(unit, func_code, address, count)
+
+    async def async_setValues(
+        self, device_id: int, func_code: int, address: int, values: Sequence[int | bool]
+    ) -> ExcCodes | None:
+        unit = self.known_unit(device_id)
+        if (fault := await self._faulted(unit)) is not None:
+            return fault
+        return self.store(device_id, func_code, address, values)
+
+    def read(
+        self, unit: Unit, func_code: int, address: int, count: int
+    ) -> list[int] | list[bool] | ExcCodes:
+        """A read of `unit`, faults aside."""
         space = _SPACE_OF_FUNCTION[func_code]
         values = unit.get(space, address, count)
         if values is None:
             return ExcCodes.ILLEGAL_ADDRESS
         return [bool(v) for v in values] if space.is_bit else values
 
-    async def async_setValues(
+    def store(
         self, device_id: int, func_code: int, address: int, values: Sequence[int | bool]
     ) -> ExcCodes | None:
-        unit = self._unit(device_id)
-        if (fault := await self._faulted(unit)) is not None:
-            return fault
+        """A write to unit `device_id`, faults aside."""
+        unit = self.known_unit(device_id)
         space = _SPACE_OF_FUNCTION[func_code]
         if unit.get(space, address, len(values)) is None:
             return ExcCodes.ILLEGAL_ADDRESS
@@ -132,6 +153,28 @@ class RegisterBank:
         return None
 
 
+class BroadcastBank:
+    """The bank as a broadcast write (unit 0, RTU) sees it, one unit after the other at once:
+    a broadcast has no answer to hold back or withhold, so neither `delay` nor `silent`
+    applies (a unit that cannot answer still hears the line); an exception fault refuses it
+    as it refuses every request."""
+
+    def __init__(self, bank: RegisterBank) -> None:
+        self.bank = bank
+
+    async def async_getValues(
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> list[int] | list[bool] | ExcCodes:
+        return self.bank.read(self.bank.known_unit(device_id), func_code, address, count)
+
+    async def async_setValues(
+        self, device_id: int, func_code: int, address: int, values: Sequence[int | bool]
+    ) -> ExcCodes | None:
+        if exception := self.bank.known_unit(device_id).faults.exception:
+            return ExcCodes(exception)
+        return self.bank.store(device_id, func_code, address, values)
+
+
 class _OwnIdsHandler(ServerRequestHandler):
     """pymodbus 3.16's handler reads `self.last_pdu` again after awaiting the datastore, so a
     slow answer went out with the transaction and unit id of the request that arrived
@@ -143,6 +186,8 @@ class _OwnIdsHandler(ServerRequestHandler):
             return
         try:
             response = await pdu.datastore_update(self.server.context, pdu.dev_id)
+        except UnitSilent:
+            return
         except NoSuchIdException:
             response = ExceptionResponse(pdu.function_code, ExcCodes.GATEWAY_NO_RESPONSE)
         except Exception:  # the datastore failed: answer like a PLC would

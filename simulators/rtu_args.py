@@ -1,43 +1,16 @@
-"""The Modbus RTU options of `python -m simulators plant|replay`."""
+"""The Modbus RTU options of `python -m simulators plant|replay`, and the start line's account
+of what they set up."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
-from gateway.config.durations import parse_duration
+from simulators.argtypes import baud, duration, fraction, port
 from simulators.rtu_wire import PACE_CHOICES, Line
 
 
-def _baud(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"baud rate must be a positive whole number, not {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"fraction must be between 0 and 1, not {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        return float(parse_duration(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def add_arguments(p: argparse.ArgumentParser, port: Callable[[str], int]) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--modbus-rtu",
         action="append",
@@ -53,13 +26,13 @@ def add_arguments(p: argparse.ArgumentParser, port: Callable[[str], int]) -> Non
         metavar="P",
         help="also serve RTU frames over TCP on this port (0 picks a free one)",
     )
-    p.add_argument("--modbus-rtu-baud", type=_baud, default=19200, metavar="N")
+    p.add_argument("--modbus-rtu-baud", type=baud, default=19200, metavar="N")
     p.add_argument("--modbus-rtu-parity", default="E", choices=["N", "E", "O"])
     p.add_argument("--modbus-rtu-stopbits", type=int, default=1, choices=[1, 2])
     p.add_argument("--modbus-rtu-bytesize", type=int, default=8, choices=[7, 8])
     p.add_argument(
         "--modbus-rtu-turnaround",
-        type=_seconds,
+        type=duration,
         default=0.001,
         metavar="DURATION",
         help="the device's think time before it answers (paced lines; default 1ms)",
@@ -72,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser, port: Callable[[str], int]) -> Non
     )
     p.add_argument(
         "--modbus-corrupt",
-        type=_fraction,
+        type=fraction,
         default=0.0,
         metavar="FRACTION",
         help="damage this fraction of RTU answer frames (bad CRC, cut short, garbage byte); "
@@ -103,3 +76,20 @@ def rtu_config(args: argparse.Namespace) -> Any:
         corrupt=args.modbus_corrupt,
         seed=getattr(args, "seed", 0),
     )
+
+
+def rtu_summary(modbus: Any) -> str:
+    """`, Modbus RTU modbus+rtu:///dev/x (19200 8E1, paced), Modbus RTU over TCP ...`"""
+    rtu, text = modbus.rtu, ""
+    line = rtu.line
+    framing = f"{line.baudrate} {line.bytesize}{line.parity}{line.stopbits}"
+    for endpoint in modbus.rtu_endpoints:
+        text += (
+            f", Modbus RTU {endpoint} ({framing}, {'paced' if rtu.pace != 'off' else 'unpaced'})"
+        )
+    if modbus.rtu_tcp_endpoint:
+        text += f", Modbus RTU over TCP {modbus.rtu_tcp_endpoint}"
+        text += f" (paced as {framing})" if rtu.pace == "all" else ""
+    if rtu.corrupt:
+        text += f", {rtu.corrupt:g} of RTU answers damaged"
+    return text

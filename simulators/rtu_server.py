@@ -4,9 +4,8 @@ RTU framing over TCP (a serial device server), over the same RegisterBank as Mod
 A small frame loop of our own rather than pymodbus's serial server: pacing an answer needs
 the arrival time of the request's first byte and one transmit schedule per line, a fault must
 hold back one unit's answer without blocking the others, and corruption must damage frames
-after the CRC is computed; pymodbus's request handler gives none of these hooks. pymodbus
-still decodes the requests and executes them on the bank (`datastore_update`), so the unit
-faults, exception codes and write hooks of the TCP server apply unchanged.
+after the CRC is computed; pymodbus's request handler gives none of these hooks. The answers
+themselves come from rtu_responder.py.
 """
 
 from __future__ import annotations
@@ -14,24 +13,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import termios
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import serial
-from pymodbus.constants import ExcCodes
-from pymodbus.exceptions import NoSuchIdException
-from pymodbus.framer import FramerRTU
-from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 
-from simulators.modbus_server import RegisterBank
-from simulators.rtu_frames import Request, RequestAssembler, damage
+from simulators.rtu_frames import Request, RequestAssembler
+from simulators.rtu_responder import RtuResponder
 from simulators.rtu_wire import Line, answer_start, release_plan
 
 log = logging.getLogger(__name__)
-_BROADCAST_WRITES = {5, 6, 15, 16}
 _PARTIAL_FRAME_GAP_S = 0.05  # a pty splits no frame for longer; OS jitter dwarfs t3.5
 _REOPEN_S = 0.5
 
@@ -46,54 +39,6 @@ class RtuConfig:
     pace: str = "on"  # one of rtu_wire.PACE_CHOICES
     corrupt: float = 0.0  # fraction of answer frames damaged
     seed: int = 0
-
-
-@dataclass
-class RtuStats:
-    answered: int = 0  # answer frames sent (damaged ones included)
-    corrupted: int = 0
-
-
-class RtuResponder:
-    """Request frames in, answer frames out (None: no answer), over a RegisterBank."""
-
-    def __init__(self, bank: RegisterBank, corrupt: float = 0.0, seed: int = 0) -> None:
-        self.bank = bank
-        self.corrupt = corrupt
-        self.rng = random.Random(seed)
-        self.stats = RtuStats()
-        self._decoder = DecodePDU(True)
-        self._framer = FramerRTU(DecodePDU(True))
-
-    async def answer(self, frame: bytes) -> bytes | None:
-        unit = frame[0]
-        if unit != 0 and unit not in self.bank.units:
-            return None  # nobody at that address on the line
-        pdu = self._decoder.decode(frame[1:-2])
-        if unit == 0:  # broadcast: writes reach every unit, nobody answers
-            if pdu is not None and pdu.function_code in _BROADCAST_WRITES:
-                for unit_id in self.bank.device_ids():
-                    await self._execute(pdu, unit_id)
-            return None
-        if pdu is None:
-            response: ModbusPDU = ExceptionResponse(frame[1] & 0x7F, ExcCodes.ILLEGAL_FUNCTION)
-        else:
-            response = await self._execute(pdu, unit)
-        response.dev_id = unit
-        out = self._framer.buildFrame(response)
-        self.stats.answered += 1
-        if self.corrupt and self.rng.random() < self.corrupt:
-            self.stats.corrupted += 1
-            out = damage(out, self.rng)
-        return out
-
-    async def _execute(self, pdu: ModbusPDU, unit: int) -> ModbusPDU:
-        try:
-            return await pdu.datastore_update(self.bank, unit)  # type: ignore[arg-type]
-        except NoSuchIdException:
-            return ExceptionResponse(pdu.function_code, ExcCodes.GATEWAY_NO_RESPONSE)
-        except Exception:  # the datastore failed: answer like a PLC would
-            return ExceptionResponse(pdu.function_code, ExcCodes.DEVICE_FAILURE)
 
 
 class _Session:
@@ -140,6 +85,11 @@ class _Session:
                 await asyncio.sleep(wait)  # sleeps at least that long: never early
             self.send(answer[offset : offset + count])
             offset += count
+
+    @property
+    def pending(self) -> int:
+        """Answers being prepared or paced now."""
+        return len(self.tasks)
 
     def close(self) -> None:
         for task in list(self.tasks):
@@ -259,6 +209,7 @@ class RtuTcpServer:
         self.pace = pace
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
+        self.sessions: set[_Session] = set()
         self.host, self.port = "", 0
 
     @property
@@ -276,6 +227,7 @@ class RtuTcpServer:
 
         session = _Session(self.responder, self.line, self.pace, send)
         self.writers.add(writer)
+        self.sessions.add(session)
         try:
             while data := await reader.read(4096):
                 session.received(data)
@@ -283,6 +235,7 @@ class RtuTcpServer:
             pass
         finally:
             session.close()
+            self.sessions.discard(session)
             self.writers.discard(writer)
             writer.close()
 

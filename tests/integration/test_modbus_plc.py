@@ -150,6 +150,22 @@ async def test_slow_and_silent_units(plc):
         await client.read_input_registers(0, count=2, device_id=1)
 
 
+async def test_requests_to_a_silent_unit_leave_no_task_behind(plc):
+    server, client = plc
+    server.faults("cell02").silent = True
+    tasks = len(asyncio.all_tasks())
+    for _ in range(20):  # the client closes its connection after a timeout: one each
+        quick = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=0.05, retries=0)
+        assert await quick.connect()
+        try:
+            with pytest.raises(ModbusIOException):
+                await quick.read_input_registers(0, count=2, device_id=2)
+        finally:
+            quick.close()
+    assert not (await client.read_input_registers(0, count=2, device_id=1)).isError()
+    assert len(asyncio.all_tasks()) <= tasks + 2  # not one more per request
+
+
 async def test_dropped_connections_and_restart(plc):
     server, client = plc
     await server.drop_connections()

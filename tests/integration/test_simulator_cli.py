@@ -16,6 +16,8 @@ from simulators.record import read_frames
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
+# a small plant on a free Modbus port, no OPC UA
+TWO_CELLS_MODBUS_ONLY = ("plant", "--cells", "2", "--modbus-port", "0", "--no-opcua")
 
 
 async def simulators(*args: str) -> asyncio.subprocess.Process:
@@ -109,12 +111,7 @@ async def test_same_seed_scenario_and_start_give_identical_records(tmp_path):
 
 async def test_command_line_modbus_fault_and_sigterm():
     proc = await simulators(
-        "plant",
-        "--cells",
-        "2",
-        "--modbus-port",
-        "0",
-        "--no-opcua",
+        *TWO_CELLS_MODBUS_ONLY,
         "--modbus-fault",
         "cell02:exception=6",
         "--log-level",
@@ -191,12 +188,7 @@ async def test_a_scenario_naming_an_unknown_device_fails_at_start(tmp_path):
     scenario = tmp_path / "bad.yaml"
     scenario.write_text("events:\n  - {at: 5h, fault: feeder_jam, target: cell99_feeder}\n")
     proc = await simulators(
-        "plant",
-        "--cells",
-        "2",
-        "--modbus-port",
-        "0",
-        "--no-opcua",
+        *TWO_CELLS_MODBUS_ONLY,
         "--duration",
         "1",
         "--scenario",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from gateway.collectors.modbus.types import Space
 from simulators.modbus_server import RegisterBank
 from simulators.rtu_frames import crc_ok, with_crc
-from simulators.rtu_server import RtuResponder
+from simulators.rtu_responder import RtuResponder
 
 
 def bank() -> RegisterBank:
@@ -52,3 +54,21 @@ async def test_corruption_is_seeded_and_counted() -> None:
 
     assert await run(4) == await run(4)
     assert await run(4) != await run(5)
+
+
+async def test_a_broadcast_ignores_silence_and_delay_but_not_an_exception_fault() -> None:
+    registers = bank()
+    registers.unit(1).faults.silent = True
+    registers.unit(1).faults.delay = 600.0
+    registers.unit(2).faults.exception = 6  # refuses every request, a broadcast too
+    broadcast = RtuResponder(registers).answer(with_crc(bytes.fromhex("000600010063")))
+    assert await asyncio.wait_for(broadcast, 10) is None
+    assert [registers.unit(u).get(Space.HOLDING_REGISTER, 1, 1) for u in (1, 2)] == [[99], [21]]
+
+
+async def test_a_request_to_a_silent_unit_is_dropped_at_once() -> None:
+    registers = bank()
+    registers.unit(2).faults.silent = True
+    request = RtuResponder(registers).answer(with_crc(bytes.fromhex("020600000007")))
+    assert await asyncio.wait_for(request, 10) is None
+    assert registers.unit(2).get(Space.HOLDING_REGISTER, 0, 1) == [20]  # nothing written
