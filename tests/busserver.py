@@ -22,7 +22,7 @@ from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType as SimType
 from pymodbus.simulator import SimData, SimDevice
 
-from simulators.modbus_server import RegisterBank
+from simulators.modbus_server import RegisterBank, UnitSilent
 
 
 class _Handler(ServerRequestHandler):
@@ -39,7 +39,7 @@ class _Handler(ServerRequestHandler):
         async with server.one_at_a_time:
             try:
                 response = await pdu.datastore_update(server.context, pdu.dev_id)
-            except NoSuchIdException:
+            except (NoSuchIdException, UnitSilent):  # fell silent during its delay
                 return
         response.transaction_id = pdu.transaction_id
         response.dev_id = pdu.dev_id
