@@ -112,5 +112,8 @@ async def test_a_bus_waits_at_shutdown_for_every_scans_requests_at_their_budget(
     plan = bus_plan(on_line("/dev/ttyUSB9"), [device(1), device(2)], timing=timing)
     bus = ModbusBus(plan, discard)  # not connected: building opens nothing
     drain = 0.05  # 64 characters at 19200 8N1 are 33 ms: the 50 ms floor
-    per_u1, per_u2 = (0.5 + drain) * 2 + 0.1, (0.2 + drain) * 1
-    assert bus.longest_scan_s() == pytest.approx(0.5 + 1.0 + 3 * per_u1 + 3 * per_u2)
+    wire = (8 + 7) * 10 / 19200  # a one-register read and its answer
+    # a try: a resync read and the read, each its timeout and wire time, then the drain
+    per_u1 = (2 * (0.5 + wire) + drain) * 2 + 0.1
+    per_u2 = (2 * (0.2 + wire) + drain) * 1
+    assert bus.longest_scan_s() == pytest.approx(0.5 + 1.0 + drain + 3 * per_u1 + 3 * per_u2)
