@@ -13,7 +13,7 @@ from gateway.collectors.modbus.busframes import (
     answer_size,
     drain_s,
 )
-from gateway.collectors.modbus.buslink import describe_serial_error
+from gateway.collectors.modbus.serialerrors import describe_serial_error
 from gateway.collectors.modbus.endpoint import Endpoint
 
 

@@ -24,9 +24,7 @@ not do:
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import re
 import termios
 from collections.abc import Callable
 from typing import Any
@@ -46,12 +44,10 @@ from gateway.collectors.modbus.bussync import SKIP, TAKE, BusSync
 from gateway.collectors.modbus.endpoint import Endpoint
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, LinkClosed, describe_connect_error
 from gateway.collectors.modbus.responses import RESPONSES
+from gateway.collectors.modbus.serialerrors import describe_serial_error
 from gateway.collectors.modbus.wiretime import char_time_s, read_exchange_bytes, silence_s
 
 log = logging.getLogger(__name__)
-
-_ERRNO = re.compile(r"\[Errno (\d+)\]|^\((\d+),|\((\d+), '")
-_BUSY = {errno.EBUSY, errno.EAGAIN}
 
 
 class NoAnswer(ModbusException):
@@ -66,32 +62,6 @@ class NoAnswer(ModbusException):
 
 class _BadFrame(ModbusException):
     """A try's bytes cannot become a valid answer (set on pymodbus's pending future)."""
-
-
-def describe_serial_error(exc: BaseException | None, path: str, settings: str = "") -> str:
-    """Why the serial port `path` could not be opened (with `settings`, such as "19200 8E1"),
-    for logs and BAD reasons (pure)."""
-    if exc is None:
-        return f"cannot open serial port {path} (timed out)"
-    code = getattr(exc, "errno", None)
-    if code is None and (found := _ERRNO.search(str(exc))):
-        code = int(next(g for g in found.groups() if g))
-    if code == errno.ENOENT:
-        return f"serial port {path} does not exist"
-    if code in (errno.EACCES, errno.EPERM):
-        return (
-            f"permission denied opening serial port {path} (the gateway's user needs to be "
-            "in the group owning it, usually dialout)"
-        )
-    if code in _BUSY:
-        return f"serial port {path} is busy (locked or opened by another program)"
-    if code == errno.ENOTTY:
-        return f"{path} is not a serial port (not a tty)"
-    if code == errno.EINVAL:
-        return f"serial port {path} refused the line settings {settings}".rstrip()
-    if code in (errno.ENXIO, errno.ENODEV):
-        return f"serial port {path} has no device behind it (adapter unplugged?)"
-    return f"cannot open serial port {path}: {exc}"
 
 
 def _mismatch(response: Any, function: int, count: int) -> str:
