@@ -8,14 +8,16 @@ import asyncio
 import contextlib
 
 import pytest
+from pymodbus.framer import FramerRTU
 
 from gateway.collectors.modbus.bus import ModbusBus
 from gateway.collectors.modbus.buslink import BusLink, NoAnswer
+from gateway.collectors.modbus.endpoint import Endpoint
 from gateway.collectors.modbus.types import Space
 from gateway.model import Quality, Sample
 from simulators.modbus_server import RegisterBank
 from tests.busplan import BLOCKS, bus_plan, device, holding, on_line
-from tests.busserver import serve_serial
+from tests.busserver import serve_rtu_tcp, serve_serial
 from tests.integration.test_modbus_bus import bank_of, discard, expected, values
 
 pytestmark = pytest.mark.integration
@@ -145,3 +147,48 @@ async def test_the_timeout_is_the_devices_answer_time_the_wire_time_comes_on_top
         link.close()
         await server.shutdown()
     assert answer.registers == list(range(125))
+
+
+async def test_bytes_a_device_server_still_sends_after_connecting_are_dropped():
+    """A device server forwards a late answer of the previous connection just after the
+    new one opens (0.1 s), a valid frame of the very read the gateway sends first; it passes
+    answers on 0.15 s late. The link keeps the line quiet after connecting: the first read
+    gets its own answer, not the forwarded one."""
+    server, port = await serve_rtu_tcp(bank_of(4))
+    stale = rtu_frame(bytes([4, 3, 2, 0x03, 0xE7]))  # 999: the previous connection's answer
+
+    async def device_server(reader, writer):
+        upstream_reader, upstream = await asyncio.open_connection("127.0.0.1", port)
+
+        async def forward_stale():
+            await asyncio.sleep(0.1)
+            writer.write(stale)
+
+        async def requests():
+            while data := await reader.read(256):
+                upstream.write(data)
+
+        async def answers():
+            while data := await upstream_reader.read(256):
+                await asyncio.sleep(0.15)
+                writer.write(data)
+
+        await asyncio.gather(forward_stale(), requests(), answers(), return_exceptions=True)
+        writer.close()
+
+    relay = await asyncio.start_server(device_server, "127.0.0.1", 0)
+    relay_port = relay.sockets[0].getsockname()[1]
+    line = Endpoint("modbus+rtu-tcp", "127.0.0.1", relay_port, baudrate=1200)  # 0.59 s quiet
+    link = BusLink(line, timeout=0.3, name="t", on_closed=lambda: None)
+    try:
+        assert await link.connect() == ""
+        answer = await link.read("read_holding_registers", 0, 1, 4, timeout=0.3)
+    finally:
+        link.close()
+        relay.close()
+        await server.shutdown()
+    assert answer.registers == [holding(4, 0)]
+
+
+def rtu_frame(body: bytes) -> bytes:
+    return body + FramerRTU.compute_CRC(body).to_bytes(2, "big")

@@ -13,8 +13,8 @@ from gateway.collectors.modbus.busframes import (
     answer_size,
     drain_s,
 )
-from gateway.collectors.modbus.serialerrors import describe_serial_error
 from gateway.collectors.modbus.endpoint import Endpoint
+from gateway.collectors.modbus.serialerrors import describe_serial_error
 
 
 def rtu(frame: bytes) -> bytes:
