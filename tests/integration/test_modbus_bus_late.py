@@ -192,3 +192,27 @@ async def test_bytes_a_device_server_still_sends_after_connecting_are_dropped():
 
 def rtu_frame(body: bytes) -> bytes:
     return body + FramerRTU.compute_CRC(body).to_bytes(2, "big")
+
+
+async def test_a_unit_out_of_sync_stays_so_over_a_reconnect(serial_line):
+    """The late answer of a read that failed before the port was reopened can still come:
+    the first read after reopening is preceded by a resync read."""
+    gateway_end, device_end = serial_line
+    bank = bank_of(1)
+    delay = {1: 0.5}
+    slowed(bank, delay)
+    server = await serve_serial(bank, device_end)
+    link = BusLink(on_line(gateway_end), timeout=0.2, name="t", on_closed=lambda: None)
+    try:
+        assert await link.connect() == ""
+        with pytest.raises(NoAnswer):
+            await link.read("read_holding_registers", 0, 1, 1, timeout=0.2)
+        link.close()
+        delay[1] = 0.0
+        assert await link.connect() == ""
+        answer = await link.read("read_holding_registers", 10, 1, 1, timeout=1.0, retries=2)
+    finally:
+        link.close()
+        await server.shutdown()
+    assert answer.registers == [holding(1, 1)]
+    assert server.order[:3] == [1, 1, 1]  # the failed read, the resync read, the read
