@@ -216,3 +216,35 @@ async def test_a_unit_out_of_sync_stays_so_over_a_reconnect(serial_line):
         await server.shutdown()
     assert answer.registers == [holding(1, 1)]
     assert server.order[:3] == [1, 1, 1]  # the failed read, the resync read, the read
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+async def test_a_late_exception_is_never_the_next_reads(serial_line, retries):
+    """The read at 500 (no such register) gets its exception 2 after its timeout and the
+    drain window; the next read of the same unit and function never returns it (a merged
+    read would be split for good on it): no answer, or its own values."""
+    gateway_end, device_end = serial_line
+    bank = bank_of(1)
+
+    async def slow_get(device_id, func_code, address, count=1):
+        if address == 500:
+            await asyncio.sleep(0.35)
+        return await RegisterBank.async_getValues(bank, device_id, func_code, address, count)
+
+    bank.async_getValues = slow_get  # type: ignore[method-assign]
+    server = await serve_serial(bank, device_end)
+    link = BusLink(on_line(gateway_end), timeout=0.2, name="t", on_closed=lambda: None)
+    got = []
+    try:
+        assert await link.connect() == ""
+        with pytest.raises(NoAnswer):
+            await link.read("read_holding_registers", 500, 1, 1, timeout=0.2)
+        with contextlib.suppress(NoAnswer):
+            got.append(await link.read("read_holding_registers", 10, 1, 1, retries=retries))
+        answer = await link.read("read_holding_registers", 20, 1, 1, timeout=1.0, retries=2)
+    finally:
+        link.close()
+        await server.shutdown()
+    assert not [r for r in got if r.isError()]
+    assert [r.registers for r in got] in ([], [[holding(1, 1)]])
+    assert answer.registers == [holding(1, 2)]
