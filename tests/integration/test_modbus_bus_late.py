@@ -157,8 +157,11 @@ async def test_bytes_a_device_server_still_sends_after_connecting_are_dropped():
     server, port = await serve_rtu_tcp(bank_of(4))
     stale = rtu_frame(bytes([4, 3, 2, 0x03, 0xE7]))  # 999: the previous connection's answer
 
+    opened: list[asyncio.StreamWriter] = []  # closed by the test: no socket outlives it
+
     async def device_server(reader, writer):
         upstream_reader, upstream = await asyncio.open_connection("127.0.0.1", port)
+        opened.extend((writer, upstream))
 
         async def forward_stale():
             await asyncio.sleep(0.1)
@@ -174,7 +177,6 @@ async def test_bytes_a_device_server_still_sends_after_connecting_are_dropped():
                 writer.write(data)
 
         await asyncio.gather(forward_stale(), requests(), answers(), return_exceptions=True)
-        writer.close()
 
     relay = await asyncio.start_server(device_server, "127.0.0.1", 0)
     relay_port = relay.sockets[0].getsockname()[1]
@@ -185,7 +187,13 @@ async def test_bytes_a_device_server_still_sends_after_connecting_are_dropped():
         answer = await link.read("read_holding_registers", 0, 1, 4, timeout=0.3)
     finally:
         link.close()
+        for stream in opened:
+            stream.close()
+        for stream in opened:
+            with contextlib.suppress(OSError):
+                await stream.wait_closed()
         relay.close()
+        await relay.wait_closed()
         await server.shutdown()
     assert answer.registers == [holding(4, 0)]
 
