@@ -101,5 +101,6 @@ async def test_once_against_a_port_that_refuses_its_settings_is_one_line(tmp_pat
     assert proc.returncode == 1
     assert bad_lines(err) == [
         f"BAD modbus+rtu://{master}: not connected: "
-        f"serial port {master} refused the line settings 19200 8E1"
+        f"serial port {master} refused the line settings 19200 8E1 "
+        "(a pty takes no parity: use parity=N)"
     ]

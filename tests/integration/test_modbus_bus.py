@@ -90,6 +90,7 @@ async def test_a_serial_port_that_cannot_be_opened_says_why(tmp_path: Path, seri
     cases = {
         str(tmp_path / "ttyUSB9"): f"serial port {tmp_path / 'ttyUSB9'} does not exist",
         str(regular): f"{regular} is not a serial port (not a tty)",
+        str(tmp_path): f"{tmp_path} is a directory, not a serial port",
         gateway_end: f"serial port {gateway_end} is busy (locked or opened by another program)",
     }
     with serial.Serial(gateway_end, exclusive=True):  # another program holds the line
@@ -102,6 +103,18 @@ async def test_a_serial_port_that_cannot_be_opened_says_why(tmp_path: Path, seri
             assert bus.stats.connect_failures == 1
 
 
+async def test_parity_on_a_pty_says_to_use_parity_n(serial_line):
+    gateway_end, _ = serial_line
+    line = Endpoint("modbus+rtu", "", 0, gateway_end, baudrate=19200, parity="E")
+    bus = ModbusBus(bus_plan(line, [device(1)]), discard)
+    samples = await bus.scan_all()
+    bus.close()
+    assert {s.reason for s in samples} == {
+        f"not connected: serial port {gateway_end} refused the line settings 19200 8E1 "
+        "(a pty takes no parity: use parity=N)"
+    }
+
+
 async def test_a_late_answer_is_never_taken_for_the_next_requests(serial_line):
     """Unit 1 answers the read at 0 after its timeout; the next read is of the same unit,
     function and count at 10: it gets the values at 10, not the late answer."""
@@ -112,7 +125,7 @@ async def test_a_late_answer_is_never_taken_for_the_next_requests(serial_line):
 
     async def slow_get(device_id, func_code, address, count=1):
         if address == 0:
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.5)  # after the timeout and the frames' 0.125 s on the wire
             late.set()
         return await RegisterBank.async_getValues(bank, device_id, func_code, address, count)
 
@@ -135,7 +148,7 @@ async def test_a_late_answer_is_never_taken_for_the_next_requests(serial_line):
     finally:
         link.close()
         await server.shutdown()
-    assert server.order == [1, 1, 1]
+    assert server.order == [1, 1, 1, 1]  # the failed read, a resync read, the two reads
 
 
 async def test_spoiled_frames_are_retried_then_bad_and_never_a_wrong_value(tmp_path: Path):

@@ -103,7 +103,7 @@ async def test_observers_see_every_reading_and_the_sink_the_same_values(plc):
 async def test_an_unchanged_response_is_not_formatted_again(plc, monkeypatch):
     """The lines of a response whose registers did not change since the last scan are those
     of the last scan (with the new timestamp); a change is formatted again."""
-    from gateway.collectors.modbus import collector
+    from gateway.collectors.modbus import responsecache as collector  # where encoding lives
 
     calls = []
     encode = collector.encode_values

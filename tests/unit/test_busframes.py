@@ -13,8 +13,8 @@ from gateway.collectors.modbus.busframes import (
     answer_size,
     drain_s,
 )
-from gateway.collectors.modbus.buslink import describe_serial_error
 from gateway.collectors.modbus.endpoint import Endpoint
+from gateway.collectors.modbus.serialerrors import describe_serial_error
 
 
 def rtu(frame: bytes) -> bytes:
@@ -112,5 +112,21 @@ async def test_a_bus_waits_at_shutdown_for_every_scans_requests_at_their_budget(
     plan = bus_plan(on_line("/dev/ttyUSB9"), [device(1), device(2)], timing=timing)
     bus = ModbusBus(plan, discard)  # not connected: building opens nothing
     drain = 0.05  # 64 characters at 19200 8N1 are 33 ms: the 50 ms floor
-    per_u1, per_u2 = (0.5 + drain) * 2 + 0.1, (0.2 + drain) * 1
-    assert bus.longest_scan_s() == pytest.approx(0.5 + 1.0 + 3 * per_u1 + 3 * per_u2)
+    wire = (8 + 7) * 10 / 19200  # a one-register read and its answer
+    # a try: a resync read and the read, each its timeout and wire time, then the drain
+    per_u1 = (2 * (0.5 + wire) + drain) * 2 + 0.1
+    per_u2 = (2 * (0.2 + wire) + drain) * 1
+    assert bus.longest_scan_s() == pytest.approx(0.5 + 1.0 + drain + 3 * per_u1 + 3 * per_u2)
+
+
+def test_a_longer_frame_than_asked_is_waited_for_and_is_no_crc_error() -> None:
+    # a late answer of 2 registers to a read of 1, arriving byte by byte on a paced line:
+    # at the read's own size (7 bytes) it is not yet a CRC error, it may be a frame to skip
+    longer = rtu(bytes([1, 3, 4, 0, 1, 0, 2]))
+    assert answer_fault(longer[:7], 1, 3, 1, "rtu", timed_out=False) == ""
+    assert answer_fault(longer[:7], 1, 3, 1, "rtu", timed_out=True) == (
+        "garbled answer (a longer frame than asked: a late answer?)"
+    )
+    # another unit's longer frame still arriving is waited for too (then skipped)
+    other = rtu(bytes([2, 3, 4, 0, 1, 0, 2]))
+    assert answer_fault(other[:7], 1, 3, 1, "rtu", timed_out=False) == ""

@@ -27,6 +27,7 @@ from pymodbus.exceptions import ModbusException
 
 from gateway.clock import Clock
 from gateway.collectors.base import Emit
+from gateway.collectors.modbus.busframes import FUNCTIONS
 from gateway.collectors.modbus.buslink import BusLink, NoAnswer
 from gateway.collectors.modbus.collector import _READ, ILLEGAL_ADDRESS, ModbusConnection
 from gateway.collectors.modbus.compile import ConnectionPlan, ModbusTagPlan, ScanPlan
@@ -124,13 +125,15 @@ class ModbusBus(ModbusConnection):
     def longest_scan_s(self) -> float:
         """The longest the scans in progress can take to complete: on a bus they take turns,
         so every scan's requests count, each with its own device's budget."""
-        total = self.plan.timeout_s + 1.0
+        total = self.plan.timeout_s + 1.0 + self.bus.drain_s  # connecting, then quiet
         drain = self.bus.drain_s
         for scan in self.plan.scans:
             timeout, retries, pause = self._timing[scan.device]
-            per_request = (timeout + drain) * (retries + 1) + pause
-            reads = sum(reads_at_most(r) for r in self._requests[id(scan)])
-            total += reads * per_request
+            for r in self._requests[id(scan)]:
+                # a try: a resync read and the read, each its timeout and wire time
+                wire = self.bus.wire_s(FUNCTIONS[_READ[r.space]], r.count)
+                per_request = (2 * (timeout + wire) + drain) * (retries + 1) + pause
+                total += reads_at_most(r) * per_request
         return total
 
     async def _read_requests(

@@ -11,6 +11,8 @@ bytes arrived, without waiting for the timeout.
 
 from __future__ import annotations
 
+from pymodbus.framer import FramerRTU
+
 from gateway.collectors.modbus.endpoint import Endpoint
 from gateway.collectors.modbus.wiretime import char_time_s
 
@@ -21,6 +23,7 @@ FUNCTIONS = {
     "read_holding_registers": 3,
     "read_input_registers": 4,
 }
+_READS = frozenset(FUNCTIONS.values())
 _EXCEPTION_SIZE = 5  # unit, function | 0x80, code, CRC (2)
 _QUIET_MIN_S = 0.05  # the drain window's floor
 
@@ -32,10 +35,37 @@ def drain_s(endpoint: Endpoint) -> float:
     return max(_QUIET_MIN_S, 64 * char_time_s(endpoint))
 
 
+def data_size(function: int, count: int) -> int:
+    """Data bytes of the answer to a read of `count` bits (functions 1, 2) or registers."""
+    return (count + 7) // 8 if function in (1, 2) else 2 * count
+
+
 def answer_size(function: int, count: int) -> int:
     """Bytes of the RTU answer to a read of `count` bits (functions 1, 2) or registers."""
-    data = (count + 7) // 8 if function in (1, 2) else 2 * count
-    return 3 + data + 2  # unit, function, byte count, data, CRC
+    return 3 + data_size(function, count) + 2  # unit, function, byte count, data, CRC
+
+
+def frame_size(heard: bytes) -> int:
+    """The size the RTU read answer at the head of `heard` declares (an exception: 5 bytes,
+    values: 5 + its byte count); 0 while its head is not in or is no read answer's."""
+    if len(heard) < 2:
+        return 0
+    function = heard[1]
+    if function & 0x80:
+        return _EXCEPTION_SIZE if function & 0x7F in _READS else 0
+    if function not in _READS or len(heard) < 3:
+        return 0
+    return 5 + heard[2]
+
+
+def whole_frame(heard: bytes) -> bytes:
+    """The complete RTU read answer with a valid CRC at the head of `heard`, or b""."""
+    size = frame_size(heard)
+    if not size or len(heard) < size:
+        return b""
+    frame = bytes(heard[:size])
+    crc = int.from_bytes(frame[-2:], "big")
+    return frame if FramerRTU.check_CRC(frame[:-2], crc) else b""
 
 
 def answer_fault(
@@ -49,9 +79,16 @@ def answer_fault(
             return ""
         return f"garbled or truncated answer ({len(heard)} bytes, no valid frame)" if heard else ""
     size = answer_size(function, count)
+    declared = frame_size(heard)  # another size than ours: a late answer to another read
     ours = len(heard) >= 2 and heard[0] == unit
     if ours and heard[1] == function | 0x80 and len(heard) >= _EXCEPTION_SIZE:
         return "CRC error in the answer"  # an exception answer that does not check
+    if ours and heard[1] == function and declared > size:
+        if len(heard) >= declared or timed_out:
+            return "garbled answer (a longer frame than asked: a late answer?)"
+        return ""  # wait for its end: it may be a valid frame to skip
+    if declared > size and not ours and len(heard) < declared and not timed_out:
+        return ""  # another unit's frame still arriving (skipped once complete and valid)
     if len(heard) >= size:
         if ours and heard[1] == function:
             return "CRC error in the answer"

@@ -3,15 +3,19 @@
 pymodbus's clients do the framing; this link adds what a bus needs and pymodbus 3.16 does
 not do:
 
-- each request waits its own device's timeout and is retried by its device's count (the
-  client's own retries are off, so that every try below is ours);
+- each request waits its own device's timeout (how long the device may take to answer) plus
+  its request's and its answer's time on the wire, and is retried by its device's count
+  (the client's own retries are off, so that every try below is ours);
 - the 3.5-character silence after the last byte heard and the device's `pause` after each
   exchange, before the next frame goes out;
 - what arrived instead of an answer (busframes.py): a frame that cannot be a valid answer
   fails the try at once rather than at the timeout;
-- after a failed try, the receive buffer is discarded and so is everything arriving until
-  the line has been quiet for the drain window: a late answer is never taken for the answer
-  to the next request (RTU answers carry no transaction id);
+- a late answer is never taken for another read's (bussync.py): after a failed try the unit
+  is out of sync, a resync read proves it in sync again before its next read of that
+  function, and complete RTU frames that are not the answer asked (a late answer of this
+  unit or of a slow neighbour) are skipped and the bytes after them parsed; after a failed
+  try, and after connecting, what arrives until the line is quiet for the drain window is
+  dropped (the rest of a bad answer, a late answer the device server forwards);
 - why the port could not be opened (missing, permission, locked, not a tty) and, over TCP,
   the same descriptions as the TCP link; a peer that closes the link fails the request at
   once.
@@ -20,9 +24,7 @@ not do:
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import re
 import termios
 from collections.abc import Callable
 from typing import Any
@@ -31,16 +33,21 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException, ModbusIOException
 from pymodbus.framer import FramerType
 
-from gateway.collectors.modbus.busframes import FUNCTIONS, answer_fault, drain_s
+from gateway.collectors.modbus.busframes import (
+    FUNCTIONS,
+    answer_fault,
+    data_size,
+    drain_s,
+    whole_frame,
+)
+from gateway.collectors.modbus.bussync import SKIP, TAKE, BusSync
 from gateway.collectors.modbus.endpoint import Endpoint
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, LinkClosed, describe_connect_error
 from gateway.collectors.modbus.responses import RESPONSES
-from gateway.collectors.modbus.wiretime import silence_s
+from gateway.collectors.modbus.serialerrors import describe_serial_error
+from gateway.collectors.modbus.wiretime import char_time_s, read_exchange_bytes, silence_s
 
 log = logging.getLogger(__name__)
-
-_ERRNO = re.compile(r"\[Errno (\d+)\]|^\((\d+),|\((\d+), '")
-_BUSY = {errno.EBUSY, errno.EAGAIN}
 
 
 class NoAnswer(ModbusException):
@@ -55,32 +62,6 @@ class NoAnswer(ModbusException):
 
 class _BadFrame(ModbusException):
     """A try's bytes cannot become a valid answer (set on pymodbus's pending future)."""
-
-
-def describe_serial_error(exc: BaseException | None, path: str, settings: str = "") -> str:
-    """Why the serial port `path` could not be opened (with `settings`, such as "19200 8E1"),
-    for logs and BAD reasons (pure)."""
-    if exc is None:
-        return f"cannot open serial port {path} (timed out)"
-    code = getattr(exc, "errno", None)
-    if code is None and (found := _ERRNO.search(str(exc))):
-        code = int(next(g for g in found.groups() if g))
-    if code == errno.ENOENT:
-        return f"serial port {path} does not exist"
-    if code in (errno.EACCES, errno.EPERM):
-        return (
-            f"permission denied opening serial port {path} (the gateway's user needs to be "
-            "in the group owning it, usually dialout)"
-        )
-    if code in _BUSY:
-        return f"serial port {path} is busy (locked or opened by another program)"
-    if code == errno.ENOTTY:
-        return f"{path} is not a serial port (not a tty)"
-    if code == errno.EINVAL:
-        return f"serial port {path} refused the line settings {settings}".rstrip()
-    if code in (errno.ENXIO, errno.ENODEV):
-        return f"serial port {path} has no device behind it (adapter unplugged?)"
-    return f"cannot open serial port {path}: {exc}"
 
 
 def _mismatch(response: Any, function: int, count: int) -> str:
@@ -109,7 +90,9 @@ class BusLink:
         self._silence = silence_s(endpoint)
         self._drain = drain_s(endpoint)
         self._in_flight = False
-        self._heard = bytearray()  # since the current try was sent
+        self._heard = bytearray()  # since the current try was sent (late frames skipped)
+        self._late = False  # a late answer of the unit asked was skipped in the current try
+        self.sync = BusSync()  # kept over reconnects: late answers outlive a connection
         self._expect = (0, 0, 0)  # unit, function, count of the current try
         self._last_rx = 0.0  # loop time of the last byte heard
         self._ready_at = 0.0  # loop time the next frame may go out (the device's pause)
@@ -159,6 +142,11 @@ class BusLink:
 
         def data_received(data: bytes) -> None:
             self._last_rx = asyncio.get_running_loop().time()
+            if self.endpoint.framing == "rtu":  # framed here, whole answers to pymodbus
+                if self._in_flight:
+                    self._heard += data
+                    self._sort_frames()
+                return
             if self._in_flight:
                 self._heard += data
             try:
@@ -168,6 +156,7 @@ class BusLink:
             if self._in_flight:
                 self._check_frame()
 
+        self._received = received
         ctx.call_create = create_noting_the_error
         ctx.data_received = data_received  # type: ignore[method-assign]
 
@@ -197,6 +186,8 @@ class BusLink:
         except TimeoutError:
             ok = False
         if ok:
+            self._last_rx = asyncio.get_running_loop().time()  # the silence before a frame
+            await self._discard(self.timeout)  # and what the line still carries is dropped
             return ""
         error = self._connect_error
         if self.endpoint.is_serial:
@@ -210,6 +201,11 @@ class BusLink:
         log.debug("Modbus %s: connect failed: %s (%r)", self.name, reason, error)
         return reason
 
+    def wire_s(self, function: int, count: int) -> float:
+        """Seconds a read's request and answer take on the line."""
+        sent, answer = read_exchange_bytes(data_size(function, count), self.endpoint.framing)
+        return (sent + answer) * char_time_s(self.endpoint)
+
     async def read(
         self,
         method: str,
@@ -221,39 +217,66 @@ class BusLink:
         retries: int = 0,
         pause: float = 0.0,
     ) -> Any:
-        """One read (pymodbus method name), tried `retries` + 1 times; raises NoAnswer with
-        what arrived instead, LinkClosed when the peer closes meanwhile."""
-        ctx = self.client.ctx
+        """One read (pymodbus method name), tried `retries` + 1 times, each try after a
+        resync read while late answers of the unit may still come; raises NoAnswer with what
+        arrived instead, LinkClosed when the peer closes meanwhile."""
         wait = self.timeout if timeout is None else timeout
-        ctx.comm_params.timeout_connect = wait  # pymodbus waits this long for an answer
         function = FUNCTIONS[method]
         reason, heard = "", False
         for _ in range(retries + 1):
-            await self._quiet()
-            self._heard.clear()
-            self._expect = (unit, function, count)
-            self._in_flight = True
-            try:
-                response = await getattr(self.client, method)(start, count=count, device_id=unit)
-            except _BadFrame as exc:
-                reason = exc.string
-            except LinkClosed:
-                raise
-            except ModbusIOException:  # no valid answer within the timeout
-                reason = answer_fault(
-                    bytes(self._heard), unit, function, count, self.endpoint.framing, timed_out=True
-                ) or (f"no response within {wait:g}s")
-            else:
-                reason = _mismatch(response, function, count)
-                if not reason:
-                    self._ready_at = asyncio.get_running_loop().time() + pause
-                    return response
-            finally:
-                self._in_flight = False
-            heard = heard or bool(self._heard)
-            await self._discard(wait)
-            self._ready_at = asyncio.get_running_loop().time() + pause
+            if resync := self.sync.resync_count(unit, function, count):
+                response, reason, got = await self._try(method, start, resync, unit, wait, pause)
+                heard = heard or got
+                if response is None:
+                    continue  # still out of sync: the read is not sent (one try)
+            response, reason, got = await self._try(method, start, count, unit, wait, pause)
+            if response is not None:
+                return response
+            heard = heard or got
         raise NoAnswer(reason, heard)
+
+    async def _try(
+        self, method: str, start: int, count: int, unit: int, timeout: float, pause: float
+    ) -> tuple[Any, str, bool]:
+        """One exchange: (the answer, "", True), or (None, why not, whether bytes came)."""
+        loop = asyncio.get_running_loop()
+        function = FUNCTIONS[method]
+        wait = timeout + self.wire_s(function, count)
+        self.client.ctx.comm_params.timeout_connect = wait  # pymodbus waits this long
+        await self._quiet()
+        self._heard.clear()
+        self._late = False
+        self._expect = (unit, function, count)
+        self._in_flight = True
+        try:
+            response = await getattr(self.client, method)(start, count=count, device_id=unit)
+        except _BadFrame as exc:
+            reason = exc.string
+        except LinkClosed:
+            self.sync.failed(unit, function, count)
+            raise
+        except ModbusIOException:  # no valid answer within the wait
+            reason = answer_fault(
+                bytes(self._heard), unit, function, count, self.endpoint.framing, timed_out=True
+            ) or self._no_response(timeout)
+        else:
+            reason = _mismatch(response, function, count)
+            if not reason:
+                self.sync.answered(unit)
+                self._ready_at = loop.time() + pause
+                return response, "", True
+        finally:
+            self._in_flight = False
+        self.sync.failed(unit, function, count)
+        heard = bool(self._heard)
+        await self._discard(wait)
+        self._ready_at = loop.time() + pause
+        return None, reason, heard
+
+    def _no_response(self, timeout: float) -> str:
+        if self._late:
+            return f"no response within {timeout:g}s (its late answers come: a longer timeout?)"
+        return f"no response within {timeout:g}s"
 
     def close(self) -> None:
         """Close the port or connection (our own close never calls `on_closed`)."""
@@ -279,6 +302,30 @@ class BusLink:
                 break
             await asyncio.sleep(min(rest, give_up - now))
         self.client.ctx.recv_buffer = b""
+
+    def _sort_frames(self) -> None:
+        """RTU: skip the late frames at the head of what the try heard, hand the answer to
+        pymodbus, or fail the try at once when its bytes cannot become one."""
+        pending = getattr(self.client.ctx, "response_future", None)
+        if pending is None or pending.done():
+            return
+        unit, function, count = self._expect
+        while frame := whole_frame(bytes(self._heard)):
+            verdict = self.sync.judge(frame, unit, function, count)
+            if verdict == SKIP:
+                self._late = self._late or frame[0] == unit
+                del self._heard[: len(frame)]
+                continue
+            if verdict != TAKE:
+                pending.set_exception(_BadFrame(verdict))
+                return
+            self.client.ctx.recv_buffer = b""
+            try:
+                self._received(frame)
+            except ModbusException:  # a frame pymodbus cannot decode: no answer
+                self.client.ctx.recv_buffer = b""
+            return
+        self._check_frame()
 
     def _check_frame(self) -> None:
         """Fail the pending try at once when its bytes cannot become a valid answer."""

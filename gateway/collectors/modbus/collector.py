@@ -22,16 +22,10 @@ from gateway.clock import Clock, SystemClock
 from gateway.collectors.base import ConnectionStats, DeviceStats, Emit, State
 from gateway.collectors.devicestate import DeviceHealth
 from gateway.collectors.modbus.compile import ConnectionPlan, ModbusTagPlan, ScanPlan
-from gateway.collectors.modbus.extract import exception_reason, extract, failed
-from gateway.collectors.modbus.fastpath import (
-    ResponsePlan,
-    compile_response,
-    decode_values,
-    encode_values,
-    readings,
-)
+from gateway.collectors.modbus.extract import exception_reason, failed
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, Link, ModbusLink
 from gateway.collectors.modbus.planner import ReadRequest, reads_at_most, split_refused
+from gateway.collectors.modbus.responsecache import ResponseCache
 from gateway.collectors.modbus.responses import raw_registers
 from gateway.collectors.modbus.scanstate import (
     Outcome,
@@ -41,7 +35,7 @@ from gateway.collectors.modbus.scanstate import (
 )
 from gateway.collectors.modbus.types import Space
 from gateway.collectors.schedule import PhasedRate, Stop, phases, sleep_or_stop
-from gateway.model import Batch, Encoded, Sample
+from gateway.model import Batch, Sample
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +81,7 @@ class ModbusConnection:
         # the requests each scan sends, in the order of the next scan: merged reads refused
         # for their gap are replaced by their pieces, requests that got no answer go last
         self._requests = {id(s): list(s.requests) for s in plan.scans}
-        # the fast path of each request (compiled here, or when a request is split)
-        self._responses: dict[int, tuple[ReadRequest[ModbusTagPlan], ResponsePlan | None]] = {
-            id(r): (r, compile_response(r)) for s in plan.scans for r in s.requests
-        }
-        # the last encoded response of each plan, by its registers as received: a response
-        # whose registers did not change gets the same lines again, not formatted anew
-        self._last: dict[int, tuple[ResponsePlan, bytes, list[str]]] = {}
+        self._encoder = ResponseCache(plan.scans)  # fast path and last lines per request
         self.link = self._make_link()
         self.client = self.link.client
 
@@ -277,7 +265,7 @@ class ModbusConnection:
             reason = f"short response ({len(values)} of {request.count})"
             return failed(request, now, reason), Outcome.ANSWERED, 0
         raw = raw_registers(response)[: 2 * request.count]
-        return self._values(request, values, raw, now, batch), Outcome.ANSWERED, 0
+        return self._encoder.add(request, values, raw, now, batch), Outcome.ANSWERED, 0
 
     def _exchange(
         self, request: ReadRequest[ModbusTagPlan], unit: int, device: str
@@ -288,42 +276,6 @@ class ModbusConnection:
     def _no_answer(self, exc: ModbusException, device: str) -> tuple[str, bool]:
         """The reason of a request that got no valid answer, and whether nothing came."""
         return f"no response within {self.plan.timeout_s:g}s", True
-
-    def _values(
-        self,
-        request: ReadRequest[ModbusTagPlan],
-        values: list[int] | list[bool],
-        raw: bytes,
-        now: int,
-        batch: Batch,
-    ) -> list[Sample] | None:
-        """A response with values: the plain tags' GOOD values encoded into `batch`, the
-        other tags' Samples returned (all of them when the response has a non-finite
-        float)."""
-        known = self._responses.get(id(request))
-        if known is None or known[0] is not request:  # a piece of a split request
-            known = self._responses[id(request)] = (request, compile_response(request))
-        plan = known[1]
-        if plan is None:
-            return extract(request, values, now)
-        last = self._last.get(id(plan))
-        if raw and last is not None and last[0] is plan and last[1] == raw:
-            encoded = Encoded(now, last[2], plan.count)  # the same registers: the same lines
-            decoded = None  # decoded again only if an observer asks for the readings
-        else:
-            decoded = decode_values(plan, values, raw)
-            if decoded is None:
-                return extract(request, values, now)
-            encoded = encode_values(plan, decoded, now)
-            if raw:
-                self._last[id(plan)] = (plan, raw, encoded.heads)
-        slow = extract(plan.slow, values, now) if plan.slow is not None else []
-        batch.add_encoded(
-            encoded,
-            slow,
-            lambda: readings(plan, decoded or decode_values(plan, values, raw) or (), slow, now),
-        )
-        return None
 
     def _split(
         self,

@@ -39,8 +39,13 @@ def exchange_bytes(request: ReadRequest[Any], framing: str) -> tuple[int, int]:
     """Bytes on the wire of the request frame and of its normal response, for framing "rtu"
     (unit + PDU + CRC), "ascii" (`:`, two hex characters per byte of unit + PDU + LRC, CR LF)
     or "socket" (MBAP header + PDU)."""
+    return read_exchange_bytes(data_bytes(request), framing)
+
+
+def read_exchange_bytes(data: int, framing: str) -> tuple[int, int]:
+    """`exchange_bytes` of a read whose answer carries `data` data bytes."""
     request_pdu = REQUEST_PDU
-    response_pdu = 2 + data_bytes(request)  # function code, byte count, data
+    response_pdu = 2 + data  # function code, byte count, data
     if framing == "rtu":
         return 1 + request_pdu + 2, 1 + response_pdu + 2
     if framing == "ascii":
