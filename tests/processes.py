@@ -30,6 +30,20 @@ async def start_gateway(
     )
 
 
+async def start_simulators(*args: str) -> asyncio.subprocess.Process:
+    """`python -m simulators ARGS...` from the repository root, its stderr piped (where it
+    announces its endpoints), stdout discarded."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulators",
+        *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 def spawn_until_ready(
     command: list[str], log: IO[bytes], ready: Callable[[], bool], timeout: float
 ) -> tuple[subprocess.Popen[bytes], bool]:

@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from gateway.sinks.lineprotocol import parse_line
-from tests.processes import ROOT
+from tests.processes import ROOT, start_simulators
 
 CELL_TAGS = ROOT / "mappings" / "cell-tags.csv"
 #: a pty refuses the parity bit when pyserial sets a port up again (see simulators/README.md),
@@ -44,16 +43,12 @@ class RtuPlant:
 
     @classmethod
     async def start(cls, *args: str) -> RtuPlant:
-        command = ("-m", "simulators", "plant", "--no-opcua", "--modbus-port", "0")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *command,
-            *("--modbus-devices", "cell??", "--modbus-rtu-parity", "N", *args),
-            cwd=ROOT,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
+        return cls(
+            await start_simulators(
+                *("plant", "--no-opcua", "--modbus-port", "0", "--modbus-devices", "cell??"),
+                *("--modbus-rtu-parity", "N", *args),
+            )
         )
-        return cls(proc)
 
     async def _read(self) -> None:
         assert self.proc.stderr is not None

@@ -9,14 +9,13 @@ import asyncio
 import itertools
 import re
 import signal
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.e2e.counting import influx_env
-from tests.processes import ROOT, start_gateway
+from tests.processes import start_gateway, start_simulators
 
 pytestmark = pytest.mark.e2e
 
@@ -43,14 +42,9 @@ class Plant:
 
     @classmethod
     async def start(cls, *args: str) -> Plant:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "simulators", "plant", "--modbus-port", "0", "--opcua-port", "0", *args),
-            cwd=ROOT,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
+        return cls(
+            await start_simulators("plant", "--modbus-port", "0", "--opcua-port", "0", *args)
         )
-        return cls(proc)
 
     async def _read(self) -> None:
         assert self.proc.stderr is not None
