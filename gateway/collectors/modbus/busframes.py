@@ -14,7 +14,7 @@ from __future__ import annotations
 from pymodbus.framer import FramerRTU
 
 from gateway.collectors.modbus.endpoint import Endpoint
-from gateway.collectors.modbus.wiretime import char_time_s
+from gateway.collectors.modbus.wiretime import char_time_s, data_size
 
 #: read function codes by pymodbus client method
 FUNCTIONS = {
@@ -33,11 +33,6 @@ def drain_s(endpoint: Endpoint) -> float:
     that a slightly late answer, or the rest of a garbled one, is discarded rather than taken
     for the answer to the next request: 64 characters on the line, at least 50 ms."""
     return max(_QUIET_MIN_S, 64 * char_time_s(endpoint))
-
-
-def data_size(function: int, count: int) -> int:
-    """Data bytes of the answer to a read of `count` bits (functions 1, 2) or registers."""
-    return (count + 7) // 8 if function in (1, 2) else 2 * count
 
 
 def answer_size(function: int, count: int) -> int:

@@ -36,7 +36,6 @@ from pymodbus.framer import FramerType
 from gateway.collectors.modbus.busframes import (
     FUNCTIONS,
     answer_fault,
-    data_size,
     drain_s,
     whole_frame,
 )
@@ -45,7 +44,7 @@ from gateway.collectors.modbus.endpoint import Endpoint
 from gateway.collectors.modbus.link import CLOSED_BY_PEER, LinkClosed, describe_connect_error
 from gateway.collectors.modbus.responses import RESPONSES
 from gateway.collectors.modbus.serialerrors import describe_serial_error
-from gateway.collectors.modbus.wiretime import char_time_s, read_exchange_bytes, silence_s
+from gateway.collectors.modbus.wiretime import read_frames_s, silence_s
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +202,7 @@ class BusLink:
 
     def wire_s(self, function: int, count: int) -> float:
         """Seconds a read's request and answer take on the line."""
-        sent, answer = read_exchange_bytes(data_size(function, count), self.endpoint.framing)
-        return (sent + answer) * char_time_s(self.endpoint)
+        return read_frames_s(self.endpoint, function, count)
 
     async def read(
         self,

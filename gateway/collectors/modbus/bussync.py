@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from itertools import chain
 
-from gateway.collectors.modbus.busframes import data_size
+from gateway.collectors.modbus.wiretime import data_size
 
 TAKE = "take"  # the answer to the read in flight
 SKIP = "skip"  # a late answer (of this unit or another): skipped, the bytes after it parsed

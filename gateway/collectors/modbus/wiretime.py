@@ -28,18 +28,16 @@ REQUEST_PDU = 5
 MBAP = 7  # transaction, protocol, length, unit
 
 
-def data_bytes(request: ReadRequest[Any]) -> int:
-    """The data bytes of the normal response: two per register, one per 8 bits."""
-    if request.space.is_bit:
-        return (request.count + 7) // 8
-    return 2 * request.count
+def data_size(function: int, count: int) -> int:
+    """Data bytes of the answer to a read of `count` bits (functions 1, 2) or registers."""
+    return (count + 7) // 8 if function in (1, 2) else 2 * count
 
 
 def exchange_bytes(request: ReadRequest[Any], framing: str) -> tuple[int, int]:
     """Bytes on the wire of the request frame and of its normal response, for framing "rtu"
     (unit + PDU + CRC), "ascii" (`:`, two hex characters per byte of unit + PDU + LRC, CR LF)
     or "socket" (MBAP header + PDU)."""
-    return read_exchange_bytes(data_bytes(request), framing)
+    return read_exchange_bytes(data_size(request.function, request.count), framing)
 
 
 def read_exchange_bytes(data: int, framing: str) -> tuple[int, int]:
@@ -74,7 +72,12 @@ def silence_s(endpoint: Endpoint) -> float:
 
 def frames_s(endpoint: Endpoint, request: ReadRequest[Any]) -> float:
     """Seconds of the request's and its answer's characters on the line (no silences)."""
-    sent, received = exchange_bytes(request, endpoint.framing)
+    return read_frames_s(endpoint, request.function, request.count)
+
+
+def read_frames_s(endpoint: Endpoint, function: int, count: int) -> float:
+    """`frames_s` of a read of `count` values by `function`."""
+    sent, received = read_exchange_bytes(data_size(function, count), endpoint.framing)
     return (sent + received) * char_time_s(endpoint)
 
 
