@@ -302,18 +302,24 @@ async def test_a_second_signal_ends_every_worker_at_once(tmp_path):
             await handle.stop()
 
 
+async def start_two_workers(path: Path) -> tuple[asyncio.subprocess.Process, dict[str, int]]:
+    """`gateway run --workers 2` and the pids of its two workers, once both are started."""
+    proc = await start_gateway("run", str(path), "--workers", "2")
+    assert proc.stderr is not None
+    workers: dict[str, int] = {}
+    while len(workers) < 2:
+        await asyncio.wait_for(proc.stderr.readline(), 30)
+        workers = children(proc.pid)
+    return proc, workers
+
+
 @pytest.mark.parametrize("when", ["running", "starting"])
 async def test_workers_stop_when_the_supervisor_is_killed(tmp_path, when):
     """Killed while the workers run, or before they could report (still importing)."""
     _, handles = await servers(2)
     path = plant(tmp_path / "plant.yaml", handles, tmp_path / "data", influx=False)
-    proc = await start_gateway("run", str(path), "--workers", "2")
+    proc, workers = await start_two_workers(path)
     try:
-        assert proc.stderr is not None
-        workers: dict[str, int] = {}
-        while len(workers) < 2:
-            await asyncio.wait_for(proc.stderr.readline(), 30)
-            workers = children(proc.pid)
         if when == "running":
             await poll(
                 lambda: (
@@ -337,13 +343,8 @@ async def test_sigterm_to_the_supervisor_and_every_worker_at_once_still_drains(t
     each worker stops on the first SIGTERM and ignores the one the supervisor passes on."""
     _, handles = await servers(2)
     path = plant(tmp_path / "plant.yaml", handles, tmp_path / "data", influx=False)
-    proc = await start_gateway("run", str(path), "--workers", "2")
+    proc, workers = await start_two_workers(path)
     try:
-        assert proc.stderr is not None
-        workers: dict[str, int] = {}
-        while len(workers) < 2:
-            await asyncio.wait_for(proc.stderr.readline(), 30)
-            workers = children(proc.pid)
         # both workers past their start (their signal handlers installed): each wrote lines
         await poll(
             lambda: all(
