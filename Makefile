@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 DURATION ?=
+# pytest processes: most tests wait on sockets and timers, so three share two cores well.
+TEST_WORKERS ?= 3
 
 .PHONY: test demo venv lint clean bench
 
@@ -55,7 +57,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: $(STAMP) victoria-metrics influxdb libmodbus socat lint
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS)
 
 # The main job: simulated plant -> gateway -> files under ./data (or InfluxDB when
 # INFLUXDB_V2_URL is set), with a live view. DURATION=20 stops after 20 s.
