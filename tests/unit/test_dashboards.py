@@ -256,3 +256,10 @@ def test_every_cell_the_cell_variable_lists_has_the_feeder_cell_detail_shows():
     ]
     assert feeder
     assert all('r.device == "${cell}_feeder"' in q.text for q in feeder)
+
+
+def test_the_readme_lists_every_dashboard_with_its_file():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Dashboards\n", 1)[1].split("\n## ", 1)[0]
+    for name, board in boards().items():
+        assert f"**{board['title']}** (`{name}`" in section, name
