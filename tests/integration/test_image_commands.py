@@ -1,7 +1,8 @@
 """The image's commands work as plain commands outside Docker: the `gateway` script and
 `python -m simulators` of the installed environment, and the Dockerfile's HEALTHCHECK, run
 against a real `gateway run` with the image's settings file in a working directory of its own
-(as in the container: no `buffer:` section, so the buffer lands there)."""
+(as in the container: no `buffer:` section, so the buffer lands there), and compose's check
+of the plant."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import yaml
 
 from gateway.collectors.modbus.types import Space
 from simulators.modbus_server import RegisterBank, start_modbus_server
@@ -117,3 +120,26 @@ async def test_the_image_health_check_follows_readyz(tmp_path):
     # the image's working directory is its volume: the buffer and the file sink's data are there
     assert (tmp_path / "data" / "buffer" / "file.sqlite").is_file()
     assert "plc level=42i" in "".join(p.read_text() for p in (tmp_path / "data").glob("*.lp"))
+
+
+def test_the_plant_health_check_needs_both_servers_listening():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    *_, code = compose["services"]["plant"]["healthcheck"]["test"]
+    with socket.socket() as modbus, socket.socket() as opcua:
+        for sock in (modbus, opcua):
+            sock.bind(("127.0.0.1", 0))
+        modbus.listen()
+        ports = [str(s.getsockname()[1]) for s in (modbus, opcua)]
+        check = code.replace("(5020, 4840)", f"({', '.join(ports)})")
+        assert check != code
+
+        def run() -> subprocess.CompletedProcess[str]:
+            command = [str(BIN / "python"), "-c", check]
+            return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+        only_modbus = run()  # OPC UA not listening yet
+        opcua.listen()
+        both = run()
+    assert only_modbus.returncode == 1
+    assert "ConnectionRefusedError" in only_modbus.stderr
+    assert both.returncode == 0, both.stderr

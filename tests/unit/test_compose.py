@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
+from gateway.cli import build_parser as gateway_parser
 from gateway.config import load_tagmaps
 from gateway.runtime.sinkset import effective_sinks
+from simulators.cli import build_parser as simulators_parser
 from tests.composefile import env_example, gateway_healthcheck, host_ports, used_variables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,10 +102,10 @@ def test_the_gateway_reads_the_plant_and_writes_to_influxdb(model):
 
     # the command's files, as the container sees them: the mounted maps and the image's settings
     command = services["gateway"]["command"]
-    assert command[command.index("run") + 1 :] == [
-        "/etc/plc-gateway/container.yaml",
-        "/etc/plc-gateway/mappings",
-    ]
+    args = gateway_parser().parse_args(command[1:])
+    assert args.command == "run"
+    assert args.paths == ["/etc/plc-gateway/container.yaml", "/etc/plc-gateway/mappings"]
+    assert args.health_port is None  # the settings file's port, which the health check asks
     mounts = {v.split(":")[1]: v.split(":")[0] for v in services["gateway"]["volumes"]}
     maps = Path(mounts["/etc/plc-gateway/mappings"])
     config = load_tagmaps([ROOT / "deploy/gateway/container.yaml", maps], env=gateway)
@@ -117,6 +119,19 @@ def test_the_gateway_reads_the_plant_and_writes_to_influxdb(model):
     assert (config.health.listen, config.health.port) == ("0.0.0.0", 9273)
     assert set(host_ports(services["gateway"])) == {config.health.port}
     assert gateway_healthcheck(services["gateway"]) == ("127.0.0.1", config.health.port)
+
+
+def test_the_plant_serves_what_the_bundled_maps_read_and_its_check_asks(model):
+    plant = model["services"]["plant"]
+    args = simulators_parser().parse_args(plant["command"][3:])
+    assert args.command == "plant"
+    assert args.host == "0.0.0.0"  # reachable from the gateway's container
+    assert not args.no_opcua
+    assert args.cells == 12  # the bundled maps' cells
+    assert set(host_ports(plant)) == {args.modbus_port, args.opcua_port} == {5020, 4840}
+    check = plant["healthcheck"]["test"]
+    assert check[:3] == ["CMD", "python", "-c"]
+    assert re.search(r"for p in \((\d+), (\d+)\)", check[3]).groups() == ("5020", "4840")
 
 
 def test_the_health_port_and_the_plant_are_published_on_localhost_only(model):
