@@ -51,12 +51,20 @@ socat:
 
 .PHONY: socat
 
+# `docker-compose config` for the compose test (resolves docker-compose.yml; needs no Docker engine).
+docker-compose:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  echo "installing docker-compose from Debian's packages"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+
+.PHONY: docker-compose
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway simulators tests bench
 	$(VENV)/bin/ruff format --check gateway simulators tests bench
 	$(VENV)/bin/mypy
 
-test: $(STAMP) victoria-metrics influxdb libmodbus socat lint
+test: $(STAMP) victoria-metrics influxdb libmodbus socat docker-compose lint
 	$(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS)
 
 # The main job: simulated plant -> gateway -> files under ./data (or InfluxDB when
