@@ -2,7 +2,7 @@
 demo's file-sink output, or a directory of them) into InfluxDB or any configured sink.
 
 Exit codes: 0 replayed to the end (malformed lines skipped are counted, not fatal); 1 stopped
-before the end (`--on-error stop`, a sink that kept failing, Ctrl-C), resumable with
+before the end (`--on-error stop`, a sink that kept failing, Ctrl-C or SIGTERM), resumable with
 `--resume`; 2 bad usage, input or configuration.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,10 @@ def run(args: argparse.Namespace) -> int:
     replay = Replay(files, precisions, delivery, state, state_path, options, clock, progress)
 
     async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        # SIGTERM (`docker stop`, systemd) ends the replay like Ctrl-C: resumable, and said so
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         await delivery.start()
         try:
             await replay.run()
@@ -158,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         _summary(replay, "stopped")
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         progress.finish()
         print(
             f"interrupted: run again with --resume to continue after {state.where()}",

@@ -1,14 +1,20 @@
 """`gateway replay` through the CLI into a file sink configured with --config: malformed lines
 named by file:line and counted, --on-error stop, a directory in name order, and the errors of
-usage (nowhere to write, a sink writing the file replayed, a bad --shift)."""
+usage (nowhere to write, a sink writing the file replayed, a bad --shift), SIGTERM."""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from gateway.cli import main
+from gateway.replay.state import default_state_path
 
 LINES = [f"cell,device=c1 v={i}.5 {1_700_000_000_000 + i * 1000}" for i in range(5)]
 
@@ -92,3 +98,30 @@ def test_usage_errors_are_one_line_and_exit_2(
     assert "error: --shift 'soon': expected `now` or an ISO 8601 time" in capsys.readouterr().err
     assert main(["replay", str(tmp_path / "none.lp"), "--config", str(config)]) == 2
     assert "none.lp: no such file or directory" in capsys.readouterr().err
+
+
+def test_sigterm_stops_resumably_like_ctrl_c(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run.lp"
+    run.write_text("\n".join(LINES) + "\n")  # 1 s apart: 0.2 s each at --speed 5
+    args = ["replay", str(run), "--config", str(config)]
+    state = default_state_path(run)
+    command = [sys.executable, "-m", "gateway", *args, "--speed", "5"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not state.exists() or json.loads(state.read_text() or "{}").get("line", 0) < 2:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no progress in the replay state"
+        time.sleep(0.02)  # polling another process's file
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert f"interrupted: run again with --resume to continue after {run.resolve()}:" in err
+    assert out.startswith("interrupted: ")
+
+    assert main([*args, "--resume"]) == 0
+    assert "done: 5 lines read, 5 written, 0 refused" in capsys.readouterr().out
+    lines = written(tmp_path)
+    assert set(lines) == set(LINES)
+    assert len(lines) - len(LINES) <= 1  # at most the batch in flight, again
