@@ -136,14 +136,16 @@ def run(args: argparse.Namespace) -> int:
             f"cannot write the replay state {state_path}: {exc}; give another place with "
             f"--state PATH"
         ) from None
-    progress = Progress(sum(f.stat().st_size for f in files), sys.stderr, clock.monotonic)
     options = Options(
         batch_size=args.batch_size or batch_size,
         speed=args.speed,
         stop_on_error=args.on_error == "stop",
     )
     delivery = Delivery(sinks, clock, retry_for=max(0.0, args.retry_for))
+    total = sum(f.stat().st_size for f in files)
+    progress = Progress(total, sys.stderr, clock.monotonic)
     replay = Replay(files, precisions, delivery, state, state_path, options, clock, progress)
+    progress.continues(state.read, replay.bytes_done())
 
     async def main() -> None:
         task = asyncio.current_task()

@@ -45,6 +45,8 @@ class _Batch:
 
 
 class Replay:
+    """One replay of `files` into the delivery's sinks, from where `state` stands."""
+
     def __init__(
         self,
         files: list[Path],
@@ -158,5 +160,11 @@ class Replay:
         state.read, state.malformed, state.refused = self.read, self.malformed, self.refused
         state.written += written
         save_state(self.state_path, state)
-        done = self.bytes_before[state.file] + state.offset if state.file < len(self.files) else 0
-        self.progress.update(state.read, done)
+        self.progress.update(state.read, self.bytes_done())
+
+    def bytes_done(self) -> int:
+        """Bytes of the input before the state's position."""
+        state = self.state
+        if state.file >= len(self.files):
+            return sum(f.stat().st_size for f in self.files)
+        return self.bytes_before[state.file] + state.offset

@@ -26,30 +26,39 @@ def duration(seconds: float) -> str:
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
-def _figures(lines: int, done: int, total: int, elapsed: float) -> tuple[float, float, str]:
-    """Fraction done, lines per second, ETA text."""
+def _figures(
+    lines: int, done: int, total: int, elapsed: float, before: tuple[int, int] = (0, 0)
+) -> tuple[float, float, str]:
+    """Fraction done, lines per second, ETA text; `before`: the lines and bytes an earlier
+    run did (a resumed replay), which this run's rate leaves out."""
     fraction = min(1.0, done / total) if total else 1.0
-    rate = lines / elapsed if elapsed > 0 else 0.0
-    eta = elapsed * (1 - fraction) / fraction if fraction > 0 else math.inf
-    return fraction, rate, duration(eta)
+    rate = (lines - before[0]) / elapsed if elapsed > 0 else 0.0
+    bytes_per_s = (done - before[1]) / elapsed if elapsed > 0 else 0.0
+    eta = (total - done) / bytes_per_s if bytes_per_s > 0 else math.inf
+    return fraction, rate, duration(max(0.0, eta) if total > done else 0.0)
 
 
-def render(lines: int, done: int, total: int, elapsed: float) -> str:
+def render(
+    lines: int, done: int, total: int, elapsed: float, before: tuple[int, int] = (0, 0)
+) -> str:
     """The bar: `[#########---------]  37 %  12,345 lines  4,567 lines/s  ETA 0:12`."""
-    fraction, rate, eta = _figures(lines, done, total, elapsed)
+    fraction, rate, eta = _figures(lines, done, total, elapsed, before)
     filled = int(fraction * BAR)
     bar = "#" * filled + "-" * (BAR - filled)
     return f"[{bar}] {fraction:4.0%}  {lines:,} lines  {rate:,.0f} lines/s  ETA {eta}"
 
 
-def describe(lines: int, done: int, total: int, elapsed: float) -> str:
+def describe(
+    lines: int, done: int, total: int, elapsed: float, before: tuple[int, int] = (0, 0)
+) -> str:
     """The log line: `replay: 12,345 lines, 37 % of the input, 4,567 lines/s, ETA 0:12`."""
-    fraction, rate, eta = _figures(lines, done, total, elapsed)
+    fraction, rate, eta = _figures(lines, done, total, elapsed, before)
     return f"replay: {lines:,} lines, {fraction:.0%} of the input, {rate:,.0f} lines/s, ETA {eta}"
 
 
 class Progress:
-    """Reports `update(lines, done_bytes)` at most every `redraw` s (terminal) or `every` s."""
+    """Reports `update(lines, done_bytes)` at most every `redraw` s (terminal) or `every` s;
+    `before`: the lines and bytes done by the runs a resumed replay continues."""
 
     def __init__(
         self,
@@ -59,6 +68,7 @@ class Progress:
         interactive: bool | None = None,
         every: float = 10.0,
         redraw: float = 0.2,
+        before: tuple[int, int] = (0, 0),
     ) -> None:
         self.total = total_bytes
         self.stream = stream
@@ -68,8 +78,13 @@ class Progress:
         self.started = monotonic()
         self._last = self.started
         self._drawn = False
-        self.lines = 0
-        self.done = 0
+        self.before = before  # lines and bytes of the runs a resumed replay continues
+        self.lines, self.done = before
+
+    def continues(self, lines: int, done_bytes: int) -> None:
+        """A resumed replay: the earlier runs did `lines` and `done_bytes`."""
+        self.before = (lines, done_bytes)
+        self.lines, self.done = self.before
 
     def update(self, lines: int, done_bytes: int) -> None:
         self.lines, self.done = lines, done_bytes
@@ -81,11 +96,13 @@ class Progress:
     def _show(self, now: float) -> None:
         elapsed = now - self.started
         if self.interactive:
-            self.stream.write("\r" + render(self.lines, self.done, self.total, elapsed) + "\x1b[K")
+            self.stream.write(
+                "\r" + render(self.lines, self.done, self.total, elapsed, self.before) + "\x1b[K"
+            )
             self.stream.flush()
             self._drawn = True
         else:
-            log.info("%s", describe(self.lines, self.done, self.total, elapsed))
+            log.info("%s", describe(self.lines, self.done, self.total, elapsed, self.before))
 
     def note(self, message: str) -> None:
         """A message of its own line (a refused line), above the bar on a terminal."""

@@ -241,3 +241,17 @@ def test_progress_renders_a_bar_on_a_terminal_and_log_lines_otherwise(
             clock.advance(1.0)
             logged.update(1, 1)
     assert caplog.text.count("replay: 1 lines") == 2  # every 10 s
+
+
+def test_a_resumed_replay_rates_only_its_own_lines_and_bytes() -> None:
+    # 600 lines and half the input done before; 100 lines and 10 % of it in this run's 10 s
+    assert render(700, 60, 100, 10.0, before=(600, 50)) == (
+        "[##############----------]  60%  700 lines  10 lines/s  ETA 0:40"
+    )
+    clock = FakeClock()
+    stream = io.StringIO()
+    bar = Progress(100, stream, clock.monotonic, interactive=True)
+    bar.continues(600, 50)
+    clock.advance(10.0)
+    bar.update(700, 60)
+    assert "700 lines  10 lines/s  ETA 0:40" in stream.getvalue()
