@@ -22,8 +22,9 @@ _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _BOOL = r"t|T|true|True|TRUE|f|F|false|False|FALSE"
 _VALUE = rf'(?:[-+]?\d+i|\d+u|{_NUMBER}|"(?:[^"\\]|\\.)*"|{_BOOL})'
 _FIELD = rf"{_KEY}={_VALUE}"
-_LINE = re.compile(rf"{_MEASUREMENT}(?:,{_KEY}={_KEY})* {_FIELD}(?:,{_FIELD})* (-?\d+)")
-_TYPED = re.compile(_VALUE)
+# ASCII: `\d` and `\s` as line protocol means them (int() would take other digits too)
+_LINE = re.compile(rf"{_MEASUREMENT}(?:,{_KEY}={_KEY})* {_FIELD}(?:,{_FIELD})* (-?\d+)", re.ASCII)
+_TYPED = re.compile(_VALUE, re.ASCII)
 
 
 def is_data(line: str) -> bool:
@@ -114,7 +115,7 @@ def diagnose(line: str) -> str:
     reason = _head_problem(head) or _fields_problem(fields)
     if reason:
         return reason
-    if not re.fullmatch(r"-?\d+", stamp):
+    if not re.fullmatch(r"-?[0-9]+", stamp):
         return f"bad timestamp {_short(stamp)} (an integer is needed)"
     return "does not parse as line protocol"
 

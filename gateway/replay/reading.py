@@ -39,8 +39,8 @@ def input_files(path: str | Path) -> list[Path]:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One physical line: its number (from 1), the byte offset after it, its text (None
-    when it is not UTF-8)."""
+    """One physical line: its number (from 1), the byte offset after it, its text without
+    the whitespace around it (None when it is not UTF-8)."""
 
     number: int
     end: int
@@ -55,7 +55,7 @@ def read_lines(path: Path, offset: int = 0, number: int = 0) -> Iterator[Line]:
             offset += len(raw)
             number += 1
             try:
-                text: str | None = raw.decode("utf-8").rstrip("\r\n")
+                text: str | None = raw.decode("utf-8").strip()  # as InfluxDB, around a line
             except UnicodeDecodeError:
                 text = None
             yield Line(number, offset, text)
@@ -84,7 +84,7 @@ def last_timestamp(path: Path, block: int = 1 << 16) -> int | None:
             if start > 0:
                 lines = lines[1:]  # maybe cut in the middle
             for raw in reversed(lines):
-                text = raw.decode("utf-8", "replace").rstrip("\r")
+                text = raw.decode("utf-8", "replace").strip()
                 at = check(text) if is_data(text) else None
                 if at is not None:
                     return timestamp(text, at)

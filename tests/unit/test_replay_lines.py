@@ -40,6 +40,7 @@ MALFORMED = {
     ",t=1 v=1 1": "no measurement",
     "cell =1 1": "bad field '=1'",
     "cell v=-5u 1": "bad value of field 'v': '-5u'",
+    "cell v=1 \u0661\u0662": "bad timestamp",  # Arabic-Indic digits: int() reads them
 }
 
 
@@ -118,7 +119,7 @@ def test_missing_or_empty_input_is_an_input_error(tmp_path: Path) -> None:
 
 def test_lines_resume_at_a_byte_offset_with_their_numbers(tmp_path: Path) -> None:
     path = tmp_path / "a.lp"
-    path.write_bytes(b"m v=1 1\r\nm v=2 2\n\xff\nm v=3 3")
+    path.write_bytes(b"m v=1 1\r\n  m v=2 2 \t\n\xff\nm v=3 3")
     lines = list(read_lines(path))
     assert [(x.number, x.text) for x in lines] == [
         (1, "m v=1 1"),
