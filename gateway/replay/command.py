@@ -124,7 +124,10 @@ def run(args: argparse.Namespace) -> int:
     from gateway.replay.state import save_state
 
     files = input_files(args.source)
-    precisions = precisions_of(files, args.precision)
+    try:
+        precisions = precisions_of(files, args.precision)
+    except OSError as exc:
+        raise GatewayError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
     sinks, batch_size = choose_sinks(args.config, files, precisions[0])
     clock = SystemClock()
     state_path = Path(args.state) if args.state else _default_state(args.source)

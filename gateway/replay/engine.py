@@ -66,13 +66,21 @@ class Replay:
         self.position = (state.file, state.offset, state.line)  # after the last line read
         self.read, self.malformed, self.refused = state.read, state.malformed, state.refused
         self.reported = 0
-        self.bytes_before = [sum(f.stat().st_size for f in files[:i]) for i in range(len(files))]
+        sizes = [size(f) for f in files]
+        self.bytes_before = [sum(sizes[:i]) for i in range(len(files))]
 
     async def run(self) -> None:
         for index in range(self.state.file, len(self.files)):
             first = index == self.state.file
             start = (self.state.offset, self.state.line) if first else (0, 0)
-            await self._replay_file(index, *start)
+            try:
+                await self._replay_file(index, *start)
+            except OSError as exc:  # removed meanwhile (a file sink's rotation), unreadable
+                await self._flush()
+                raise ReplayStopped(
+                    f"{self.files[index]}: cannot read: {exc.strerror or exc}; once it can be "
+                    f"read, run again with --resume"
+                ) from None
             if index + 1 < len(self.files) and self.precisions[index + 1] != self.precisions[index]:
                 await self._flush()  # a batch is written with one precision
         await self._flush()
@@ -166,5 +174,13 @@ class Replay:
         """Bytes of the input before the state's position."""
         state = self.state
         if state.file >= len(self.files):
-            return sum(f.stat().st_size for f in self.files)
+            return sum(size(f) for f in self.files)
         return self.bytes_before[state.file] + state.offset
+
+
+def size(path: Path) -> int:
+    """Bytes of `path` (0 when it cannot be read: the replay says so when it gets there)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

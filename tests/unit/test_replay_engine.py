@@ -255,3 +255,19 @@ def test_a_resumed_replay_rates_only_its_own_lines_and_bytes() -> None:
     clock.advance(10.0)
     bar.update(700, 60)
     assert "700 lines  10 lines/s  ETA 0:40" in stream.getvalue()
+
+
+async def test_a_file_gone_before_its_turn_stops_resumably_after_the_files_before(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.lp").write_text("\n".join(lines_at(1, 2)) + "\n")
+    (tmp_path / "b.lp").write_text("\n".join(lines_at(3)) + "\n")
+    sink = MemorySink()
+    replay = make(tmp_path, sink, FakeClock())
+    (tmp_path / "b.lp").unlink()  # rotated away by a file sink meanwhile
+    with pytest.raises(ReplayStopped, match=r"b\.lp: cannot read: No such file"):
+        await replay.run()
+    assert sink.lines == lines_at(1, 2)
+    state = load_state(tmp_path / "state.json")
+    assert state is not None
+    assert (state.file, state.line, state.written) == (0, 2, 2)
