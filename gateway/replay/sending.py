@@ -53,7 +53,11 @@ class Delivery:
         """Write `lines` to every sink; the lines a sink refused, as (sink, line, reason)."""
         refused: list[tuple[str, str, str]] = []
         for writer in self.writers:
-            refused += await self._send_to(writer, lines)
+            done = 0
+            while done < len(lines):  # after a 413, at most what the sink took (max_batch)
+                chunk = lines[done : done + writer.max_batch]
+                refused += await self._send_to(writer, chunk)
+                done += len(chunk)
         return refused
 
     async def _send_to(

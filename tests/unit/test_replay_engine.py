@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.errors import RejectedSinkError, RetryableSinkError, ThrottledSinkError
+from gateway.errors import (
+    PayloadTooLargeError,
+    RejectedSinkError,
+    RetryableSinkError,
+    ThrottledSinkError,
+)
 from gateway.replay.engine import Options, Replay, ReplayStopped
 from gateway.replay.progress import Progress, describe, duration, render
 from gateway.replay.reading import InputError
@@ -271,3 +276,23 @@ async def test_a_file_gone_before_its_turn_stops_resumably_after_the_files_befor
     state = load_state(tmp_path / "state.json")
     assert state is not None
     assert (state.file, state.line, state.written) == (0, 2, 2)
+
+
+class Small(MemorySink):
+    """Answers 413 to a write of more than 2 lines."""
+
+    async def write(self, lines: Sequence[str]) -> None:
+        if len(lines) > 2:
+            self.writes += 1
+            raise PayloadTooLargeError("HTTP 413")
+        await super().write(lines)
+
+
+async def test_after_a_413_batches_go_in_pieces_the_sink_takes(tmp_path: Path) -> None:
+    good = lines_at(*range(16))
+    (tmp_path / "run.lp").write_text("\n".join(good) + "\n")
+    sink = Small()
+    await make(tmp_path, sink, FakeClock(), batch_size=8).run()
+    assert sink.lines == good
+    # the first batch: 8 refused, 4 refused, then 2+2, 4 refused, 2+2; the second: 2+2+2+2
+    assert sink.writes == 7 + 4
