@@ -104,10 +104,10 @@ def test_sigterm_stops_resumably_like_ctrl_c(
     tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "run.lp"
-    run.write_text("\n".join(LINES) + "\n")  # 1 s apart: 0.2 s each at --speed 5
+    run.write_text("\n".join(LINES) + "\n")  # 1 s apart, paced at real time
     args = ["replay", str(run), "--config", str(config)]
     state = default_state_path(run)
-    command = [sys.executable, "-m", "gateway", *args, "--speed", "5"]
+    command = [sys.executable, "-m", "gateway", *args, "--speed", "1"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not state.exists() or json.loads(state.read_text() or "{}").get("line", 0) < 2:
