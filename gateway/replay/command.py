@@ -45,6 +45,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 or more seconds")
+    return value
+
+
 def _count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
@@ -106,7 +116,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--retry-for",
-        type=float,
+        type=_seconds,
         default=120.0,
         metavar="S",
         help="how long to retry a failing sink before stopping (default 120)",
@@ -144,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         speed=args.speed,
         stop_on_error=args.on_error == "stop",
     )
-    delivery = Delivery(sinks, clock, retry_for=max(0.0, args.retry_for))
+    delivery = Delivery(sinks, clock, retry_for=args.retry_for)
     total = sum(f.stat().st_size for f in files)
     progress = Progress(total, sys.stderr, clock.monotonic)
     replay = Replay(files, precisions, delivery, state, state_path, options, clock, progress)
