@@ -155,8 +155,9 @@ class Replay:
                 f"works, run again with --resume"
             ) from None
         refused = {line for _, line, _ in refusals}
+        index = {line: i for i, line in enumerate(batch.lines) if line in refused}
         for name, line, reason in refusals:
-            file, number = batch.origin[batch.lines.index(line)]
+            file, number = batch.origin[index[line]]
             self._report(f"{self.files[file]}:{number}: refused by sink {name}: {reason}")
         count = sum(1 for line in batch.lines if line in refused) if refused else 0
         self.refused += count
