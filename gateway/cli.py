@@ -22,6 +22,7 @@ from gateway.collectors.base import ConnectionPlan
 from gateway.config import LoadedConfig, load_tagmaps
 from gateway.errors import ConfigError, GatewayError, Problem
 from gateway.model import Sample
+from gateway.replay.command import add_parser as add_replay_parser
 from gateway.telemetry.logging import configure
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -296,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default="data", help="where the file sink writes")
     demo.add_argument("--mappings", default=None, help="tag-map folder (default: mappings/)")
     demo.set_defaults(func=cmd_demo)
+    add_replay_parser(sub)
     for command in registry.commands():  # a protocol's own, e.g. OPC UA's `browse`
         if command.name in sub.choices:
             continue  # the core's commands keep their names

@@ -1,0 +1,141 @@
+"""Recorded lines, pure: validate one line cheaply, say why a line is malformed, find and
+shift its timestamp, and tell the timestamp precision of a file from its magnitude.
+
+Validation is one compiled regular expression over the whole line (measurement, tags, fields
+with typed values, timestamp), escapes read as InfluxDB reads them; only a line it refuses
+goes through the slower `diagnose`, which names the part at fault. A line without a timestamp
+is malformed here: the database would stamp it with its arrival time, so replaying it twice
+would store two points.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway.sinks.lineprotocol import Precision
+
+__all__ = ["check", "detect_precision", "diagnose", "is_data", "shifted"]
+
+_MEASUREMENT = r"(?:[^,\s\\#]|\\.)(?:[^,\s\\]|\\.)*"  # `#` first would make it a comment
+_KEY = r"(?:[^,=\s\\]|\\.)+"  # tag key, tag value, field key
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_BOOL = r"t|T|true|True|TRUE|f|F|false|False|FALSE"
+_VALUE = rf'(?:[-+]?\d+i|\d+u|{_NUMBER}|"(?:[^"\\]|\\.)*"|{_BOOL})'
+_FIELD = rf"{_KEY}={_VALUE}"
+# ASCII: `\d` and `\s` as line protocol means them (int() would take other digits too)
+_LINE = re.compile(rf"{_MEASUREMENT}(?:,{_KEY}={_KEY})* {_FIELD}(?:,{_FIELD})* (-?\d+)", re.ASCII)
+_TYPED = re.compile(_VALUE, re.ASCII)
+
+
+def is_data(line: str) -> bool:
+    """Not a blank line nor a `#` comment (line protocol's own)."""
+    stripped = line.lstrip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def check(line: str) -> int | None:
+    """Where the timestamp of a well-formed line starts; None for a malformed one."""
+    match = _LINE.fullmatch(line)
+    return match.start(1) if match else None
+
+
+def shifted(line: str, start: int, offset: int) -> str:
+    """The line with `offset` added to its timestamp (which starts at `start`)."""
+    if not offset:
+        return line
+    return f"{line[:start]}{int(line[start:]) + offset}"
+
+
+def timestamp(line: str, start: int) -> int:
+    return int(line[start:])
+
+
+# Plausible Unix times, 1973-03 to 2286-11, in each precision (timestamp / 10**k).
+_RANGES = ((Precision.S, 0), (Precision.MS, 3), (Precision.US, 6), (Precision.NS, 9))
+
+
+def detect_precision(first: int) -> Precision:
+    """The precision under which `first` (a file's first timestamp) is a date between 1973
+    and 2286; ns (line protocol's default) when it is none of them."""
+    for precision, digits in _RANGES:
+        if 10**8 <= abs(first) / 10**digits < 10**10:
+            return precision
+    return Precision.NS
+
+
+# -- why a line is malformed (slow path: only for lines `check` refused) ---------------------
+
+
+def _split(text: str, separator: str, quotes: bool) -> list[str]:
+    """`text` split at each `separator` not escaped by a backslash (nor inside a quoted
+    string, when `quotes`)."""
+    parts, start, i, quoted = [], 0, 0, False
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if quotes and char == '"':
+            quoted = not quoted
+        elif char == separator and not quoted:
+            parts.append(text[start:i])
+            start = i + 1
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _pair(text: str) -> tuple[str, str] | None:
+    """key=value at the first unescaped `=`; None without one."""
+    i = 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == "=":
+            return text[:i], text[i + 1 :]
+        i += 1
+    return None
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def diagnose(line: str) -> str:
+    """A short reason why `line` is not line protocol with a timestamp."""
+    sections = _split(line, " ", quotes=True)
+    if len(sections) < 2 or "=" not in sections[1]:
+        return "no fields"
+    if len(sections) == 2:
+        return "no timestamp (a replayed line needs the time it was recorded at)"
+    if len(sections) > 3:
+        return "more than three space-separated parts (an unescaped space?)"
+    head, fields, stamp = sections
+    reason = _head_problem(head) or _fields_problem(fields)
+    if reason:
+        return reason
+    if not re.fullmatch(r"-?[0-9]+", stamp):
+        return f"bad timestamp {_short(stamp)} (an integer is needed)"
+    return "does not parse as line protocol"
+
+
+def _head_problem(head: str) -> str | None:
+    measurement, *tags = _split(head, ",", quotes=False)
+    if not measurement:
+        return "no measurement"
+    for tag in tags:
+        pair = _pair(tag)
+        if pair is None or not pair[0] or not pair[1]:
+            return f"bad tag {_short(tag)} (key=value expected)"
+    return None
+
+
+def _fields_problem(fields: str) -> str | None:
+    for field in _split(fields, ",", quotes=True):
+        pair = _pair(field)
+        if pair is None or not pair[0]:
+            return f"bad field {_short(field)} (key=value expected)"
+        if not _TYPED.fullmatch(pair[1]):
+            return f"bad value of field {_short(pair[0])}: {_short(pair[1])}"
+    return None
