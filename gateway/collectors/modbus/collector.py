@@ -74,6 +74,7 @@ class ModbusConnection:
         self._retry_at = 0.0
         self._last_error = "not connected yet"
         self._down_logged = False
+        self._retrying = True  # False for `scan_all`: `gateway once` never tries again
         self._all_devices = set(plan.devices)
         self._silent: set[str] = set()  # devices that failed to answer since the last answer
         self._unanswered_scans = 0  # scans in a row in which no active device answered
@@ -120,6 +121,7 @@ class ModbusConnection:
 
     async def scan_all(self) -> list[Sample]:
         """Every scan once (for `gateway once`)."""
+        self._retrying = False
         samples: list[Sample] = []
         for scan in self.plan.scans:
             samples.extend(await self.scan(scan))
@@ -314,7 +316,8 @@ class ModbusConnection:
         """Mark the connection down and schedule the next attempt (exponential backoff)."""
         self._last_error = reason
         if not self._down_logged:
-            log.warning("Modbus %s down: %s; retrying with backoff.", self.name, reason)
+            retry = "; retrying with backoff" if self._retrying else ""
+            log.warning("Modbus %s down: %s%s.", self.name, reason, retry)
             self._down_logged = True
         else:
             log.debug("Modbus %s still down: %s.", self.name, reason)
