@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pymodbus.exceptions import ConnectionException, ModbusException
@@ -79,6 +79,9 @@ class ModbusConnection:
         self._silent: set[str] = set()  # devices that failed to answer since the last answer
         self._unanswered_scans = 0  # scans in a row in which no active device answered
         self._hinted: set[str] = set()  # devices told that their unit_id may be wrong
+        #: called with each request answered and its values (`gateway once --raw`)
+        self.answered: Callable[[ReadRequest[ModbusTagPlan], Sequence[int | bool]], None] | None
+        self.answered = None
         # the requests each scan sends, in the order of the next scan: merged reads refused
         # for their gap are replaced by their pieces, requests that got no answer go last
         self._requests = {id(s): list(s.requests) for s in plan.scans}
@@ -266,6 +269,8 @@ class ModbusConnection:
             stats.read_errors += 1
             reason = f"short response ({len(values)} of {request.count})"
             return failed(request, now, reason), Outcome.ANSWERED, 0
+        if self.answered is not None:
+            self.answered(request, values)
         raw = raw_registers(response)[: 2 * request.count]
         return self._encoder.add(request, values, raw, now, batch), Outcome.ANSWERED, 0
 

@@ -13,7 +13,7 @@ from gateway.collectors.modbus.types import Space
 
 HELP = "read a block of Modbus registers and print them decoded under every type and byte order"
 #: registers shown on either side of a tag's own in the suggested probe (an address one off)
-AROUND = 2
+AROUND = 1
 MAX_COUNT = {True: 2000, False: 125}  # per read: bits, registers (the Modbus limits)
 
 
