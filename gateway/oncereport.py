@@ -71,20 +71,36 @@ def implausible_hints(
     raw_values: Mapping[Point, Value | None],
     ranges: Mapping[Point, tuple[float, float] | None],
     command: Callable[[Point], str],
+    per_device: int = 3,
 ) -> list[str]:
     """One line per value that looks wrong: outside its tag's range, NaN, infinite, or a float
     of a magnitude no process variable has (see gateway.plausibility). A value the pipeline
-    refused (NaN is BAD) is judged as it was read."""
+    refused (NaN is BAD) is judged as it was read. Past `per_device` lines for one device (a
+    wrong byte order spoils them all) its other such values share one line."""
     lines = []
+    more: dict[str, list[str]] = {}
     for s in samples:
         value = s.value if s.value is not None else raw_values.get(s.point)
         why = implausible(value, ranges.get(s.point))
         if not why:
             continue
-        line = f"hint: {s.point.device}.{s.point.tag}={value_text(s.point, value)} looks "
+        device = s.point.device
+        shown = more.setdefault(device, [])
+        shown.append(s.point.tag)
+        if len(shown) > per_device:
+            continue
+        line = f"hint: {device}.{s.point.tag}={value_text(s.point, value)} looks "
         line += f"implausible ({why})"
-        shown = command(s.point)
-        lines.append(f"{line}; inspect it with: {shown}" if shown else line)
+        probe = command(s.point)
+        lines.append(f"{line}; inspect it with: {probe}" if probe else line)
+    for device, tags in more.items():
+        if len(tags) > per_device:
+            rest = tags[per_device:]
+            named = ", ".join(rest[:per_device]) + (", ..." if len(rest) > per_device else "")
+            lines.append(
+                f"hint: {device}: {len(rest)} more values look implausible ({named}); "
+                "`gateway once --raw` shows their registers"
+            )
     return lines
 
 

@@ -13,6 +13,7 @@ from gateway.cli import main
 from gateway.collectors.modbus.types import Space
 from gateway.sinks.lineprotocol import parse_line
 from simulators.modbus_server import ModbusServerHandle, RegisterBank, start_modbus_server
+from tests.busserver import serve_rtu_tcp
 
 
 def closed_port() -> int:
@@ -151,3 +152,27 @@ async def test_an_implausible_value_points_to_a_probe_that_works(tmp_path: Path,
     assert "flow=2.1605951e-38" in out
     assert probed == 0
     assert "  address: 100, type: float32, byte_order: CDAB  -> 1234.5" in shown
+
+
+async def test_once_raw_shows_the_registers_read_over_a_bus(tmp_path: Path, capsys) -> None:
+    bank = RegisterBank()
+    bank.unit(7).set(Space.HOLDING_REGISTER, 99, REGISTERS)
+    server, port = await serve_rtu_tcp(bank)
+    try:
+        devices = WRONG_MAP.split("  - name: nanmeter")[0]  # the flow one register late
+        path = write_map(tmp_path / "bus.yaml", f"modbus+rtu-tcp://127.0.0.1:{port}", devices)
+        code, out, err = await once(capsys, "--raw", str(path))
+        command = shlex.split(err.split("inspect it with: ", 1)[1].splitlines()[0])
+        probed = await asyncio.to_thread(main, command[1:])
+        shown = capsys.readouterr().out
+    finally:
+        await server.shutdown()
+    assert probed == 0
+    assert "  address: 100, type: float32, byte_order: CDAB  -> 1234.5" in shown
+    assert code == 0, err
+    assert "# offbyone flow=2.1605951e-38 <- HR 101..102 [0x449A 0x00EB] float32 CDAB" in out
+    assert (
+        f"inspect it with: gateway probe 'modbus+rtu-tcp://127.0.0.1:{port}?baudrate=19200&"
+        "parity=E&stopbits=1&bytesize=8' --unit 7 --space holding_register --address 100 "
+        "--count 4 --range=0:5000"
+    ) in err

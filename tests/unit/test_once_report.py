@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
+
 from gateway.collectors.modbus.compile import ModbusTagPlan
+from gateway.collectors.modbus.endpoint import parse_endpoint
+from gateway.collectors.modbus.probeargs import probe_command
 from gateway.collectors.modbus.rawsource import raw_limits, source_text
 from gateway.collectors.modbus.types import ByteOrder, DataType, Space
 from gateway.model import Point, Quality, Sample, bad
@@ -80,3 +84,28 @@ def test_sources_name_space_addresses_registers_and_layout():
     assert source_text(bit, [8]) == "<- IR 10 [0x0008] bit 3"
     coil = tag(space=Space.COIL, dtype=DataType.BOOL)
     assert source_text(coil, [True]) == "<- coil 10 [1]"
+
+
+def test_a_device_with_many_implausible_values_gets_one_more_line():
+    points = [Point.build("cell03", f"t{i}", "cell", f"t{i}", {}) for i in range(6)]
+    samples = [Sample(p, float("nan"), Quality.GOOD, 1) for p in points]
+    hints = implausible_hints(samples, {}, {}, lambda p: "")
+    assert hints[:3] == [f"hint: cell03.t{i}=nan looks implausible (NaN)" for i in range(3)]
+    assert hints[3:] == [
+        "hint: cell03: 3 more values look implausible (t3, t4, t5); `gateway once --raw` "
+        "shows their registers"
+    ]
+
+
+def test_the_suggested_probe_of_a_serial_tag_carries_the_line_settings():
+    endpoint = parse_endpoint("modbus+rtu:///dev/ttyUSB0?baudrate=9600&parity=N")
+    command = probe_command(endpoint, 11, Space.INPUT_REGISTER, 0, 2, (-40.0, 60.0))
+    assert command == (
+        "gateway probe 'modbus+rtu:///dev/ttyUSB0?baudrate=9600&parity=N&stopbits=1&bytesize=8'"
+        " --unit 11 --space input_register --address 0 --count 3 --range=-40:60"
+    )
+    assert shlex.split(command)[2] == (
+        "modbus+rtu:///dev/ttyUSB0?baudrate=9600&parity=N&stopbits=1&bytesize=8"
+    )
+    coil = probe_command(endpoint, 1, Space.COIL, 65535, 1, (0.0, 1.0))
+    assert coil.endswith("--space coil --address 65534 --count 2")  # no range for bits
