@@ -93,7 +93,7 @@ class Plugin(Generic[D, P]):
     #: values that stand in for required fields when the valid part of a broken device is
     #: checked (e.g. {"endpoint": "modbus+tcp://_"})
     stand_ins: Mapping[str, Any] = field(default_factory=dict)
-    #: subcommands of its own (`gateway browse` for OPC UA)
+    #: subcommands of its own (`gateway browse` for OPC UA, `gateway probe` for Modbus)
     commands: Sequence[Command] = ()
     #: `gateway once --raw`: set up a collector built for `once` (before its scan) to note
     #: what each reading was decoded from; returns what to say of one of its raw samples
