@@ -125,6 +125,29 @@ async def test_probe_names_a_modbus_exception(capsys):
     ]
 
 
+async def test_probe_of_a_unit_nobody_serves_or_a_silent_one_is_one_line(capsys):
+    bank = plant()
+    bank.unit(8).faults.silent = True
+    server = await start_modbus_server(bank)
+    try:
+        unknown = await probe(capsys, server.endpoint, "--unit", "9", "--address", "99")
+        silent = await probe(
+            capsys, server.endpoint, "--unit", "8", "--address", "99", "--timeout", "0.2"
+        )
+    finally:
+        await server.stop()
+    assert unknown[0] == silent[0] == 1
+    assert unknown[2].splitlines() == [
+        f"error: {server.endpoint}: Modbus exception 11 (gateway target device failed to "
+        "respond) to a read of holding_register 99..102 of unit 9 (nothing answered behind "
+        "the gateway: check --unit)"
+    ]
+    assert silent[2].splitlines() == [
+        f"error: {server.endpoint}: no response within 0.2s to a read of holding_register "
+        "99..102 of unit 8"
+    ]
+
+
 async def test_probe_of_a_dead_device_is_one_line(capsys):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -53,11 +53,17 @@ def _link(endpoint: Endpoint, timeout: float) -> Link:
     )
 
 
+#: what the user can try for the exceptions a wrong probe provokes
+EXCEPTION_HINTS = {
+    ILLEGAL_ADDRESS: "the device has no such registers: addresses are 0-based, try fewer",
+    10: "the gateway in front of the device knows no path to it: check --unit",
+    11: "nothing answered behind the gateway: check --unit",
+}
+
+
 def _exception_line(code: int, what: str) -> str:
     line = f"{exception_reason(code)} to a read of {what}"
-    if code == ILLEGAL_ADDRESS:
-        line += " (the device has no such registers: addresses are 0-based, try fewer)"
-    return line
+    return f"{line} ({EXCEPTION_HINTS[code]})" if code in EXCEPTION_HINTS else line
 
 
 async def read_block(
