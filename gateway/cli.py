@@ -62,8 +62,9 @@ def cmd_once(args: argparse.Namespace) -> int:
     """One scan of every device, printed as line protocol."""
     from gateway.clock import SystemClock
     from gateway.model import Quality
+    from gateway.oncereport import OnceNotes
     from gateway.pipeline import build_pipeline
-    from gateway.sinks.lineprotocol import Precision, encode_lines
+    from gateway.sinks.lineprotocol import Precision
 
     plans = registry.compile_all(_load(args.paths).devices)
     pipeline = build_pipeline(t for p in plans for t in p.tag_plans())
@@ -73,12 +74,16 @@ def cmd_once(args: argparse.Namespace) -> int:
 
     down: dict[str, tuple[str, set[str]]] = {}  # connection: why not connected, its devices
 
+    notes = OnceNotes(raw=args.raw)  # raw values, and with --raw what they came from
+
     async def scan(plan: ConnectionPlan) -> list[Sample]:
         connection = registry.build_collector(plan, discard, SystemClock())
+        scanned = notes.watch(plan, connection)
         try:
             samples = await connection.scan_all()
         finally:
             connection.close()
+        scanned(samples)
         if samples and all(s.reason.startswith("not connected: ") for s in samples):
             down[plan.name] = (samples[0].reason, {s.point.device for s in samples})
         return samples
@@ -88,8 +93,10 @@ def cmd_once(args: argparse.Namespace) -> int:
         return [s for samples in results for s in samples]
 
     samples = pipeline.apply(asyncio.run(scan_everything()))
-    for line in encode_lines(samples, Precision(args.precision)):
+    for line in notes.lines(samples, Precision(args.precision)):
         print(line)
+    for hint in notes.hints(samples, plans):  # values that look wrong: how to look closer
+        print(hint, file=sys.stderr)
     failed = [s for s in samples if s.quality is Quality.BAD]
     for name, (reason, _) in down.items():  # one line for a port or host that failed
         print(f"BAD {name}: {reason}", file=sys.stderr)
@@ -247,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "once":
             p.add_argument("--precision", default="ms", choices=["ns", "us", "ms", "s"])
+            p.add_argument(
+                "--raw",
+                action="store_true",
+                help="after each line, a # comment per value: what it was decoded from "
+                "(Modbus registers, OPC UA variant type and status code)",
+            )
         if name == "run":
             p.add_argument(
                 "--duration",

@@ -18,6 +18,7 @@ from pydantic import Discriminator, Tag
 
 from gateway.clock import Clock
 from gateway.collectors.base import Collector, ConnectionPlan, Emit
+from gateway.model import Point, Sample
 
 if TYPE_CHECKING:  # the config loader imports this module: no import back at run time
     import argparse
@@ -41,6 +42,14 @@ def _no_findings(device: Any, positions: Sequence[int] | None = None) -> Found:
 
 def _nothing_across(devices: Sequence[Any]) -> Sequence[tuple[int, Found]]:
     return []
+
+
+def _nothing_noted(plan: Any, collector: Any) -> Callable[[Sample], str]:
+    return lambda sample: ""
+
+
+def _no_command(plan: Any, point: Point) -> str:
+    return ""
 
 
 @dataclass(frozen=True)
@@ -84,8 +93,15 @@ class Plugin(Generic[D, P]):
     #: values that stand in for required fields when the valid part of a broken device is
     #: checked (e.g. {"endpoint": "modbus+tcp://_"})
     stand_ins: Mapping[str, Any] = field(default_factory=dict)
-    #: subcommands of its own (`gateway browse` for OPC UA)
+    #: subcommands of its own (`gateway browse` for OPC UA, `gateway probe` for Modbus)
     commands: Sequence[Command] = ()
+    #: `gateway once --raw`: set up a collector built for `once` (before its scan) to note
+    #: what each reading was decoded from; returns what to say of one of its raw samples
+    #: (Modbus: the registers, OPC UA: the variant type and status code; "" when unknown)
+    sources: Callable[[Any, Any], Callable[[Sample], str]] = _nothing_noted
+    #: `gateway once`'s hint for an implausible value: the command that shows the raw data
+    #: of a tag of the plan (Modbus: its `gateway probe`), "" when the protocol has none
+    inspect_command: Callable[[Any, Point], str] = _no_command
 
 
 _plugins: dict[str, Plugin[Any, Any]] = {}
@@ -166,6 +182,16 @@ def compile_all(devices: Iterable[DeviceFields]) -> tuple[ConnectionPlan, ...]:
 def build_collector(plan: ConnectionPlan, emit: Emit, clock: Clock) -> Collector:
     """The collector of `plan`, built by its protocol's plugin."""
     return plugin(plan.protocol).collector(plan, emit, clock)
+
+
+def sources(plan: ConnectionPlan, collector: Collector) -> Callable[[Sample], str]:
+    """`gateway once --raw`: what each raw sample of `collector` was decoded from."""
+    return plugin(plan.protocol).sources(plan, collector)
+
+
+def inspect_command(plan: ConnectionPlan, point: Point) -> str:
+    """The command that shows the raw data of the tag of `point` ("" when there is none)."""
+    return plugin(plan.protocol).inspect_command(plan, point)
 
 
 def describe(plan: ConnectionPlan) -> list[str]:

@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from asyncua import Client, ua
 
+from gateway.collectors import registry
 from gateway.collectors.base import State
 from gateway.collectors.opcua.collector import OpcuaConnection
 from gateway.model import Quality, Sample, Unsigned
@@ -253,3 +254,27 @@ def test_state_is_down_before_a_session() -> None:
     )
     assert connection.devices["dev"].state is State.DOWN
     assert not connection.stats.connected
+
+
+@shared_loop
+async def test_once_raw_names_the_variant_type_and_status_code(typed: TypedServer) -> None:
+    """`gateway once --raw`: each value's node, variant type and status code."""
+    tags = [
+        {"name": "ok", "node": f"nsu={URI};s=Typed.double", "mode": "poll"},
+        {"name": "uncertain", "node": f"nsu={URI};s=Typed.uncertain", "mode": "poll"},
+        {"name": "bad", "node": f"nsu={URI};s=Typed.bad", "mode": "poll"},
+        {"name": "arr", "node": f"nsu={URI};s=Typed.int32_array", "array_length": 2},
+    ]
+    plan = plan_of(typed.endpoint, tags)
+    connection = OpcuaConnection(plan, Recorder())
+    source = registry.sources(plan, connection)
+    samples = await connection.scan_all()
+    said = {s.point.field: source(s) for s in samples}
+    node = "<- ns=2;s=Typed."
+    assert said == {
+        "ok": f"{node}double Double Good",
+        "uncertain": f"{node}uncertain Double UncertainLastUsableValue",
+        "bad": f"{node}bad Null BadSensorFailure",
+        "arr_0": f"{node}int32_array Int32[3] Good",  # the node's array, of which 2 are read
+        "arr_1": f"{node}int32_array Int32[3] Good",
+    }

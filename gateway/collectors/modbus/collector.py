@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pymodbus.exceptions import ConnectionException, ModbusException
@@ -74,10 +74,14 @@ class ModbusConnection:
         self._retry_at = 0.0
         self._last_error = "not connected yet"
         self._down_logged = False
+        self._retrying = True  # False for `scan_all`: `gateway once` never tries again
         self._all_devices = set(plan.devices)
         self._silent: set[str] = set()  # devices that failed to answer since the last answer
         self._unanswered_scans = 0  # scans in a row in which no active device answered
         self._hinted: set[str] = set()  # devices told that their unit_id may be wrong
+        #: called with each request answered and its values (`gateway once --raw`)
+        self.answered: Callable[[ReadRequest[ModbusTagPlan], Sequence[int | bool]], None] | None
+        self.answered = None
         # the requests each scan sends, in the order of the next scan: merged reads refused
         # for their gap are replaced by their pieces, requests that got no answer go last
         self._requests = {id(s): list(s.requests) for s in plan.scans}
@@ -120,6 +124,7 @@ class ModbusConnection:
 
     async def scan_all(self) -> list[Sample]:
         """Every scan once (for `gateway once`)."""
+        self._retrying = False
         samples: list[Sample] = []
         for scan in self.plan.scans:
             samples.extend(await self.scan(scan))
@@ -264,6 +269,8 @@ class ModbusConnection:
             stats.read_errors += 1
             reason = f"short response ({len(values)} of {request.count})"
             return failed(request, now, reason), Outcome.ANSWERED, 0
+        if self.answered is not None:
+            self.answered(request, values)
         raw = raw_registers(response)[: 2 * request.count]
         return self._encoder.add(request, values, raw, now, batch), Outcome.ANSWERED, 0
 
@@ -314,7 +321,8 @@ class ModbusConnection:
         """Mark the connection down and schedule the next attempt (exponential backoff)."""
         self._last_error = reason
         if not self._down_logged:
-            log.warning("Modbus %s down: %s; retrying with backoff.", self.name, reason)
+            retry = "; retrying with backoff" if self._retrying else ""
+            log.warning("Modbus %s down: %s%s.", self.name, reason, retry)
             self._down_logged = True
         else:
             log.debug("Modbus %s still down: %s.", self.name, reason)

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import argparse
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gateway.clock import Clock
 from gateway.collectors.base import Collector, Emit
@@ -18,9 +19,12 @@ from gateway.collectors.modbus.checks import check_device, device_warnings
 from gateway.collectors.modbus.compile import ConnectionPlan, ScanPlan, compile_connections
 from gateway.collectors.modbus.csvcolumns import MODBUS_COLUMNS
 from gateway.collectors.modbus.models import ModbusDevice
+from gateway.collectors.modbus.probeargs import HELP as PROBE_HELP
+from gateway.collectors.modbus.probeargs import add_arguments as probe_arguments
 from gateway.collectors.modbus.types import DataType
 from gateway.collectors.modbus.wiretime import scan_wire_s
-from gateway.collectors.registry import Plugin
+from gateway.collectors.registry import Command, Plugin
+from gateway.model import Point, Sample
 
 #: the Python type of the raw values of each data type (before scaling, which gives floats)
 VALUE_TYPES: dict[DataType, tuple[type, ...]] = {
@@ -77,6 +81,24 @@ def collector(plan: ConnectionPlan, emit: Emit, clock: Clock) -> Collector:
     return ModbusConnection(plan, emit, clock)
 
 
+def probe(args: argparse.Namespace) -> int:
+    from gateway.collectors.modbus.probecommand import run  # pymodbus only when it runs
+
+    return run(args)
+
+
+def sources(plan: ConnectionPlan, collector: Collector) -> Callable[[Sample], str]:
+    from gateway.collectors.modbus.rawsource import sources as note_registers
+
+    return note_registers(plan, collector)  # type: ignore[arg-type]  # built by `collector`
+
+
+def inspect_command(plan: ConnectionPlan, point: Point) -> str:
+    from gateway.collectors.modbus.rawsource import inspect_command as probe_of
+
+    return probe_of(plan, point)
+
+
 def value_types(device: ModbusDevice) -> Sequence[tuple[type, ...]]:
     return [VALUE_TYPES[tag.dtype] for tag in device.tags]
 
@@ -94,4 +116,7 @@ PLUGIN: Plugin[ModbusDevice, ConnectionPlan] = Plugin(
     check_across=check_buses,
     warn_across=warn_buses,
     stand_ins={"endpoint": "modbus+tcp://_"},
+    commands=(Command("probe", PROBE_HELP, probe_arguments, probe),),
+    sources=sources,
+    inspect_command=inspect_command,
 )

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 from asyncua import Client, ua
 
@@ -76,6 +77,8 @@ class OpcuaConnection:
         self._marked = False  # the tags were marked BAD as not connected (once, at start)
         self._setting_up = False  # a session is up and its tags are being set up
         self._set_up_once = False  # a session was set up (the supervisor counts it later)
+        #: called with each tag `scan_all` read and its DataValue (`gateway once --raw`)
+        self.answered: Callable[[Bound, ua.DataValue], None] | None = None
 
     @property
     def _device(self) -> DeviceStats:
@@ -121,6 +124,8 @@ class OpcuaConnection:
             values = await read(client, value_reads([b.node_id for b in binding.bound]), limits)
             stamps = Stamps(self.clock.now_ns())
             for bound, data in zip(binding.bound, values, strict=True):
+                if self.answered is not None:
+                    self.answered(bound, data)
                 append_samples(bound, data, stamps, samples)
             self._device.scans += 1
             return samples

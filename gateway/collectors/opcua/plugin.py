@@ -9,7 +9,7 @@ device never loads it.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from gateway.clock import Clock
@@ -19,6 +19,7 @@ from gateway.collectors.opcua.browseargs import add_arguments as browse_argument
 from gateway.collectors.opcua.csvcolumns import OPCUA_COLUMNS
 from gateway.collectors.opcua.models import OpcuaDevice
 from gateway.collectors.registry import Command, Plugin
+from gateway.model import Sample
 
 if TYPE_CHECKING:
     from gateway.collectors.opcua.compile import OpcuaPlan
@@ -72,6 +73,12 @@ def browse(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def sources(plan: OpcuaPlan, collector: Collector) -> Callable[[Sample], str]:
+    from gateway.collectors.opcua.rawsource import sources as note_values
+
+    return note_values(plan, collector)  # type: ignore[arg-type]  # built by `collector`
+
+
 def value_types(device: OpcuaDevice) -> Sequence[tuple[type, ...]]:
     return [ANY_FIELD for _ in device.tags]
 
@@ -87,4 +94,5 @@ PLUGIN: Plugin[OpcuaDevice, OpcuaPlan] = Plugin(
     check=check_device,
     stand_ins={"endpoint": "opc.tcp://_:4840"},
     commands=(Command("browse", BROWSE_HELP, browse_arguments, browse),),
+    sources=sources,
 )
