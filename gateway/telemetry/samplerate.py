@@ -1,0 +1,30 @@
+"""Samples per second over a sliding window, for the live view.
+
+A device sends its samples in bursts (a scan every 1 s, an OPC UA publish every 2 s), so the
+count between two redraws jumps (25, 50, 0); the count over the last `window` seconds divided
+by that span is steady. Until the window has filled, the span is the time since the start.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+#: seconds the rate is averaged over
+WINDOW = 10.0
+
+
+class WindowRate:
+    """Feed it (time, running total) pairs; it answers the rate over the last `window` s."""
+
+    def __init__(self, start: float, window: float = WINDOW) -> None:
+        self.window = window
+        self._marks: deque[tuple[float, int]] = deque([(start, 0)])
+
+    def update(self, now: float, total: int) -> float:
+        """Record the running `total` at `now`; the rate over the window ending now."""
+        self._marks.append((now, total))
+        # keep the newest mark at or before the window's start: the span stays >= the window
+        while len(self._marks) > 2 and self._marks[1][0] <= now - self.window:
+            self._marks.popleft()
+        then, before = self._marks[0]
+        return (total - before) / (now - then) if now > then else 0.0
