@@ -15,6 +15,7 @@ import dataclasses
 import datetime
 import os
 import signal
+import sys
 from pathlib import Path
 
 from gateway.config import load_tagmaps
@@ -30,6 +31,7 @@ from gateway.telemetry.liveview import (
     columns_from_maps,
     units_from_maps,
 )
+from gateway.telemetry.logpane import LogPane, logs_into
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = REPO / "simulators" / "scenarios" / "anode-effect-storm.yaml"
@@ -171,6 +173,7 @@ async def run_demo(
             f"written, {backlog} waiting"
         )
 
+    pane = LogPane()
     view = LiveView(
         "plc-gateway demo",
         status=status,
@@ -178,26 +181,30 @@ async def run_demo(
         columns=columns_from_maps(config.devices),
         units=units_from_maps(config.devices),
         alarm_bits=alarm_bits_from_maps(config.devices),
+        recent_log=pane.latest,
     )
-    gateway, _ = build_gateway(config, sinks=sinks, observers=[view.observe], health_port=0)
-    stop_plant = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, gateway.stop)
-    plant_task = asyncio.create_task(runner.run(stop_plant))
-    view_task = asyncio.create_task(_redraw(view, refresh))
-    try:
-        ok = await gateway.run(duration)
-    finally:
-        stop_plant.set()
-        view_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await view_task
-        await plant_task
-        await modbus.stop()
-        if opcua is not None:
-            await opcua.stop()
-    view.draw(final=True)
+    # on a terminal the view clears the screen every second: the log goes into the view
+    on_terminal = view.tty and sys.stderr.isatty()
+    with logs_into(pane, sys.stderr) if on_terminal else contextlib.nullcontext():
+        gateway, _ = build_gateway(config, sinks=sinks, observers=[view.observe], health_port=0)
+        stop_plant = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, gateway.stop)
+        plant_task = asyncio.create_task(runner.run(stop_plant))
+        view_task = asyncio.create_task(_redraw(view, refresh))
+        try:
+            ok = await gateway.run(duration)
+        finally:
+            stop_plant.set()
+            view_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await view_task
+            await plant_task
+            await modbus.stop()
+            if opcua is not None:
+                await opcua.stop()
+        view.draw(final=True)
     return ok
 
 

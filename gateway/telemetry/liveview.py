@@ -1,7 +1,8 @@
 """The live terminal view of `gateway demo`: one table per measurement with, per device, its
 state, its latest values under headers that carry their units, samples per second averaged
 over the last 10 s, BAD samples and its alarms by name; alarm states and alarms stand out,
-and the alarms raised and cleared are listed below the tables.
+and the alarms raised and cleared are listed below the tables, then the latest warnings of the
+log when the caller passes them (`recent_log`, e.g. a `gateway.telemetry.logpane.LogPane`).
 
 What is shown comes from the caller and the tag maps, never from names known here: per
 measurement a `MeasurementView` (values, state and alarm tags, which states are alarms), else
@@ -114,6 +115,7 @@ class LiveView:
         units: Mapping[str, Mapping[str, str]] | None = None,
         alarm_bits: AlarmBits | None = None,
         clock: Callable[[], float] = time.monotonic,
+        recent_log: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self.title = title
         self.layouts = dict(layouts or {})  # measurement -> how it is shown
@@ -123,6 +125,7 @@ class LiveView:
         self.stream = stream or sys.stdout
         self.status = status or (lambda: "")
         self.clock = clock
+        self.recent_log = recent_log or (lambda: ())  # log lines shown under the tables
         self.devices: dict[str, DeviceView] = {}
         self.started = clock()
         self.total_rate = WindowRate(self.started)
@@ -166,12 +169,13 @@ class LiveView:
                 if not self.tty:
                     self._unprinted.append(event)
 
-    def render(self) -> str:
-        """Title, one table per measurement, the latest alarm changes (colours on a tty)."""
+    def render(self, rows: int | None = None) -> str:
+        """Title, one table per measurement (smallest first), the latest alarm changes and log
+        lines (colours on a tty); in at most `rows` lines, cutting the tables' end."""
         now = self.clock()
         samples = sum(v.samples for v in self.devices.values())
         total = self.total_rate.update(now, samples)
-        lines = [
+        body = [
             f"{self.title}   up {now - self.started:.0f} s   {self.status()}",
             f"{samples} samples, {total:.1f} samples/s over the last "
             f"{self.total_rate.window:.0f} s",
@@ -181,11 +185,19 @@ class LiveView:
             view = self.devices[name]
             tags = tuple(t for t, _ in view.layout.values) or tuple(self.columns.get(name, ()))
             groups.setdefault((view.measurement, tags), []).append(name)
-        for (measurement, tags), names in groups.items():
-            lines += ["", *self._table(measurement, tags, names, now)]
+        for (measurement, tags), names in sorted(groups.items(), key=lambda g: len(g[1])):
+            body += ["", *self._table(measurement, tags, names, now)]
+        tail: list[str] = []
         if self.events:
-            lines += ["", "alarms raised and cleared (s since start):", *self.events]
-        return "\n".join(lines)
+            tail += ["", "alarms raised and cleared (s since start):", *self.events]
+        if logged := self.recent_log():
+            tail += ["", "latest warnings and errors of the log:", *logged]
+        if rows is not None and len(body) + len(tail) > rows:
+            keep = max(2, rows - len(tail) - 1)
+            hidden = len(body) - keep
+            body = [*body[:keep], f"... {hidden} more lines: a taller terminal shows them all"]
+            tail = tail[: max(0, rows - len(body))]
+        return "\n".join(body + tail)
 
     def _table(
         self, measurement: str, tags: tuple[str, ...], names: list[str], now: float
@@ -235,8 +247,7 @@ class LiveView:
         line (and the tables too when `final`)."""
         if self.tty:
             # no taller than the terminal: a scrolling redraw flickers and hides the top
-            rows = shutil.get_terminal_size().lines - 1
-            shown = "\n".join(self.render().splitlines()[: max(rows, 1)])
+            shown = self.render(rows=max(3, shutil.get_terminal_size().lines - 1))
             self.stream.write("\033[H\033[2J" + shown + "\n")
         else:
             for event in self._unprinted:

@@ -194,18 +194,39 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_on_a_terminal_the_view_is_cut_to_its_height(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_a_terminal_the_tables_are_cut_to_its_height_and_the_alarms_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import os
     import shutil
 
-    monkeypatch.setattr(shutil, "get_terminal_size", lambda: os.terminal_size((80, 6)))
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda: os.terminal_size((80, 10)))
     out = Terminal()
-    view = LiveView("t", out, columns={f"d{i}": ("x",) for i in range(9)})
-    view.observe([sample(f"d{i}", "m", "x", i) for i in range(9)])
+    layout = MeasurementView(alarm_tag="alarm_word")
+    bits = {f"d{i}": {"alarm_word": {0: "AE"}} for i in range(9)}
+    view = LiveView("t", out, layouts={"m": layout}, alarm_bits=bits, recent_log=lambda: ["w1"])
+    view.observe([sample(f"d{i}", "m", "alarm_word", 1 if i == 3 else 0) for i in range(9)])
     view.draw()
     shown = out.getvalue().removeprefix("\033[H\033[2J").splitlines()
-    assert len(shown) == 5
+    assert len(shown) == 9  # the terminal's height less the line the cursor rests on
     assert shown[0].startswith("t   up ")
+    assert shown[2] == "... 12 more lines: a taller terminal shows them all"
+    assert shown[3:] == [
+        "",
+        "alarms raised and cleared (s since start):",
+        "    0 s  d3  raised AE",
+        "",
+        "latest warnings and errors of the log:",
+        "w1",
+    ]
+
+
+def test_the_smallest_table_comes_first() -> None:
+    view = LiveView("t", io.StringIO(), columns={})
+    view.observe([sample(f"cell{i}", "cell", "v", 1.0) for i in range(3)])
+    view.observe([sample("rectifier", "rectifier", "v", 1.0)])
+    firsts = [ln.split()[0] for ln in view.render().splitlines()[2:] if ln]
+    assert firsts[:4] == ["rectifier", "samples/s", "rectifier", "cell"]  # header, units, row
 
 
 def test_once_reports_many_tags_bad_for_one_reason_in_one_line():
