@@ -127,6 +127,10 @@ async def run_demo(
     from simulators.runner import PlantRunner
     from simulators.scenario import load_scenario
 
+    # the PLCs take a few seconds to start; say what is coming
+    print(
+        "plc-gateway demo: starting the simulated plant and the gateway (Ctrl-C stops)", flush=True
+    )
     plant = Plant(cells=cells, seed=0)
     wanted = set(plant.device_names())
     maps = find_mappings(mappings)

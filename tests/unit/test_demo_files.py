@@ -1,4 +1,5 @@
-"""Each `gateway demo` run writes a data file of its own (runs never append to each other)."""
+"""Each `gateway demo` run writes a data file of its own (runs never append to each other); the
+bundled maps name the alarm bits the demo shows."""
 
 from __future__ import annotations
 
@@ -47,3 +48,20 @@ def test_plant_time_reads_as_hours_minutes_seconds() -> None:
         "0:10:02",
         "1:02:05",
     ]
+
+
+def test_the_bundled_maps_name_the_bits_of_every_alarm_word_the_demo_shows() -> None:
+    from gateway.config import load_tagmaps
+    from gateway.demo import PLANT_VIEW, find_mappings
+    from gateway.telemetry.alarmbits import alarm_bits_from_maps
+
+    devices = load_tagmaps([find_mappings(None)]).devices
+    named = alarm_bits_from_maps(devices)
+    for device in devices:
+        word = PLANT_VIEW[device.measurement].alarm_tag
+        assert word is not None
+        bits = named[device.name][word]
+        assert len(bits) >= 5, (device.name, bits)
+        assert all(not name.startswith("bit") for name in bits.values())
+    assert named["cell01"]["alarm_word"][0] == "ANODE_EFFECT"
+    assert named["rectifier"]["alarms"][1] == "TRIP"
