@@ -36,6 +36,7 @@ DEFAULT_COLUMNS = 3
 #: alarm changes kept for the view
 EVENTS = 6
 RED, YELLOW, DIM, RESET = "\033[1;31m", "\033[33m", "\033[2m", "\033[0m"
+HOME, CLEAR_LINE, CLEAR_BELOW = "\033[H", "\033[K", "\033[J"
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,12 @@ class LiveView:
         total = self.total_rate.update(now, samples)
         body = [
             f"{self.title}   up {now - self.started:.0f} s   {self.status()}",
-            f"{samples} samples, {total:.1f} samples/s over the last "
-            f"{self.total_rate.window:.0f} s",
+            f"{samples} samples, "
+            + (
+                "samples/s: measuring"
+                if total is None
+                else f"{total:.1f} samples/s over the last {self.total_rate.span:.0f} s"
+            ),
         ]
         groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
         for name in sorted(self.devices):
@@ -212,14 +217,16 @@ class LiveView:
             unit = self._unit(names[0], tag, layout)
             cells = [self._value(v.values.get(tag), formats.get(tag, "")) for v in views]
             columns.append(Column(tag, unit, cells))
-        rates = [v.rate.update(now, v.samples) if v.rate else 0.0 for v in views]
+        rates = [v.rate.update(now, v.samples) if v.rate else None for v in views]
         columns += [
-            Column("rate", "samples/s", [f"{r:.1f}" for r in rates]),
+            Column("rate", "samples/s", ["-" if r is None else f"{r:.1f}" for r in rates]),
             Column("bad", "samples", [str(v.errors) for v in views]),
         ]
         if layout.alarm_tag:
             columns.append(Column("alarms", cells=[v.alarm_text() for v in views], left=True))
         head, unit_line, *rows = render_table(columns)
+        if self.tty:
+            unit_line = DIM + unit_line + RESET
         return [head, unit_line, *(self._colour(r, v) for r, v in zip(rows, views, strict=True))]
 
     def _unit(self, device: str, tag: str, layout: MeasurementView) -> str:
@@ -248,7 +255,10 @@ class LiveView:
         if self.tty:
             # no taller than the terminal: a scrolling redraw flickers and hides the top
             shown = self.render(rows=max(3, shutil.get_terminal_size().lines - 1))
-            self.stream.write("\033[H\033[2J" + shown + "\n")
+            # overwrite in place, clearing each line's rest and the screen below: clearing the
+            # whole screen first would flash an empty one at every redraw
+            lines = (line + CLEAR_LINE for line in shown.splitlines())
+            self.stream.write(HOME + "\n".join(lines) + "\n" + CLEAR_BELOW)
         else:
             for event in self._unprinted:
                 self.stream.write(f"{self.title}: {event.strip()}\n")

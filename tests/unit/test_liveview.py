@@ -166,10 +166,12 @@ def test_the_rate_is_averaged_over_the_window_not_jumping_with_the_bursts() -> N
     for now in range(1, 31):
         total += 50 if now % 2 == 1 else 0
         rates.append(rate.update(float(now), total))
-    assert all(24.0 <= r <= 27.5 for r in rates[10:]), rates
-    assert rates[:3] == [50.0, 25.0, 100 / 3]  # before the window fills: since the start
-    steady = WindowRate(0.0, window=10.0)
-    assert [steady.update(t, 10 * t) for t in (1, 2, 7, 12, 30)] == [
+    assert all(r is not None and 24.0 <= r <= 27.5 for r in rates[10:]), rates
+    assert rates[:7] == [None, None, None, None, 30.0, 25.0, 200 / 7]  # since the start
+    assert rate.span == 10.0
+    steady = WindowRate(0.0, window=10.0, settle=1.0)
+    assert [steady.update(t, 10 * t) for t in (0.5, 1, 2, 7, 12, 30)] == [
+        None,
         10.0,
         10.0,
         10.0,
@@ -207,7 +209,11 @@ def test_on_a_terminal_the_tables_are_cut_to_its_height_and_the_alarms_kept(
     view = LiveView("t", out, layouts={"m": layout}, alarm_bits=bits, recent_log=lambda: ["w1"])
     view.observe([sample(f"d{i}", "m", "alarm_word", 1 if i == 3 else 0) for i in range(9)])
     view.draw()
-    shown = out.getvalue().removeprefix("\033[H\033[2J").splitlines()
+    written = out.getvalue()
+    assert written.startswith("\033[H")
+    assert written.endswith("\n\033[J")
+    shown = written.removeprefix("\033[H").removesuffix("\033[J").replace("\033[K", "")
+    shown = shown.splitlines()
     assert len(shown) == 9  # the terminal's height less the line the cursor rests on
     assert shown[0].startswith("t   up ")
     assert shown[2] == "... 12 more lines: a taller terminal shows them all"
