@@ -294,7 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
             )
             p.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # I/N: a worker
             p.add_argument("--link-fd", type=int, default=None, help=argparse.SUPPRESS)
-    demo = sub.add_parser("demo", help="simulated plant -> gateway -> files or InfluxDB, live view")
+    demo = sub.add_parser(
+        "demo",
+        help="simulated plant -> gateway -> files or InfluxDB, live view",
+        description="The simulated plant and the gateway in one process, with a live view.\n"
+        "Without INFLUXDB_V2_URL each run writes a file of its own,\n"
+        "DATA_DIR/demo-YYYYmmddTHHMMSS.lp (its start in UTC); the buffer is DATA_DIR/buffer.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     demo.add_argument(
         "--duration",
         type=seconds,
@@ -302,12 +309,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="stop after S wall seconds (default: until Ctrl-C)",
     )
-    demo.add_argument("--speed", type=seconds, default=30.0, help="plant speed (x real time)")
-    demo.add_argument("--cells", type=int, default=12, choices=range(1, 13), metavar="1..12")
+    demo.add_argument(
+        "--speed", type=seconds, default=30.0, help="plant speed (x real time, default 30)"
+    )
+    demo.add_argument(
+        "--cells",
+        type=int,
+        default=12,
+        choices=range(1, 13),
+        metavar="1..12",
+        help="cells in the potline (default 12)",
+    )
     demo.add_argument(
         "--scenario", default=None, help="scenario file (default: anode-effect storm)"
     )
-    demo.add_argument("--data-dir", default="data", help="where the file sink writes")
+    demo.add_argument(
+        "--data-dir", default="data", help="where each run's .lp file goes (default: data)"
+    )
     demo.add_argument("--mappings", default=None, help="tag-map folder (default: mappings/)")
     demo.set_defaults(func=cmd_demo)
     add_replay_parser(sub)

@@ -3,7 +3,8 @@
 The plant runs faster than real time (default 30 times) with the anode-effect-storm scenario, its
 Modbus and OPC UA PLCs listen on free local ports, and the gateway reads them through the
 bundled tag maps (`mappings/`): the cells over Modbus, the feeders and the rectifier over OPC UA.
-Data goes to InfluxDB when INFLUXDB_V2_URL is set, otherwise to line-protocol files under ./data.
+Data goes to InfluxDB when INFLUXDB_V2_URL is set, otherwise to a line-protocol file of its own
+per run, ./data/demo-YYYYmmddTHHMMSS.lp (the start in UTC), so runs never mix.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime
 import os
 import signal
+import sys
 from pathlib import Path
 
 from gateway.config import load_tagmaps
@@ -21,7 +24,14 @@ from gateway.runtime.app import Gateway
 from gateway.runtime.assemble import build_gateway
 from gateway.runtime.sinkset import ENV, build_sinks
 from gateway.sinks.base import Sink
-from gateway.telemetry.liveview import LiveView, MeasurementView, columns_from_maps
+from gateway.telemetry.alarmbits import alarm_bits_from_maps
+from gateway.telemetry.liveview import (
+    LiveView,
+    MeasurementView,
+    columns_from_maps,
+    units_from_maps,
+)
+from gateway.telemetry.logpane import LogPane, logs_into
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SCENARIO = REPO / "simulators" / "scenarios" / "anode-effect-storm.yaml"
@@ -82,12 +92,23 @@ def on_wall_clock(device: DeviceFields) -> DeviceFields:
     return device.model_copy(update={"timestamp": field.annotation("gateway")})
 
 
-def sinks_for_demo(data_dir: str) -> tuple[list[Sink], str]:
-    """InfluxDB when INFLUXDB_V2_URL is set, else files under `data_dir`."""
+def run_file_prefix(started: datetime.datetime) -> str:
+    """The name (without .lp) of one run's data file: every run writes a file of its own."""
+    return f"demo-{started.astimezone(datetime.UTC):%Y%m%dT%H%M%S}"
+
+
+def sinks_for_demo(data_dir: str, prefix: str) -> tuple[list[Sink], str]:
+    """InfluxDB when INFLUXDB_V2_URL is set, else the file `data_dir`/`prefix`.lp."""
     if os.environ.get(ENV["url"]):
         return build_sinks(None), f"InfluxDB at {os.environ[ENV['url']]}"
-    config = SinksConfig(file=FileSinkConfig(directory=data_dir))
-    return build_sinks(config), f"files under {data_dir}/"
+    config = SinksConfig(file=FileSinkConfig(directory=data_dir, prefix=prefix))
+    return build_sinks(config), str(Path(data_dir, f"{prefix}.lp"))
+
+
+def plant_clock(seconds: float) -> str:
+    """Plant time as h:mm:ss."""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
 async def run_demo(
@@ -106,6 +127,10 @@ async def run_demo(
     from simulators.runner import PlantRunner
     from simulators.scenario import load_scenario
 
+    # the PLCs take a few seconds to start; say what is coming
+    print(
+        "plc-gateway demo: starting the simulated plant and the gateway (Ctrl-C stops)", flush=True
+    )
     plant = Plant(cells=cells, seed=0)
     wanted = set(plant.device_names())
     maps = find_mappings(mappings)
@@ -134,7 +159,7 @@ async def run_demo(
         devices=tuple(on_wall_clock(d) for d in config.devices if d.name in wanted),
         buffer=BufferConfig(directory=str(Path(data_dir) / "buffer")),
     )
-    sinks, where = sinks_for_demo(data_dir)
+    sinks, where = sinks_for_demo(data_dir, run_file_prefix(datetime.datetime.now(datetime.UTC)))
     runner = PlantRunner(
         plant,
         modbus=modbus,
@@ -148,35 +173,42 @@ async def run_demo(
         written = sum(f.stats.written for f in gateway.forwarders) if gateway else 0
         backlog = sum(f.buffer.stats.depth for f in gateway.forwarders) if gateway else 0
         return (
-            f"plant t={plant.t:7.0f}s (x{speed:g})   sink: {where}   written {written} "
-            f"lines, backlog {backlog}"
+            f"plant time {plant_clock(plant.t)} (x{speed:g})   to {where}: {written} lines "
+            f"written, {backlog} waiting"
         )
 
+    pane = LogPane()
     view = LiveView(
         "plc-gateway demo",
         status=status,
         layouts=PLANT_VIEW,
         columns=columns_from_maps(config.devices),
+        units=units_from_maps(config.devices),
+        alarm_bits=alarm_bits_from_maps(config.devices),
+        recent_log=pane.latest,
     )
-    gateway, _ = build_gateway(config, sinks=sinks, observers=[view.observe], health_port=0)
-    stop_plant = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, gateway.stop)
-    plant_task = asyncio.create_task(runner.run(stop_plant))
-    view_task = asyncio.create_task(_redraw(view, refresh))
-    try:
-        ok = await gateway.run(duration)
-    finally:
-        stop_plant.set()
-        view_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await view_task
-        await plant_task
-        await modbus.stop()
-        if opcua is not None:
-            await opcua.stop()
-    view.draw()
+    # on a terminal the view clears the screen every second: the log goes into the view
+    on_terminal = view.tty and sys.stderr.isatty()
+    with logs_into(pane, sys.stderr) if on_terminal else contextlib.nullcontext():
+        gateway, _ = build_gateway(config, sinks=sinks, observers=[view.observe], health_port=0)
+        stop_plant = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, gateway.stop)
+        plant_task = asyncio.create_task(runner.run(stop_plant))
+        view_task = asyncio.create_task(_redraw(view, refresh))
+        try:
+            ok = await gateway.run(duration)
+        finally:
+            stop_plant.set()
+            view_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await view_task
+            await plant_task
+            await modbus.stop()
+            if opcua is not None:
+                await opcua.stop()
+        view.draw(final=True)
     return ok
 
 
