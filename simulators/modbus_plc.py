@@ -10,7 +10,7 @@ unit, dropped connections, server restart.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pymodbus.constants import ExcCodes
 
@@ -26,6 +26,7 @@ from simulators.process.plant import Plant
 from simulators.registermap import REGISTERS, Register, unit_of
 from simulators.rtu_responder import RtuResponder, RtuStats
 from simulators.rtu_server import RtuConfig, RtuTcpServer, SerialRtuLine
+from simulators.sensorfaults import SensorFaults
 
 _UNSET = object()
 _LIMITS = {
@@ -99,8 +100,10 @@ class ModbusPlc:
         port: int = 5020,
         devices: Sequence[str] | None = None,
         rtu: RtuConfig | None = None,
+        sensors: SensorFaults | None = None,
     ) -> None:
         self.plant = plant
+        self.sensors = sensors  # data-quality faults: what the registers report
         self.host = host
         self.port = port
         self.devices = list(devices) if devices is not None else plant.device_names()
@@ -169,7 +172,9 @@ class ModbusPlc:
         """Copy the plant's current values into the registers (only what changed)."""
         for device in self.devices:
             unit = self.bank.unit(unit_of(device))
-            values = self.plant.values(device)
+            values: Mapping[str, object] = self.plant.values(device)
+            if self.sensors is not None:
+                values = self.sensors.reported(device, values, self.plant.t)
             last = self._published.setdefault(device, {})
             for reg in REGISTERS[self.plant.kind(device)]:
                 value = values[reg.tag]
