@@ -107,11 +107,14 @@ def check_scenario(scenario: Scenario, plant: Any, name: object = "scenario") ->
     for index, event in enumerate(scenario.events):
         where = f"{name}: events[{index}] (at {event.at:g}s)"
         sensor = False
-        for kind in (event.fault, event.clear):
+        for kind, clear in ((event.fault, False), (event.clear, True)):
             if kind in SENSOR_FAULTS:
                 sensor = True
                 try:
-                    sensors.check(kind, event.target, event.settings or {} if event.fault else {})
+                    if clear:  # (validates the kind and the target only)
+                        sensors.clear(kind, event.target)
+                    else:
+                        sensors.check(kind, event.target, event.settings or {})
                 except ValueError as exc:
                     problems.append(f"{where}: {exc}")
             elif kind is not None and kind not in plant.FAULTS:
