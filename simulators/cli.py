@@ -6,6 +6,7 @@ python -m simulators plant [--cells N] [--product Nd|PrNd|GdFe] [--seed S] [--sp
     [--modbus-rtu DEV] [--modbus-rtu-tcp-port P] [--modbus-rtu-baud N] [--modbus-corrupt F] ...
 python -m simulators replay FILE [--speed X|max] [--modbus-port P] [--opcua-port Q]
 python -m simulators export-mappings [DIR]
+python -m simulators compare [--write]
 """
 
 from __future__ import annotations
@@ -136,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="serve a recorded run")
     replay.add_argument("file")
     _servers_args(replay)
+    compare = sub.add_parser("compare", help="the steady state against published figures")
+    compare.add_argument(
+        "--write", action="store_true", help="also put the table into simulators/process/README.md"
+    )
     export = sub.add_parser("export-mappings", help="write the bundled tag maps")
     export.add_argument("directory", nargs="?", default="mappings")
     export.add_argument("--cells", type=int, default=12)
@@ -295,6 +300,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from simulators.process.compare import main as compare
+
+    return compare(write=args.write)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -305,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("pymodbus", "asyncua"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     commands = {"plant": cmd_plant, "replay": cmd_replay, "export-mappings": cmd_export}
+    commands["compare"] = cmd_compare
     try:
         return commands[args.command](args)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
