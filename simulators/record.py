@@ -6,7 +6,8 @@ Floats are written with repr(), so they read back bit-identical. A tag whose sen
 carries a `<tag>_status` field with its OPC UA status name. The values are the plant's true
 ones; while a data-quality fault (sensorfaults.py) acts on a tag, a `<tag>_reported` field
 holds what the PLCs serve instead, and a skewed clock adds `clock_skew_s` to its device.
-`every` thins the record to one instant per interval of simulated time.
+`every` thins the record to one instant per interval of simulated time; a FILE ending in
+`.gz` is written (and read) gzip-compressed.
 
 `ReplayPlant` reads a record and offers the same read interface as `Plant`, so the Modbus and
 OPC UA servers serve a recorded run exactly as they served the live one.
@@ -14,6 +15,8 @@ OPC UA servers serve a recorded run exactly as they served the live one.
 
 from __future__ import annotations
 
+import gzip
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -43,7 +46,13 @@ class Recorder:
             raise ValueError(f"--record-every must be longer than 0 s, not {every!r}")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = self.path.open("w", encoding="utf-8", buffering=1 << 16)
+        self._raw: IO[bytes] | None = None
+        if self.path.suffix == ".gz":  # no name or time in the header: identical per seed
+            self._raw = self.path.open("wb")
+            packed = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
+            self._file: IO[str] = io.TextIOWrapper(packed, encoding="utf-8")
+        else:
+            self._file = self.path.open("w", encoding="utf-8", buffering=1 << 16)
         self.every_ns = None if every is None else round(every * 1e9)
         self.sensors = sensors
         self._first_ns: int | None = None
@@ -86,16 +95,24 @@ class Recorder:
 
     def close(self) -> None:
         self._file.close()
+        if self._raw is not None:  # GzipFile leaves the file it was given open
+            self._raw.close()
 
 
 Frame = dict[str, tuple[str, Values, dict[str, str]]]
+
+
+def _open_text(path: str | Path) -> IO[str]:
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return Path(path).open(encoding="utf-8")
 
 
 def read_frames(path: str | Path) -> Iterator[tuple[int, Frame]]:
     """(time_ns, {device: (kind, values, bad)}) per instant, in file order."""
     frame: Frame = {}
     current: int | None = None
-    with Path(path).open(encoding="utf-8") as handle:
+    with _open_text(path) as handle:
         for line in handle:
             if not line.strip():
                 continue

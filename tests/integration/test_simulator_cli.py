@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 import re
 import signal
@@ -257,12 +258,12 @@ async def test_record_every_thins_the_record_and_stays_identical_per_seed(tmp_pa
         "--fault",
         "drift:cell01.bath_temp,rate=12,for=10m",
     ]
-    for name in ("a.lp", "b.lp"):
+    for name in ("a.lp.gz", "b.lp.gz"):  # gzip-compressed, still bit-identical
         code, err = await finished(await simulators(*args, "--record", str(tmp_path / name)))
         assert code == 0, err
-    first = (tmp_path / "a.lp").read_bytes()
-    assert first == (tmp_path / "b.lp").read_bytes()
-    lines = first.decode().splitlines()
+    first = (tmp_path / "a.lp.gz").read_bytes()
+    assert first == (tmp_path / "b.lp.gz").read_bytes()
+    lines = gzip.decompress(first).decode().splitlines()
     per_device: dict[str, int] = {}
     for line in lines:
         device = line.split(" ")[0].split("device=")[1]
@@ -270,7 +271,7 @@ async def test_record_every_thins_the_record_and_stays_identical_per_seed(tmp_pa
     assert per_device == dict.fromkeys(
         ["rectifier", "cell01", "cell01_feeder", "cell02", "cell02_feeder"], 21
     )
-    frames = list(read_frames(tmp_path / "a.lp"))
+    frames = list(read_frames(tmp_path / "a.lp.gz"))
     assert [ts for ts, _ in frames[:2]] == [1767225600000000000, 1767225660000000000]
     drifted = [f["cell01"][1] for _, f in frames if "bath_temp_reported" in f["cell01"][1]]
     assert len(drifted) == 10  # 0 .. 9 min: the drift's 10 minutes
