@@ -4,7 +4,8 @@
 `publish()` encodes the plant's current values into the register banks (see registermap.py);
 client writes to coils and holding registers act on the plant (tap request, feed mode,
 line-current setpoint, trip reset). Faults: exception responses, slow or missing answers per
-unit, dropped connections, server restart.
+unit, dropped connections, server restart; with `sensors`, the data-quality faults of
+sensorfaults.py change the values the registers report (not the plant's).
 """
 
 from __future__ import annotations

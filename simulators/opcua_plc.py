@@ -11,6 +11,8 @@ Address space (namespace "urn:plc-gateway:simulator"), string node ids built fro
 One variable per catalog tag (browse name = tag name). The runner steps the plant and calls
 `publish()`; only nodes whose value or status changed are written. Client writes to writable
 tags go to `plant.write()`; the plant's bad tags and forced statuses are served as StatusCodes.
+With `sensors`, the data-quality faults of sensorfaults.py change the values (and, for
+clock_skew, the source timestamps) the nodes report.
 """
 
 from __future__ import annotations
