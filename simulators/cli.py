@@ -209,6 +209,8 @@ async def serve(
     from simulators.record import Recorder
     from simulators.runner import PlantRunner
 
+    if args.record_every is not None and not args.record:
+        raise ValueError("--record-every needs --record FILE")
     recorder = Recorder(args.record, args.record_every, sensors) if args.record else None
     rtu = rtu_config(args)
     devices = select(plant, args.modbus_devices)
@@ -267,8 +269,6 @@ def cmd_plant(args: argparse.Namespace) -> int:
     from simulators.scenario import check_scenario, load_scenario, with_events
     from simulators.sensorfaults import SensorFaults
 
-    if args.record_every is not None and not args.record:
-        raise ValueError("--record-every needs --record FILE")
     plant = Plant(cells=args.cells, product=args.product, seed=args.seed)
     sensors = SensorFaults({d: plant.kind(d) for d in plant.device_names()}, args.seed)
     for spec in args.fault:
