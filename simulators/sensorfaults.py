@@ -162,6 +162,9 @@ class SensorFaults:
         self._clocks: dict[str, _Fault] = {}  # device -> clock_skew
 
     def _check(self, kind: str, target: str) -> tuple[str, str]:
+        if not target:
+            where = "DEVICE" if kind == "clock_skew" else "DEVICE.TAG"
+            raise ValueError(f"{kind}: a target is needed ({kind}:{where})")
         device, _, tag = target.partition(".")
         if device not in self.kinds:
             raise ValueError(f"{kind}: no device {device!r} in this plant")

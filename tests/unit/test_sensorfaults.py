@@ -87,6 +87,7 @@ def test_clock_skew_offsets_and_drifts_the_source_time():
         ("counter_wrap:rectifier.energy_total,bits=70", "bits=70 must be a whole number"),
         ("clock_skew:cell01.bath_temp", "the target is a device"),
         ("meteor_strike:cell01", "unknown fault kind 'meteor_strike'"),
+        ("noise", "noise: a target is needed (noise:DEVICE.TAG)"),
     ],
 )
 def test_a_bad_fault_spec_is_one_line_naming_the_option_and_the_problem(spec, message, capsys):
