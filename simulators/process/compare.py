@@ -64,21 +64,22 @@ def simulate(product: str) -> list[Row]:
         plant.step(1.0)
     cells = plant.cells
     produced0 = [c.produced for c in cells]
-    anode0 = [c.m_anode for c in cells]
+    anode = [c.m_anode for c in cells]
     sums = {"cell_voltage": 0.0, "bath_temp": 0.0, "current_efficiency": 0.0, "oxide_conc": 0.0}
-    current = 0.0
+    current = carbon_kg = 0.0
     steps = MEASURE_H * 3600
     for _ in range(steps):
         plant.step(1.0)
         current += plant.rectifier.current
-        for cell in cells:
+        for n, cell in enumerate(cells):  # wear only: an anode change in between adds none
+            carbon_kg += max(anode[n] - cell.m_anode, 0.0)
+            anode[n] = cell.m_anode
             values = cell.values()
             for tag in sums:
                 sums[tag] += float(values[tag])
     mean = {tag: total / (steps * len(cells)) for tag, total in sums.items()}
     product_kg = sum(c.produced - p0 for c, p0 in zip(cells, produced0, strict=True))
     re_kg = product_kg * cells[0].product.re_fraction
-    carbon_kg = sum(a0 - c.m_anode for c, a0 in zip(cells, anode0, strict=True))
     rate = product_kg / len(cells) / MEASURE_H  # kg/h per cell
     faraday = cells[0].product.product_kg_per_kah * current / steps * mean["current_efficiency"]
     faraday /= 100.0
