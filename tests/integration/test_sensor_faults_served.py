@@ -141,6 +141,9 @@ async def test_every_fault_is_served_over_modbus_and_opcua_while_the_plant_keeps
         noisy = await modbus_value(mb, "cell03", "pseudo_resistance")
         truth = plant.values("cell03")["pseudo_resistance"]
         assert abs(noisy - truth) > 1e-4
+        twin.inject("noise", "cell03.pseudo_resistance", {"sigma": 0.5}, 40.0)
+        seeded = twin.reported("cell03", {"pseudo_resistance": truth}, t)["pseudo_resistance"]
+        assert noisy == pytest.approx(seeded, rel=1e-6)  # the seed's draw for this second
         assert (await opcua_value(ua_client, opcua, "cell03", "pseudo_resistance")).Value.Value == (
             pytest.approx(noisy, rel=1e-6)
         )
@@ -154,7 +157,7 @@ async def test_every_fault_is_served_over_modbus_and_opcua_while_the_plant_keeps
         plain = await opcua_value(ua_client, opcua, "cell02", "cell_current")
         assert plain.SourceTimestamp == now
 
-        at_reset = runner_energy_at(300.0)
+        at_reset = true_energy_at(300.0)
         assert rect["energy_total"] > at_reset > 0
         for value in (
             await modbus_value(mb, "rectifier", "energy_total"),
@@ -174,7 +177,7 @@ async def test_every_fault_is_served_over_modbus_and_opcua_while_the_plant_keeps
         await opcua.stop()
 
 
-def runner_energy_at(t: float) -> int:
+def true_energy_at(t: float) -> int:
     """The true energy counter of the same plant at `t` (the plant is deterministic)."""
     plant = Plant(cells=3, seed=SEED)
     plant.step(t)
