@@ -2,10 +2,11 @@
 
 python -m simulators plant [--cells N] [--product Nd|PrNd|GdFe] [--seed S] [--speed X|max]
     [--modbus-port P] [--opcua-port Q] [--scenario FILE] [--record FILE] [--duration S]
-    [--fault KIND[:TARGET]] [--opcua-security LEVELS] [--opcua-user NAME:PASSWORD] ...
+    [--fault KIND[:TARGET]] [--record-every DURATION] [--opcua-security LEVELS] ...
     [--modbus-rtu DEV] [--modbus-rtu-tcp-port P] [--modbus-rtu-baud N] [--modbus-corrupt F] ...
 python -m simulators replay FILE [--speed X|max] [--modbus-port P] [--opcua-port Q]
 python -m simulators export-mappings [DIR]
+python -m simulators compare [--write]
 """
 
 from __future__ import annotations
@@ -82,6 +83,13 @@ def _servers_args(p: argparse.ArgumentParser) -> None:
         help="stop after this much SIMULATED time (e.g. 600, 10m)",
     )
     p.add_argument("--record", metavar="FILE", help="write every tag's value and time")
+    p.add_argument(
+        "--record-every",
+        type=duration,
+        default=None,
+        metavar="DURATION",
+        help="thin the record to one line per device per interval of simulated time (e.g. 60s)",
+    )
     add_security_arguments(p)
     p.add_argument(
         "--log-level",
@@ -122,12 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KIND[:TARGET]",
-        help="inject a process fault at start (repeatable)",
+        help="inject a process fault (e.g. feeder_jam:cell03_feeder) or a data-quality fault "
+        "(e.g. drift:cell01.bath_temp,rate=2) at start (repeatable)",
     )
     _servers_args(plant)
     replay = sub.add_parser("replay", help="serve a recorded run")
     replay.add_argument("file")
     _servers_args(replay)
+    compare = sub.add_parser("compare", help="the steady state against published figures")
+    compare.add_argument(
+        "--write", action="store_true", help="also put the table into simulators/process/README.md"
+    )
     export = sub.add_parser("export-mappings", help="write the bundled tag maps")
     export.add_argument("directory", nargs="?", default="mappings")
     export.add_argument("--cells", type=int, default=12)
@@ -169,16 +182,39 @@ def apply_modbus_fault(modbus: Any, spec: str) -> None:
             raise ValueError(f"--modbus-fault {spec!r}: unknown setting {key!r}")
 
 
-async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> None:
+def apply_fault(plant: Any, sensors: Any, spec: str) -> None:
+    """`--fault KIND[:TARGET]`: a process fault of the plant, or a data-quality fault of what
+    the PLCs report (`KIND:DEVICE.TAG,NAME=VALUE,...`); ValueError naming the option."""
+    from simulators.sensorfaults import KINDS, parse_spec
+
+    kind, _, target = spec.partition(":")
+    try:
+        if kind in KINDS:
+            kind, target, settings = parse_spec(spec)
+            sensors.inject(kind, target, settings, plant.t)
+        elif kind in plant.FAULTS:
+            plant.inject(kind, target or None)
+        else:
+            known = ", ".join([*plant.FAULTS, *KINDS])
+            raise ValueError(f"unknown fault kind {kind!r} (known: {known})")
+    except ValueError as exc:
+        raise ValueError(f"--fault {spec!r}: {exc}") from None
+
+
+async def serve(
+    plant: Any, args: argparse.Namespace, scenario: Any = None, sensors: Any = None
+) -> None:
     """Start the servers around `plant` and run it until the duration or a signal."""
     from simulators.modbus_plc import ModbusPlc
     from simulators.record import Recorder
     from simulators.runner import PlantRunner
 
-    recorder = Recorder(args.record) if args.record else None
+    if args.record_every is not None and not args.record:
+        raise ValueError("--record-every needs --record FILE")
+    recorder = Recorder(args.record, args.record_every, sensors) if args.record else None
     rtu = rtu_config(args)
     devices = select(plant, args.modbus_devices)
-    modbus = ModbusPlc(plant, args.host, args.modbus_port, devices, rtu)
+    modbus = ModbusPlc(plant, args.host, args.modbus_port, devices, rtu, sensors)
     for spec in args.modbus_fault:
         apply_modbus_fault(modbus, spec)
     await modbus.start()
@@ -188,7 +224,7 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
         from simulators.opcua_security import from_arguments
 
         devices = select(plant, args.opcua_devices)
-        opcua = OpcUaPlc(plant, args.host, args.opcua_port, devices, from_arguments(args))
+        opcua = OpcUaPlc(plant, args.host, args.opcua_port, devices, from_arguments(args), sensors)
         for spec in args.opcua_bad:
             node, _, status = spec.partition("=")
             device, _, tag = node.partition(".")
@@ -208,6 +244,7 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
         duration=args.duration,
         scenario=scenario,
         recorder=recorder,
+        sensors=sensors,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -230,17 +267,18 @@ async def serve(plant: Any, args: argparse.Namespace, scenario: Any = None) -> N
 def cmd_plant(args: argparse.Namespace) -> int:
     from simulators.process.plant import Plant
     from simulators.scenario import check_scenario, load_scenario, with_events
+    from simulators.sensorfaults import SensorFaults
 
     plant = Plant(cells=args.cells, product=args.product, seed=args.seed)
+    sensors = SensorFaults({d: plant.kind(d) for d in plant.device_names()}, args.seed)
     for spec in args.fault:
-        kind, _, target = spec.partition(":")
-        plant.inject(kind, target or None)
+        apply_fault(plant, sensors, spec)
     scenario = load_scenario(args.scenario) if args.scenario else None
     if args.event:
         scenario = with_events(scenario, args.event)
     if scenario is not None:
         check_scenario(scenario, plant, args.scenario or "--event")
-    asyncio.run(serve(plant, args, scenario))
+    asyncio.run(serve(plant, args, scenario, sensors))
     return 0
 
 
@@ -262,6 +300,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from simulators.process.compare import main as compare
+
+    return compare(write=args.write)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -272,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("pymodbus", "asyncua"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     commands = {"plant": cmd_plant, "replay": cmd_replay, "export-mappings": cmd_export}
+    commands["compare"] = cmd_compare
     try:
         return commands[args.command](args)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:

@@ -4,13 +4,14 @@
 `publish()` encodes the plant's current values into the register banks (see registermap.py);
 client writes to coils and holding registers act on the plant (tap request, feed mode,
 line-current setpoint, trip reset). Faults: exception responses, slow or missing answers per
-unit, dropped connections, server restart.
+unit, dropped connections, server restart; with `sensors`, the data-quality faults of
+sensorfaults.py change the values the registers report (not the plant's).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pymodbus.constants import ExcCodes
 
@@ -26,6 +27,7 @@ from simulators.process.plant import Plant
 from simulators.registermap import REGISTERS, Register, unit_of
 from simulators.rtu_responder import RtuResponder, RtuStats
 from simulators.rtu_server import RtuConfig, RtuTcpServer, SerialRtuLine
+from simulators.sensorfaults import SensorFaults
 
 _UNSET = object()
 _LIMITS = {
@@ -99,8 +101,10 @@ class ModbusPlc:
         port: int = 5020,
         devices: Sequence[str] | None = None,
         rtu: RtuConfig | None = None,
+        sensors: SensorFaults | None = None,
     ) -> None:
         self.plant = plant
+        self.sensors = sensors  # data-quality faults: what the registers report
         self.host = host
         self.port = port
         self.devices = list(devices) if devices is not None else plant.device_names()
@@ -169,7 +173,9 @@ class ModbusPlc:
         """Copy the plant's current values into the registers (only what changed)."""
         for device in self.devices:
             unit = self.bank.unit(unit_of(device))
-            values = self.plant.values(device)
+            values: Mapping[str, object] = self.plant.values(device)
+            if self.sensors is not None:
+                values = self.sensors.reported(device, values, self.plant.t)
             last = self._published.setdefault(device, {})
             for reg in REGISTERS[self.plant.kind(device)]:
                 value = values[reg.tag]

@@ -11,6 +11,8 @@ Address space (namespace "urn:plc-gateway:simulator"), string node ids built fro
 One variable per catalog tag (browse name = tag name). The runner steps the plant and calls
 `publish()`; only nodes whose value or status changed are written. Client writes to writable
 tags go to `plant.write()`; the plant's bad tags and forced statuses are served as StatusCodes.
+With `sensors`, the data-quality faults of sensorfaults.py change the values (and, for
+clock_skew, the source timestamps) the nodes report.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import errno
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol, cast
 
@@ -49,6 +51,7 @@ from simulators.opcua_nodes import (
 )
 from simulators.opcua_security import PlcSecurity, internal_server
 from simulators.opcua_security import apply as apply_security
+from simulators.sensorfaults import SensorFaults
 
 NAMESPACE_URI = "urn:plc-gateway:simulator"
 APPLICATION_URI = "urn:plc-gateway:simulator:opcua-plc"
@@ -70,6 +73,8 @@ class PlantModel(Protocol):
     def kind(self, device: str) -> str: ...
     def values(self, device: str) -> Mapping[str, object]: ...
     def bad(self, device: str) -> Mapping[str, str]: ...
+    @property
+    def t(self) -> float: ...
     def write(self, device: str, tag: str, value: object) -> None: ...
     def tap(self, cell: str) -> None: ...
     def change_anode(self, cell: str) -> None: ...
@@ -128,6 +133,7 @@ class OpcUaPlc:
         port: int = 4840,
         devices: Sequence[str] | None = None,
         security: PlcSecurity | None = None,
+        sensors: SensorFaults | None = None,
     ) -> None:
         names = plant.device_names()
         unknown = sorted(set(devices or ()) - set(names))
@@ -138,6 +144,7 @@ class OpcUaPlc:
         self.port = port
         self.devices = [d for d in names if devices is None or d in devices]
         self.security = security or PlcSecurity()
+        self.sensors = sensors  # data-quality faults: what the nodes report
         self._vars: dict[str, _Var] = {}
         for device in self.devices:
             for tag in CATALOG[plant.kind(device)]:
@@ -275,8 +282,13 @@ class OpcUaPlc:
             return
         server = self._server
         wall = datetime.now(UTC)
+        sensors, t = self.sensors, self.plant.t
         for device in devices:
             values, bad = self.plant.values(device), self.plant.bad(device)
+            source = stamp or wall
+            if sensors is not None:
+                values = sensors.reported(device, values, t)
+                source += timedelta(seconds=sensors.clock_offset(device, t))
             for tag in CATALOG[self.plant.kind(device)]:
                 var = self._vars[node_id(device, tag.name)]
                 value = encode(tag.kind, values[tag.name])
@@ -284,20 +296,32 @@ class OpcUaPlc:
                     status_code(bad[tag.name]) if tag.name in bad else _GOOD
                 )
                 served = self._served.get(var.ident)
-                if (
-                    served is not None
-                    and served[1] == status.value
-                    and same_value(served[0], value)
-                ):
+                if served is not None and self._unchanged(served, value, status, device, tag, t):
                     continue
                 self._served[var.ident] = (value, status.value)
                 datavalue = ua.DataValue(
                     ua.Variant(value, var.vtype),
                     status,
-                    SourceTimestamp=cast(ua.DateTime, stamp or wall),
+                    SourceTimestamp=cast(ua.DateTime, source),
                     ServerTimestamp=cast(ua.DateTime, wall),
                 )
                 await server.write_attribute_value(nid(var.ident, self.ns), datavalue)
+
+    def _unchanged(
+        self,
+        served: tuple[object, int],
+        value: object,
+        status: ua.StatusCode,
+        device: str,
+        tag: TagDef,
+        t: float,
+    ) -> bool:
+        """Whether the node keeps what it serves (and its source timestamp): a value and
+        status that did not change, as a frozen one (sensorfaults.py); but a stuck sensor's
+        constant reading is re-stamped at every publish."""
+        if self.sensors is not None and self.sensors.stuck(device, tag.name, t):
+            return False
+        return served[1] == status.value and same_value(served[0], value)
 
     # ---- faults ----------------------------------------------------------------------
 

@@ -3,7 +3,11 @@
 The record is line protocol, one line per device and step:
 ``cell,device=cell01 cell_voltage=8.61,state=0i,bath_temp_status="BadSensorFailure" <ns>``
 Floats are written with repr(), so they read back bit-identical. A tag whose sensor is failed
-carries a `<tag>_status` field with its OPC UA status name.
+carries a `<tag>_status` field with its OPC UA status name. The values are the plant's true
+ones; while a data-quality fault (sensorfaults.py) acts on a tag, a `<tag>_reported` field
+holds what the PLCs serve instead, and a skewed clock adds `clock_skew_s` to its device.
+`every` thins the record to one instant per interval of simulated time; a FILE ending in
+`.gz` is written (and read) gzip-compressed.
 
 `ReplayPlant` reads a record and offers the same read interface as `Plant`, so the Modbus and
 OPC UA servers serve a recorded run exactly as they served the live one.
@@ -11,12 +15,15 @@ OPC UA servers serve a recorded run exactly as they served the live one.
 
 from __future__ import annotations
 
+import gzip
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from gateway.model import escape_key
 from gateway.sinks.lineprotocol import format_field, parse_line
+from simulators.sensorfaults import SensorFaults
 
 Values = dict[str, int | float | bool | str]
 
@@ -29,33 +36,83 @@ def record_line(kind: str, device: str, values: Values, bad: dict[str, str], tim
 
 
 class Recorder:
-    """Appends the plant's state after every step."""
+    """Appends the plant's state after every step, or with `every` (simulated seconds) the
+    first step of each interval counted from the first record."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self, path: str | Path, every: float | None = None, sensors: SensorFaults | None = None
+    ) -> None:
+        if every is not None and not every > 0:
+            raise ValueError(f"--record-every must be longer than 0 s, not {every!r}")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = self.path.open("w", encoding="utf-8", buffering=1 << 16)
+        self._raw: IO[bytes] | None = None
+        if self.path.suffix == ".gz":  # no name or time in the header: identical per seed
+            self._raw = self.path.open("wb")
+            packed = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
+            self._file: IO[str] = io.TextIOWrapper(packed, encoding="utf-8")
+        else:
+            self._file = self.path.open("w", encoding="utf-8", buffering=1 << 16)
+        self.every_ns = None if every is None else round(every * 1e9)
+        self.sensors = sensors
+        self._first_ns: int | None = None
+        self._next_ns = 0
+
+    def _due(self, time_ns: int) -> bool:
+        if self.every_ns is None:
+            return True
+        if self._first_ns is None:
+            self._first_ns = time_ns
+        if time_ns < self._next_ns:
+            return False
+        intervals = (time_ns - self._first_ns) // self.every_ns + 1
+        self._next_ns = self._first_ns + intervals * self.every_ns
+        return True
 
     def record(self, plant: object, time_ns: int) -> None:
         """Write every device of `plant` (a Plant or a ReplayPlant) at `time_ns`."""
+        if not self._due(time_ns):
+            return
         for device in plant.device_names():  # type: ignore[attr-defined]
             kind = plant.kind(device)  # type: ignore[attr-defined]
             values = plant.values(device)  # type: ignore[attr-defined]
             bad = plant.bad(device)  # type: ignore[attr-defined]
+            if self.sensors is not None:
+                values = self._with_reported(device, values, plant.t)  # type: ignore[attr-defined]
             self._file.write(record_line(kind, device, values, bad, time_ns) + "\n")
+
+    def _with_reported(self, device: str, values: Values, t: float) -> Values:
+        assert self.sensors is not None
+        reported = self.sensors.reported(device, values, t)
+        out = dict(values)
+        for tag in self.sensors.faulted(device):
+            if self.sensors.active(device, tag, t):
+                out[f"{tag}_reported"] = reported[tag]
+        skew = self.sensors.clock_offset(device, t)
+        if skew:
+            out["clock_skew_s"] = skew
+        return out
 
     def close(self) -> None:
         self._file.close()
+        if self._raw is not None:  # GzipFile leaves the file it was given open
+            self._raw.close()
 
 
 Frame = dict[str, tuple[str, Values, dict[str, str]]]
+
+
+def _open_text(path: str | Path) -> IO[str]:
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8")
+    return Path(path).open(encoding="utf-8")
 
 
 def read_frames(path: str | Path) -> Iterator[tuple[int, Frame]]:
     """(time_ns, {device: (kind, values, bad)}) per instant, in file order."""
     frame: Frame = {}
     current: int | None = None
-    with Path(path).open(encoding="utf-8") as handle:
+    with _open_text(path) as handle:
         for line in handle:
             if not line.strip():
                 continue

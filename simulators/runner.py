@@ -18,6 +18,8 @@ from gateway.clock import Clock, SystemClock
 from gateway.collectors.schedule import sleep_or_stop
 from simulators.record import Recorder
 from simulators.scenario import Event, Scenario
+from simulators.sensorfaults import KINDS as SENSOR_FAULTS
+from simulators.sensorfaults import SensorFaults
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,10 @@ class PlantRunner:
         recorder: Recorder | None = None,
         clock: Clock | None = None,
         epoch_ns: int | None = None,
+        sensors: SensorFaults | None = None,
     ) -> None:
         self.plant = plant
+        self.sensors = sensors  # the data-quality faults the PLCs apply
         self.modbus = modbus
         self.opcua = opcua
         self.speed = speed
@@ -117,9 +121,15 @@ class PlantRunner:
         log.info("t=%gs: %s", self.plant.t, event.model_dump(exclude_none=True))
         plant = self.plant
         if event.fault:
-            plant.inject(event.fault, event.target)
+            if event.fault in SENSOR_FAULTS:
+                self._sensors().inject(event.fault, event.target, event.settings or {}, plant.t)
+            else:
+                plant.inject(event.fault, event.target)
         if event.clear:
-            plant.clear(event.clear, event.target)
+            if event.clear in SENSOR_FAULTS:
+                self._sensors().clear(event.clear, event.target)
+            else:
+                plant.clear(event.clear, event.target)
         if event.command == "tap":
             plant.tap(event.target)
         elif event.command == "change_anode":
@@ -132,6 +142,11 @@ class PlantRunner:
             await self._modbus_fault(event)
         if event.opcua and self.opcua is not None:
             await self._opcua_fault(event)
+
+    def _sensors(self) -> SensorFaults:
+        if self.sensors is None:
+            raise ValueError("data-quality faults need the runner's sensors= (none given)")
+        return self.sensors
 
     async def _modbus_fault(self, event: Event) -> None:
         spec = event.modbus

@@ -12,8 +12,13 @@ events:
   - {at: 7m, modbus: {drop_connections: true}}
   - {at: 8m, modbus: {restart: 5s}}
   - {at: 9m, opcua: {device: cell01_feeder, tag: hopper_weight, status: BadCommunicationError}}
+  - {at: 1h, fault: drift, target: cell01.bath_temp, settings: {rate: 2}}  # data-quality fault
+  - {at: 2h, fault: spike, target: cell02.cell_voltage, settings: {size: 5, every: 1m, for: 10m}}
+  - {at: 3h, clear: drift, target: cell01.bath_temp}
 ```
-Times are durations from the start of the run (`90`, `30s`, `10m`, `1.5h`).
+Times are durations from the start of the run (`90`, `30s`, `10m`, `1.5h`). A `fault` or
+`clear` names a process fault of the plant or a data-quality fault of what the PLCs report
+(`simulators/sensorfaults.py`: target DEVICE.TAG, or DEVICE for clock_skew; `settings`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.config.durations import Duration
+from simulators.sensorfaults import KINDS as SENSOR_FAULTS
+from simulators.sensorfaults import SensorFaults
 
 
 class _Strict(BaseModel):
@@ -59,6 +66,7 @@ class Event(_Strict):
     fault: str | None = None
     clear: str | None = None
     target: str | None = None
+    settings: dict[str, float | int | str] | None = None  # of a data-quality fault
     command: Literal["tap", "change_anode", "reset_rectifier"] | None = None
     write: WriteSpec | None = None
     modbus: ModbusFault | None = None
@@ -93,16 +101,28 @@ def check_scenario(scenario: Scenario, plant: Any, name: object = "scenario") ->
     """Check every event against the plant before the run starts (not hours into it);
     ValueError listing every problem."""
     devices = set(plant.device_names())
+    sensors = SensorFaults({d: plant.kind(d) for d in devices})
+    known = ", ".join([*plant.FAULTS, *SENSOR_FAULTS])
     problems = []
     for index, event in enumerate(scenario.events):
         where = f"{name}: events[{index}] (at {event.at:g}s)"
-        for kind in (event.fault, event.clear):
-            if kind is not None and kind not in plant.FAULTS:
-                problems.append(
-                    f"{where}: unknown fault {kind!r} (known: {', '.join(plant.FAULTS)})"
-                )
+        sensor = False
+        for kind, clear in ((event.fault, False), (event.clear, True)):
+            if kind in SENSOR_FAULTS:
+                sensor = True
+                try:
+                    if clear:  # (validates the kind and the target only)
+                        sensors.clear(kind, event.target)
+                    else:
+                        sensors.check(kind, event.target, event.settings or {})
+                except ValueError as exc:
+                    problems.append(f"{where}: {exc}")
+            elif kind is not None and kind not in plant.FAULTS:
+                problems.append(f"{where}: unknown fault {kind!r} (known: {known})")
+        if event.settings and not (sensor and event.fault):
+            problems.append(f"{where}: settings belong to a data-quality fault event")
         named = [
-            event.target,
+            None if sensor else event.target,
             event.write and event.write.device,
             event.modbus and event.modbus.device,
             event.opcua and event.opcua.device,

@@ -2,7 +2,8 @@
 
 Units follow the plant: current in kA, voltage in V, resistance in mOhm (V/kA), mass in kg,
 time in s, temperature in degC, power in kW. Each constant is marked [V] verified against
-published figures, [C] calculated from them, or [A] assumed (see README.md).
+published figures, [C] calculated from them, or [A] assumed; README.md lists the publications
+("Sources") and compares the steady state with them.
 """
 
 from __future__ import annotations
@@ -104,9 +105,9 @@ class CellParams:
     cf4_tau: float = 10.0  # s, off-gas analyser lag
     operator_kill_s: float = 600.0  # an unfed anode effect is killed by hand after this
     operator_kill_kg: float = 3.0  # oxide shovelled in by the operator
-    # ohmic terms, calibrated on 6.28 V at 4.01 kA of a 6 kA cell [V]; a cell built for
-    # another current has R ~ (6 kA / I_nom)^1.15, so bigger cells run at a slightly lower
-    # voltage (about 9.5 V at 3 kA, 8.8 V at 6 kA, 7.5 V at 25 kA: the reference table's trend)
+    # ohmic terms, calibrated on 6.28 V at 4.01 kA of a 6 kA cell [V, README source 3]; a cell
+    # built for another current has R ~ (6 kA / I_nom)^1.15, so bigger cells run at a slightly
+    # lower voltage (about 9.5 V at 3 kA, 8.8 V at 6 kA, 7.5 V at 25 kA) [A]
     r_melt_6ka: float = 1.105  # mOhm at acd_ref and 1050 degC
     r_ext_6ka: float = 0.062  # mOhm, conductors
     size_exponent: float = 1.15
@@ -171,7 +172,7 @@ class FeederParams:
     screw_kg_h: float = 180.0
     kill_kg: float = 3.0  # forced shot on an anode effect
     eta_set: float = 0.75  # the efficiency the nominal rate is computed with
-    under: float = 0.7  # GeniSim numbers [V]
+    under: float = 0.7  # aluminium point-feeder practice [V, README source 12]
     over: float = 1.4
     over_s: float = 3600.0
     timer_over_after_ae_s: float = 1800.0

@@ -13,6 +13,7 @@ from simulators.process.plant import Plant
 from simulators.record import Recorder, ReplayPlant, ground_truth, read_frames
 from simulators.runner import PlantRunner
 from simulators.scenario import Scenario
+from simulators.sensorfaults import SensorFaults
 
 STORM = Scenario.model_validate(
     {
@@ -107,3 +108,32 @@ async def test_replay_serves_the_recorded_values_over_opcua(tmp_path):
         assert got > 15
     finally:
         await server.stop()
+
+
+async def test_a_thinned_record_keeps_the_first_step_of_each_interval_and_the_reported_values(
+    tmp_path,
+):
+    plant = Plant(cells=1, seed=2)
+    sensors = SensorFaults({d: plant.kind(d) for d in plant.device_names()}, seed=2)
+    recorder = Recorder(tmp_path / "thin.lp", every=90.0, sensors=sensors)
+    drift = Scenario.model_validate(
+        {
+            "events": [
+                {"at": 100, "fault": "drift", "target": "cell01.acd", "settings": {"rate": 36}}
+            ]
+        }
+    )
+    runner = PlantRunner(
+        plant, speed=None, duration=300.0, scenario=drift, recorder=recorder, clock=FakeClock(),
+        epoch_ns=0, sensors=sensors,
+    )  # fmt: skip
+    await runner.run()
+    recorder.close()
+    frames = list(read_frames(tmp_path / "thin.lp"))
+    assert [ts // 10**9 for ts, _ in frames] == [0, 90, 180, 270]
+    cells = [frame["cell01"][1] for _, frame in frames]
+    assert ["acd_reported" in cell for cell in cells] == [False, False, True, True]
+    assert cells[3]["acd_reported"] == pytest.approx(cells[3]["acd"] + 36 * 170 / 3600)
+    replay = ReplayPlant(tmp_path / "thin.lp")
+    replay.step(100.0)  # between two recorded instants the replay holds the earlier one
+    assert replay.values("cell01")["acd"] == cells[1]["acd"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 import re
 import signal
@@ -238,4 +239,63 @@ async def test_a_timed_event_from_the_command_line_drops_the_connections():
         client.close()
         proc.send_signal(signal.SIGTERM)
         code, _ = await finished(proc)
+    assert code == 0
+
+
+async def test_record_every_thins_the_record_and_stays_identical_per_seed(tmp_path):
+    args = [
+        *TWO_CELLS_MODBUS_ONLY,
+        "--seed",
+        "3",
+        "--speed",
+        "max",
+        "--duration",
+        "20m",
+        "--start",
+        "2026-01-01T00:00:00Z",
+        "--record-every",
+        "60s",
+        "--fault",
+        "drift:cell01.bath_temp,rate=12,for=10m",
+    ]
+    for name in ("a.lp.gz", "b.lp.gz"):  # gzip-compressed, still bit-identical
+        code, err = await finished(await simulators(*args, "--record", str(tmp_path / name)))
+        assert code == 0, err
+    first = (tmp_path / "a.lp.gz").read_bytes()
+    assert first == (tmp_path / "b.lp.gz").read_bytes()
+    lines = gzip.decompress(first).decode().splitlines()
+    per_device: dict[str, int] = {}
+    for line in lines:
+        device = line.split(" ")[0].split("device=")[1]
+        per_device[device] = per_device.get(device, 0) + 1
+    assert per_device == dict.fromkeys(
+        ["rectifier", "cell01", "cell01_feeder", "cell02", "cell02_feeder"], 21
+    )
+    frames = list(read_frames(tmp_path / "a.lp.gz"))
+    assert [ts for ts, _ in frames[:2]] == [1767225600000000000, 1767225660000000000]
+    drifted = [f["cell01"][1] for _, f in frames if "bath_temp_reported" in f["cell01"][1]]
+    assert len(drifted) == 10  # 0 .. 9 min: the drift's 10 minutes
+    last = drifted[-1]
+    assert last["bath_temp_reported"] == pytest.approx(last["bath_temp"] + 12 * 9 / 60)
+
+
+async def test_a_command_line_data_quality_fault_is_served_over_modbus():
+    proc = await simulators(
+        *TWO_CELLS_MODBUS_ONLY, "--fault", "stuck:cell02.cell_voltage,value=7.25"
+    )
+    port = await modbus_port(proc)
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=0)
+    await client.connect()
+    try:
+        stuck = await client.read_input_registers(0, count=2, device_id=2)
+        fine = await client.read_input_registers(0, count=2, device_id=1)
+    finally:
+        client.close()
+    as_float = lambda r: AsyncModbusTcpClient.convert_from_registers(  # noqa: E731
+        r.registers, AsyncModbusTcpClient.DATATYPE.FLOAT32
+    )
+    assert as_float(stuck) == 7.25
+    assert 8.0 < as_float(fine) < 10.0
+    proc.send_signal(signal.SIGTERM)
+    code, _ = await finished(proc)
     assert code == 0

@@ -11,16 +11,17 @@ from gateway.collectors.schedule import Stop
 from gateway.testing import FakeClock
 from simulators.process.plant import Plant
 from simulators.runner import PlantRunner
-from simulators.scenario import Scenario, load_scenario
+from simulators.scenario import Scenario, check_scenario, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "simulators" / "scenarios"
 
 
 @pytest.mark.parametrize(
-    "name", ["normal-shift", "anode-effect-storm", "feeder-jam", "rectifier-trip"]
+    "name", ["normal-shift", "anode-effect-storm", "feeder-jam", "rectifier-trip", "sensor-faults"]
 )
 def test_bundled_scenarios_load(name):
     scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    check_scenario(scenario, Plant(), name)  # every fault, target and setting is known
     assert scenario.events
     assert scenario.sorted_events()[0].at > 0
 
