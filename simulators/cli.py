@@ -1,6 +1,7 @@
 """`python -m simulators`: run the simulated plant, replay a recording, export the tag maps.
 
 python -m simulators plant [--cells N] [--product Nd|PrNd|GdFe] [--seed S] [--speed X|max]
+    [--operators on|off]
     [--modbus-port P] [--opcua-port Q] [--scenario FILE] [--record FILE] [--duration S]
     [--fault KIND[:TARGET]] [--opcua-security LEVELS] [--opcua-user NAME:PASSWORD] ...
     [--modbus-rtu DEV] [--modbus-rtu-tcp-port P] [--modbus-rtu-baud N] [--modbus-corrupt F] ...
@@ -100,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     plant.add_argument("--cells", type=int, default=12)
     plant.add_argument("--product", default="Nd", choices=["Nd", "PrNd", "GdFe"])
     plant.add_argument("--seed", type=int, default=0)
+    plant.add_argument(
+        "--operators",
+        choices=["on", "off"],
+        default="on",
+        help="the crew and the temperature loop (tapping, anode changes, raking, kills, "
+        "cut-outs); off runs the cells open loop",
+    )
     plant.add_argument("--scenario", metavar="FILE", help="a scenario timeline (YAML)")
     plant.add_argument(
         "--start",
@@ -231,7 +239,9 @@ def cmd_plant(args: argparse.Namespace) -> int:
     from simulators.process.plant import Plant
     from simulators.scenario import check_scenario, load_scenario, with_events
 
-    plant = Plant(cells=args.cells, product=args.product, seed=args.seed)
+    plant = Plant(
+        cells=args.cells, product=args.product, seed=args.seed, operators=args.operators == "on"
+    )
     for spec in args.fault:
         kind, _, target = spec.partition(":")
         plant.inject(kind, target or None)
