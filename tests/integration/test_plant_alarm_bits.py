@@ -3,6 +3,11 @@ cell cut-out reach a Modbus client and an OPC UA client (in-process servers on p
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from pathlib import Path
+
 import pytest
 from asyncua import Client, ua
 from pymodbus.client import AsyncModbusTcpClient
@@ -11,9 +16,11 @@ from simulators.catalog import CellState, FeederAlarm, RectifierAlarm
 from simulators.modbus_plc import ModbusPlc
 from simulators.opcua_plc import OpcUaPlc
 from simulators.process.plant import Plant
+from simulators.record import read_frames
 from simulators.registermap import RECTIFIER_UNIT, REGISTERS
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def address(kind: str, tag: str) -> int:
@@ -89,3 +96,25 @@ async def test_the_new_alarm_bits_over_opcua():
             assert weight.StatusCode.is_good()
     finally:
         await plc.stop()
+
+
+async def test_the_new_faults_from_the_command_line_reach_the_record(tmp_path):
+    record = tmp_path / "run.lp"
+    faults = ["earth_fault", "loadcell_fault:cell01", "cell_cut_out:cell02"]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "simulators", "plant", "--cells", "2", "--modbus-port", "0", "--no-opcua"),
+        *("--operators", "off", "--speed", "max", "--duration", "20", "--record", str(record)),
+        *(arg for fault in faults for arg in ("--fault", fault)),
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()
+    _, last = list(read_frames(record))[-1]
+    assert int(last["rectifier"][1]["alarms"]) & RectifierAlarm.EARTH_FAULT
+    assert int(last["cell01_feeder"][1]["alarms"]) & FeederAlarm.LOADCELL_FAULT
+    assert last["cell01_feeder"][2] == {"hopper_weight": "BadSensorFailure"}
+    assert last["cell02"][1]["state"] == CellState.CUT_OUT
+    assert last["cell01"][1]["state"] != CellState.CUT_OUT
