@@ -104,9 +104,9 @@ def test_without_operators_the_same_week_degrades_and_alarms(open_loop, with_ope
         assert v["tap_count"] == v["anode_changes"] == v["rake_count"] == 0
         assert v["alarm_word"] & expected == expected, CellAlarm(v["alarm_word"])
         assert v["state"] in (CellState.RUN, CellState.FEEDING)
-        # the operators made about seven times more metal in the same week
+        # the operators made about eighteen times more metal in the same week
         made_with = with_operators.plant.values(cell.name)["metal_produced_total"]
-        assert made_with > 5 * v["metal_produced_total"]
+        assert made_with > 10 * v["metal_produced_total"]
 
 
 def test_a_coarse_step_run_is_bit_identical_per_seed():
