@@ -72,6 +72,8 @@ class CellAlarm(enum.IntFlag):
     VOLTAGE_HIGH = 1 << 3
     OXIDE_LOW = 1 << 4
     TC_FAIL = 1 << 5
+    RECEIVER_FULL = 1 << 6  # metal at 90 % of the receiver: tap now or it overflows
+    SLUDGE_HIGH = 1 << 7  # sludge above 3 % of the bath: rake it
 
 
 class FeederAlarm(enum.IntFlag):
@@ -113,6 +115,12 @@ CELL: tuple[TagDef, ...] = (
     TagDef("ae_count", N, "", "anode effects since start"),
     TagDef("product", T, "", "Nd, PrNd or GdFe"),
     TagDef("tap_request", B, "", "write true to tap the cell", writable=True),
+    TagDef("tapped_total", N, "kg", "metal tapped since start (counter)"),
+    TagDef("hours_since_tap", F, "h", "time since the last tap ended (or the start)"),
+    TagDef("anode_changes", N, "", "anode changes since start"),
+    TagDef("acd_setpoint", F, "cm", "anode-cathode distance the temperature loop holds"),
+    TagDef("sludge", F, "kg", "undissolved oxide on the crucible bottom (estimate)"),
+    TagDef("rake_count", N, "", "sludge rakes since start"),
 )
 
 FEEDER: tuple[TagDef, ...] = (

@@ -1,6 +1,7 @@
 """`python -m simulators`: run the simulated plant, replay a recording, export the tag maps.
 
 python -m simulators plant [--cells N] [--product Nd|PrNd|GdFe] [--seed S] [--speed X|max]
+    [--operators on|off]
     [--modbus-port P] [--opcua-port Q] [--scenario FILE] [--record FILE] [--duration S]
     [--fault KIND[:TARGET]] [--record-every DURATION] [--opcua-security LEVELS] ...
     [--modbus-rtu DEV] [--modbus-rtu-tcp-port P] [--modbus-rtu-baud N] [--modbus-corrupt F] ...
@@ -108,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     plant.add_argument("--cells", type=int, default=12)
     plant.add_argument("--product", default="Nd", choices=["Nd", "PrNd", "GdFe"])
     plant.add_argument("--seed", type=int, default=0)
+    plant.add_argument(
+        "--operators",
+        choices=["on", "off"],
+        default="on",
+        help="the crew and the temperature loop (tapping, anode changes, raking, kills, "
+        "cut-outs); off runs the cells open loop",
+    )
     plant.add_argument("--scenario", metavar="FILE", help="a scenario timeline (YAML)")
     plant.add_argument(
         "--start",
@@ -269,7 +277,9 @@ def cmd_plant(args: argparse.Namespace) -> int:
     from simulators.scenario import check_scenario, load_scenario, with_events
     from simulators.sensorfaults import SensorFaults
 
-    plant = Plant(cells=args.cells, product=args.product, seed=args.seed)
+    plant = Plant(
+        cells=args.cells, product=args.product, seed=args.seed, operators=args.operators == "on"
+    )
     sensors = SensorFaults({d: plant.kind(d) for d in plant.device_names()}, args.seed)
     for spec in args.fault:
         apply_fault(plant, sensors, spec)

@@ -71,6 +71,7 @@ _UNECE = {  # catalog unit -> (UN/CEFACT common code, description); "" = no code
     "kW": ("KWT", "kilowatt"),
     "kWh": ("KWH", "kilowatt hour"),
     "m3/h": ("MQH", "cubic metre per hour"),
+    "h": ("HUR", "hour"),
 }
 _PERCENT = {"%", "wt%"}  # units that imply EURange 0..100
 

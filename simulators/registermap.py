@@ -57,6 +57,13 @@ CELL = (
     Register("ae_count", IR, 24, U16),
     Register("product", HR, 100, DataType.STRING, length=4),
     Register("tap_request", CO, 0, DataType.BOOL),
+    # what the operators and the temperature loop do (a block of its own from 150)
+    Register("tapped_total", IR, 150, U32, ABCD),
+    Register("hours_since_tap", IR, 152, U16, factor=0.01),
+    Register("anode_changes", IR, 153, U16),
+    Register("acd_setpoint", IR, 154, U16, factor=0.01),
+    Register("sludge", IR, 155, F32, ABCD),
+    Register("rake_count", IR, 157, U16),
 )
 
 FEEDER = (

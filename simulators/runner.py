@@ -82,6 +82,7 @@ class PlantRunner:
                 )
                 self.plant.step(step)
                 self.steps += 1
+                self._log_operator_actions()
                 await self._fire_due_events()
                 await self.publish()
                 await self._pace(start, stop)
@@ -107,6 +108,12 @@ class PlantRunner:
             await asyncio.sleep(0)
         else:  # a stop ends the wait: at a slow speed the next step can be minutes away
             await sleep_or_stop(self.clock, wait, stop)
+
+    def _log_operator_actions(self) -> None:
+        take = getattr(self.plant, "take_actions", None)  # a ReplayPlant has no operators
+        for action in take() if take is not None else ():
+            detail = f" ({action.detail})" if action.detail else ""
+            log.info("t=%gs: %s: %s%s", action.t, action.device, action.action, detail)
 
     async def _fire_due_events(self) -> None:
         while self.events and self.events[0].at <= self.plant.t + 1e-9:

@@ -10,13 +10,14 @@ import math
 import random
 
 from simulators.catalog import CellAlarm, CellState
+from simulators.process.cellops import RECEIVER_FULL, SLUDGE_HIGH, CellCommands
 from simulators.process.feeder import Feeder
 from simulators.process.params import CellParams, Product
 
 R_GAS = 8.314462618  # J/mol/K
 
 
-class Cell:
+class Cell(CellCommands):
     """State and dynamics of one cell. `step()` is driven by the plant with the line current."""
 
     def __init__(
@@ -36,6 +37,7 @@ class Cell:
         self._inv_t_ref = 1.0 / (p.t_nominal + 273.15)
         self._r_melt_ref, self._r_ext = p.r_melt_6ka * p.size_factor, p.r_ext_6ka * p.size_factor
         self._ar_phi, self._ar_dt, self._ar = p.noise_ar_phi, 1.0, 0.0
+        self._init_commands()
         # state: anodes of different ages, everything else at the nominal operating point
         self.m_anode = self._anode0 * (1.0 - rng.uniform(0.0, 0.5))
         self.acd = self._acd()
@@ -56,10 +58,6 @@ class Cell:
         self.cf4 = p.cf4_lean_ppm * math.exp(-(p.c_start - self._c_crit_nom) / p.cf4_lean_scale)
         self.k_loss = self._calibrate_heat_loss(u0)
 
-    def _acd(self) -> float:
-        worn = 1.0 - self.m_anode / self._anode0
-        return self.p.acd_new + (self.p.acd_worn - self.p.acd_new) * worn
-
     def _calibrate_heat_loss(self, u0: float) -> float:
         """W/K so that the nominal operating point is a steady state at t_nominal."""
         p = self.p
@@ -76,8 +74,9 @@ class Cell:
         rho = math.exp(self._ea_r * (1.0 / (self.temp + 273.15) - self._inv_t_ref))
         r_ohm = self._r_melt_ref * self.acd / p.acd_ref * rho + self._r_ext
         e_back = p.e_rev + eta_a + p.bubble_v * ratio
-        polarised = 1.0 - math.exp(-current / p.i_polarise)
-        return e_back * polarised + r_ohm * current, e_back, r_ohm
+        fading = math.exp(-current / p.i_polarise)  # the counter-voltage shows below ~50 A
+        u = e_back * (1.0 - fading) + self.emf * fading + r_ohm * current
+        return u, e_back, r_ohm
 
     def _efficiency(self, c: float, c_crit: float, on: bool) -> float:
         p = self.p
@@ -183,6 +182,8 @@ class Cell:
                 self._tap_left = 0.0
                 self.tap_count += 1
                 self.last_tap_kg = self._tap_taken
+                self.tapped_total += self._tap_taken
+                self.since_tap = 0.0
         overflow = self.m_metal - self.receiver_capacity
         if overflow > 0.0:  # spilt over the crucible rim: lost to the bath, not produced
             self.m_metal -= overflow
@@ -215,35 +216,13 @@ class Cell:
         self._oxide(dt, re_kg)
         self._heat(dt, current, u)
         self._gas(dt, c, c_crit, on)
+        self._counter_voltage(dt, on)
         self._since_change += dt
+        self.since_tap += dt
         self.u_true = u
         rng, p = self._rng, self.p
         self.voltage = u + p.noise_white * rng.gauss(0, 1)
         self.temp_meas = self.temp + p.tc_noise * rng.gauss(0, 1)
-
-    def tap(self) -> None:
-        """Start a tap (ignored while one is running)."""
-        if self._tap_left <= 0.0:
-            self._tap_left, self._tap_taken = self.p.tap_s, 0.0
-
-    def change_anode(self) -> None:
-        self.m_anode = self._anode0
-        self.acd = self._acd()
-        self._since_change = 0.0
-
-    def force_anode_effect(self) -> None:
-        """Drop the dissolved oxide below the critical level and start an anode effect now."""
-        c_crit = self._c_crit_nom * max(self.current, self._i_min) / self._inom
-        self.m_ox = max(c_crit - 0.05, 0.0) * self.m_bath / 100.0
-        self.m_undiss = 0.0
-        if not self.ae and self.current > self._i_min:
-            self.start_anode_effect()
-
-    def kill_anode_effect(self) -> None:
-        """Operator kill: oxide back to the start level and the effect ends."""
-        self.m_ox = max(self.m_ox, self.p.c_start * self.m_bath / 100.0)
-        if self.ae:
-            self._end_anode_effect()
 
     @property
     def oxide_conc(self) -> float:
@@ -254,13 +233,9 @@ class Cell:
         """Anode effect or anode change: resistance tracking must not learn from this."""
         return self.ae or self._since_change < self.p.anode_change_s
 
-    @property
-    def pseudo_resistance(self) -> float:
-        """(U - E_rev) / I in mOhm, from the measured values."""
-        on = self.current_meas > self._i_min
-        return (self.voltage - self.p.e_rev) / self.current_meas if on else 0.0
-
     def state(self) -> CellState:
+        if self.cut_out:
+            return CellState.CUT_OUT
         if self.ae:
             return CellState.ANODE_EFFECT
         if self._tap_left > 0.0:
@@ -282,6 +257,8 @@ class Cell:
             (self.voltage > p.voltage_high, CellAlarm.VOLTAGE_HIGH),
             (lean, CellAlarm.OXIDE_LOW),
             (self.tc_open, CellAlarm.TC_FAIL),
+            (self.m_metal >= RECEIVER_FULL * self.receiver_capacity, CellAlarm.RECEIVER_FULL),
+            (self.m_sludge > SLUDGE_HIGH * self.m_bath, CellAlarm.SLUDGE_HIGH),
         )
         return CellAlarm(sum(bit for on, bit in flags if on))
 
@@ -306,6 +283,12 @@ class Cell:
             "ae_count": self.ae_count,
             "product": self.product.name,
             "tap_request": self._tap_left > 0.0,
+            "tapped_total": int(self.tapped_total),
+            "hours_since_tap": self.since_tap / 3600.0,
+            "anode_changes": self.anode_changes,
+            "acd_setpoint": self.acd if self.acd_setpoint is None else self.acd_setpoint,
+            "sludge": self.m_sludge,
+            "rake_count": self.rake_count,
         }
 
     def bad(self) -> dict[str, str]:

@@ -26,7 +26,7 @@ class CellView(Protocol):
     ae_count: int
 
     @property
-    def pseudo_resistance(self) -> float: ...
+    def tracking_resistance(self) -> float: ...
     @property
     def control_disturbed(self) -> bool: ...
 
@@ -49,6 +49,7 @@ class Feeder:
         self.delivering, self.motor_current = False, 0.0
         self.shot_count, self.totalizer = 0, 0.0
         self.refill = self.jammed = self.refill_blocked = False
+        self.loadcell_failed = False  # a broken load-cell signal (the loadcell_fault fault)
         self._killed_for = 0  # the anode effect (by number) the last kill shot was for
         n = p.window
         centre = (n - 1) / 2.0
@@ -100,7 +101,7 @@ class Feeder:
             self._restart_window(cell.current)
             self.regime = FeedRegime.NOMINAL
             return
-        self._block_sum += cell.pseudo_resistance * dt
+        self._block_sum += cell.tracking_resistance * dt
         self._block_t += dt
         if self._block_t < p.block_s - 1e-9:
             return
@@ -194,7 +195,8 @@ class Feeder:
         weight = self.m_hopper + p.loadcell_noise * self.capacity * rng.gauss(0, 1)
         if self.delivering:
             weight += p.vibration * self.capacity * rng.uniform(-1.0, 1.0)
-        self.weight = weight
+        # a broken signal reads under range (the 4-20 mA loop below 4 mA): -2 % of full scale
+        self.weight = -0.02 * self.capacity if self.loadcell_failed else weight
         if self.jammed and self.mode != FeedMode.OFF:  # stalled screw, the controller retries
             self.motor_current = p.motor_jam_a + p.motor_noise_a * rng.gauss(0, 1)
         elif self.delivering:
@@ -217,9 +219,14 @@ class Feeder:
             bits |= FeederAlarm.HOPPER_EMPTY
         if self.jammed:
             bits |= FeederAlarm.JAM
+        if self.loadcell_failed:
+            bits |= FeederAlarm.LOADCELL_FAULT
         if self.mode != FeedMode.OFF and self.setpoint > 0.0 and (self.jammed or empty):
             bits |= FeederAlarm.NO_FLOW
         return bits
+
+    def bad(self) -> dict[str, str]:
+        return {"hopper_weight": "BadSensorFailure"} if self.loadcell_failed else {}
 
     def values(self) -> dict[str, int | float | bool | str]:
         return {

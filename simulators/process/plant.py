@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from simulators.catalog import CATALOG, FeedMode
 from simulators.process.cell import Cell
 from simulators.process.feeder import Feeder
+from simulators.process.operators import Action, Operators
 from simulators.process.params import (
     PRODUCTS,
     CellParams,
@@ -37,7 +38,16 @@ def _flag(value: object, tag: str) -> bool:
 class Plant:
     """A potline of `cells` cells making `product` (one for all, or one per cell)."""
 
-    FAULTS = ("thermocouple_open", "feeder_jam", "hopper_empty", "anode_effect", "rectifier_trip")
+    FAULTS = (
+        "thermocouple_open",
+        "feeder_jam",
+        "hopper_empty",
+        "anode_effect",
+        "rectifier_trip",
+        "earth_fault",
+        "loadcell_fault",
+        "cell_cut_out",
+    )
 
     def __init__(
         self,
@@ -45,6 +55,8 @@ class Plant:
         product: str | Sequence[str] = "Nd",
         seed: int = 0,
         line_current_ka: float = 6.0,
+        operators: bool = True,
+        max_step: float = MAX_DT,
     ) -> None:
         if isinstance(cells, bool) or not isinstance(cells, int) or cells < 1:
             raise ValueError(f"cells must be a positive integer, got {cells!r}")
@@ -56,8 +68,11 @@ class Plant:
         for name in products:
             if name not in PRODUCTS:
                 raise ValueError(f"unknown product {name!r}: one of {', '.join(PRODUCTS)}")
+        if not math.isfinite(max_step) or not 0.0 < max_step <= 10.0:
+            raise ValueError(f"max_step must be in (0, 10] s, got {max_step!r}")
         self.t = 0.0
         self.seed = seed
+        self.max_step = max_step
         cell_params = CellParams(nominal_ka=line_current_ka)
         feeder_params = FeederParams(nominal_ka=line_current_ka)
         self.cells: list[Cell] = []
@@ -79,6 +94,8 @@ class Plant:
         for cell in self.cells:
             self._devices[cell.name] = ("cell", cell)
             self._devices[cell.feeder.name] = ("feeder", cell.feeder)
+        # the crew and the temperature loop; None runs the cells open loop
+        self.operators = Operators(self.cells) if operators else None
 
     def _rng(self, component: str) -> random.Random:
         return random.Random(derive_seed(self.seed, component))
@@ -88,25 +105,36 @@ class Plant:
         """Advance the plant by dt simulated seconds (split into steps of at most 1 s)."""
         if not math.isfinite(dt) or dt <= 0.0:
             raise ValueError(f"dt must be positive, got {dt!r}")
-        n = max(math.ceil(dt / MAX_DT - 1e-9), 1)
+        n = max(math.ceil(dt / self.max_step - 1e-9), 1)
         sub = dt / n
-        for _ in range(n):
+        for k in range(1, n + 1):
             self._step(sub)
+            if self.operators is not None:
+                self.operators.step(sub, self.t + k * sub, self.cells)
         self.t += dt
+
+    def take_actions(self) -> list[Action]:
+        """What the operators did since the last call (empty with operators off)."""
+        return self.operators.take_actions() if self.operators is not None else []
 
     def _step(self, dt: float) -> None:
         cells, rectifier = self.cells, self.rectifier
         e_sum = r_sum = 0.0
         for cell in cells:
             cell.update_anode_effect(dt)
-            e_sum += cell.e_back
-            r_sum += cell.r_ohm
+            e, r = cell.load()
+            e_sum += e
+            r_sum += r
         current = rectifier.regulate(dt, e_sum, r_sum)
         measured = rectifier.current_meas
         u_sum = 0.0
         for cell in cells:
             fed = cell.feeder.step(dt, cell)
-            cell.step(dt, current, measured, fed)
+            if cell.cut_out:  # the line current flows through the shorting bars
+                cell.step(dt, 0.0, 0.0, fed)
+                cell.bridged(current)
+            else:
+                cell.step(dt, current, measured, fed)
             u_sum += cell.u_true
         rectifier.finish(dt, u_sum)
 
@@ -130,7 +158,7 @@ class Plant:
     def bad(self, device: str) -> dict[str, str]:
         """Tags whose sensor has failed -> OPC UA status name."""
         obj = self._device(device)[1]
-        return obj.bad() if isinstance(obj, Cell) else {}
+        return obj.bad() if isinstance(obj, Cell | Feeder) else {}
 
     def cell(self, name: str) -> Cell:
         """A cell by its name, or by its feeder's name."""
@@ -198,29 +226,41 @@ class Plant:
     def _fault(self, fault: str, target: str | None, on: bool) -> None:
         if fault not in self.FAULTS:
             raise ValueError(f"unknown fault {fault!r}: one of {', '.join(self.FAULTS)}")
-        if fault == "rectifier_trip":
-            if target not in (None, "rectifier"):
-                raise ValueError(f"rectifier_trip: target must be the rectifier, not {target!r}")
-            if on:
-                self.rectifier.trip()
-            else:  # clearing the trip is the operator's reset
-                self.rectifier.reset()
+        if fault in ("rectifier_trip", "earth_fault"):
+            self._rectifier_fault(fault, target, on)
             return
         if target is None:
             raise ValueError(f"{fault}: a target device is needed")
-        if fault in ("feeder_jam", "hopper_empty"):
-            feeder = self.cell(target).feeder
-            if fault == "feeder_jam":
-                feeder.jammed = on
-            elif on:
-                feeder.empty()
-            else:
-                feeder.refill_blocked = False
+        if fault in ("feeder_jam", "hopper_empty", "loadcell_fault"):
+            self._feeder_fault(fault, target, on)
             return
         cell = self._only_cell(target)
         if fault == "thermocouple_open":
             cell.tc_open = on
+        elif fault == "cell_cut_out":
+            cell.set_cut_out(on)
         elif on:
             cell.force_anode_effect()
         else:
             cell.kill_anode_effect()
+
+    def _rectifier_fault(self, fault: str, target: str | None, on: bool) -> None:
+        if target not in (None, "rectifier"):
+            raise ValueError(f"{fault}: target must be the rectifier, not {target!r}")
+        if fault == "earth_fault":
+            self.rectifier.earth_fault = on
+        elif on:
+            self.rectifier.trip()
+        else:  # clearing the trip is the operator's reset
+            self.rectifier.reset()
+
+    def _feeder_fault(self, fault: str, target: str, on: bool) -> None:
+        feeder = self.cell(target).feeder
+        if fault == "loadcell_fault":
+            feeder.loadcell_failed = on
+        elif fault == "feeder_jam":
+            feeder.jammed = on
+        elif on:
+            feeder.empty()
+        else:
+            feeder.refill_blocked = False

@@ -26,6 +26,7 @@ class Rectifier:
         self.setpoint = self.current = self.current_meas = self._i_reg = p.nominal_ka
         self.voltage = self.voltage_meas = self.power = 0.0
         self.tripped = self.limited = False
+        self.earth_fault = False  # an insulation fault to earth: alarmed, the line runs on
         self.energy_kwh = 0.0
         self.oil_temp = p.oil_base + p.oil_rise
         self.cw_flow = p.cw_flow
@@ -100,6 +101,8 @@ class Rectifier:
             bits |= RectifierAlarm.V_LIMIT
         if self.current > p.overcurrent * self.rated:
             bits |= RectifierAlarm.OVERCURRENT
+        if self.earth_fault:
+            bits |= RectifierAlarm.EARTH_FAULT
         if self.cw_flow < p.cw_low:
             bits |= RectifierAlarm.CW_LOW
         if self.oil_temp > p.oil_high:

@@ -77,7 +77,7 @@ def database_values(export: list[dict[str, Any]]) -> dict[tuple[str, str], set[f
 async def test_twelve_cells_on_one_19200_baud_line_into_victoria(victoria, tmp_path, serial_line):
     reference, lines, export = await run_on_the_line(victoria, tmp_path, serial_line, timeout="1s")
     assert set(reference) == CELLS
-    assert all(len(fields) == 25 for fields in reference.values())
+    assert all(len(fields) == 33 for fields in reference.values())  # 25 tags, 8 alarm bits
 
     # every cell, every tag, GOOD, at least twice (5 s at 1 s, a loaded machine)
     got = values_by_device(lines)

@@ -59,14 +59,14 @@ def cells(plant: Plant) -> list[str]:
 
 @pytest.fixture(scope="module")
 def settled_template() -> Plant:
-    plant = Plant(seed=1)
+    plant = Plant(seed=1, operators=False)  # the open-loop physics: no crew, no control loop
     run(plant, 2 * HOUR)
     return plant
 
 
 @pytest.fixture
 def settled(settled_template: Plant) -> Plant:
-    """Twelve Nd cells at 6 kA after two simulated hours."""
+    """Twelve Nd cells at 6 kA after two simulated hours, open loop."""
     return copy.deepcopy(settled_template)
 
 
@@ -225,7 +225,7 @@ def test_tapping_empties_the_receiver_to_the_heel_and_counts(settled):
 
 
 def test_a_full_receiver_is_capped_and_production_collapses():
-    plant = Plant(cells=1, seed=6)
+    plant = Plant(cells=1, seed=6, operators=False)  # nobody taps it
     capacity = plant.cells[0].receiver_capacity
     assert capacity == pytest.approx(13.0 * 6.0)
     run(plant, 11 * HOUR)  # ~8 kg/h from a 2 kg heel fills 78 kg in ~9.5 h
