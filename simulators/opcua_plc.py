@@ -45,6 +45,7 @@ from simulators.opcua_nodes import (
     encode,
     nid,
     same_value,
+    sample_time,
     status_of,
 )
 from simulators.opcua_security import PlcSecurity, internal_server
@@ -294,7 +295,7 @@ class OpcUaPlc:
                 datavalue = ua.DataValue(
                     ua.Variant(value, var.vtype),
                     status,
-                    SourceTimestamp=cast(ua.DateTime, stamp or wall),
+                    SourceTimestamp=cast(ua.DateTime, sample_time(tag, values) or stamp or wall),
                     ServerTimestamp=cast(ua.DateTime, wall),
                 )
                 await server.write_attribute_value(nid(var.ident, self.ns), datavalue)

@@ -10,8 +10,12 @@ import math
 import random
 
 from simulators.catalog import CellAlarm, CellState
+from simulators.process.electrodes import electrode_values
 from simulators.process.feeder import Feeder
+from simulators.process.lab import Lab
+from simulators.process.offgas import OffGas
 from simulators.process.params import CellParams, Product
+from simulators.process.variety import CellVariety, vary
 
 R_GAS = 8.314462618  # J/mol/K
 
@@ -19,8 +23,22 @@ R_GAS = 8.314462618  # J/mol/K
 class Cell:
     """State and dynamics of one cell. `step()` is driven by the plant with the line current."""
 
+    # set by variety.vary(): this cell's differences from the nominal cell
+    variety: CellVariety
+    anode_new_kg: float
+    r_anode: float  # mOhm, conductors of the anode side
+    r_cathode: float  # mOhm, of the cathode side
+    c_start: float  # wt% of oxide at start
+
     def __init__(
-        self, name: str, product: Product, params: CellParams, rng: random.Random, feeder: Feeder
+        self,
+        name: str,
+        product: Product,
+        params: CellParams,
+        rng: random.Random,
+        feeder: Feeder,
+        variety: CellVariety | None = None,
+        lab_rng: random.Random | None = None,
     ) -> None:
         p = params
         self.name, self.product, self.p, self.feeder, self._rng = name, product, p, feeder, rng
@@ -55,6 +73,9 @@ class Cell:
         self.u_true = self.voltage = u0
         self.cf4 = p.cf4_lean_ppm * math.exp(-(p.c_start - self._c_crit_nom) / p.cf4_lean_scale)
         self.k_loss = self._calibrate_heat_loss(u0)
+        vary(self, variety or CellVariety.nominal())
+        self.offgas = OffGas(product, p, self.variety.offgas_factor)
+        self.lab = Lab(lab_rng or random.Random(0), self)
 
     def _acd(self) -> float:
         worn = 1.0 - self.m_anode / self._anode0
@@ -215,11 +236,13 @@ class Cell:
         self._oxide(dt, re_kg)
         self._heat(dt, current, u)
         self._gas(dt, c, c_crit, on)
+        self.offgas.step(dt, re_kg, self.cf4, self.ae)
         self._since_change += dt
         self.u_true = u
         rng, p = self._rng, self.p
         self.voltage = u + p.noise_white * rng.gauss(0, 1)
         self.temp_meas = self.temp + p.tc_noise * rng.gauss(0, 1)
+        self.lab.step(dt, self)
 
     def tap(self) -> None:
         """Start a tap (ignored while one is running)."""
@@ -306,6 +329,10 @@ class Cell:
             "ae_count": self.ae_count,
             "product": self.product.name,
             "tap_request": self._tap_left > 0.0,
+            **self.offgas.values(),
+            **electrode_values(self),
+            "fe_consumed_total": self.fe_consumed_kg,
+            **self.lab.values(),
         }
 
     def bad(self) -> dict[str, str]:

@@ -103,7 +103,8 @@ async def test_gateway_reads_the_whole_plant_through_the_bundled_maps():
     finally:
         await modbus.stop()
         await opcua.stop()
-    assert len(samples) == sum(len(p.tag_plans()) for p in plans) == 442
+    # 12 cells x 43 fields (36 registers + 7 alarm bits), 12 feeders x 11, the rectifier 10
+    assert len(samples) == sum(len(p.tag_plans()) for p in plans) == 658
     assert all(s.quality is Quality.GOOD for s in samples), [
         s for s in samples if s.quality is not Quality.GOOD
     ]
