@@ -23,11 +23,11 @@ class VarietyParams:
     """Spreads of the per-cell differences [A]; means are the nominal cell."""
 
     lif_mean: float = 12.5  # wt% LiF in the fluoride bath (87.5 REF3 + 12.5 LiF)
-    lif_sd: float = 0.3
+    lif_sd: float = 0.25
     lif_resistivity: float = 0.04  # relative bath resistivity change per wt% LiF less
     oxide_sd: float = 0.15  # wt%, oxide at start around c_start
-    loss_sd: float = 0.008  # relative heat-loss coefficient (lining, hood, insulation)
-    cathode_extra_max: float = 0.01  # mOhm at 6 kA: worn contacts, deposits on the rod
+    loss_sd: float = 0.007  # relative heat-loss coefficient (lining, hood, insulation)
+    cathode_sd: float = 0.004  # mOhm at 6 kA: contacts and deposits, better or worse
     anode_share: float = 0.6  # of the conductors' resistance: anode side (stubs, rods)
     anode_gap_sd: float = 0.25  # cm, how unevenly the anode blocks sit around the cathode
     offgas_sd: float = 0.05  # relative hood draught (damper setting)
@@ -41,7 +41,7 @@ class CellVariety:
     resistivity: float = 1.0  # bath resistivity factor from the LiF content
     oxide_delta: float = 0.0  # wt% added to the nominal start oxide
     loss_factor: float = 1.0  # heat-loss coefficient factor
-    cathode_extra: float = 0.0  # mOhm of cathode resistance at 6 kA, before size scaling
+    cathode_extra: float = 0.0  # mOhm of cathode resistance at 6 kA (+ worse, - better)
     anode_share: float = 0.6
     anode_gaps: tuple[float, ...] = (0.0,) * ANODES  # cm per anode block, mean 0
     offgas_factor: float = 1.0
@@ -54,15 +54,15 @@ class CellVariety:
     def draw(rng: random.Random, p: VarietyParams | None = None) -> CellVariety:
         """A cell of a real line; the draws are clipped to physical bounds."""
         p = p or VarietyParams()
-        lif = _clip(rng.gauss(p.lif_mean, p.lif_sd), p.lif_mean - 2.0, p.lif_mean + 2.0)
+        lif = _clip(rng.gauss(p.lif_mean, p.lif_sd), p.lif_mean - 0.5, p.lif_mean + 0.5)
         gaps = [_clip(rng.gauss(0.0, p.anode_gap_sd), -0.6, 0.6) for _ in range(ANODES)]
         mean_gap = sum(gaps) / ANODES
         return CellVariety(
             lif_wt=lif,
             resistivity=math.exp(-p.lif_resistivity * (lif - p.lif_mean)),
             oxide_delta=_clip(rng.gauss(0.0, p.oxide_sd), -0.4, 0.4),
-            loss_factor=_clip(rng.gauss(1.0, p.loss_sd), 0.95, 1.05),
-            cathode_extra=rng.uniform(0.0, p.cathode_extra_max),
+            loss_factor=_clip(rng.gauss(1.0, p.loss_sd), 0.988, 1.012),
+            cathode_extra=_clip(rng.gauss(0.0, p.cathode_sd), -0.008, 0.008),
             anode_share=p.anode_share,
             anode_gaps=tuple(g - mean_gap for g in gaps),
             offgas_factor=_clip(rng.gauss(1.0, p.offgas_sd), 0.85, 1.15),
