@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 ANODE_TRAVEL_MM = 150.0  # [A] hanger travel over an anode's life (new to used up)
 
 
+_CURRENTS = tuple(f"anode{k + 1}_current" for k in range(ANODES))
+
+
 def electrode_values(cell: Cell) -> dict[str, float]:
     i = cell.current_meas
     on = i > cell.p.i_min_fraction * cell.p.nominal_ka
@@ -35,12 +38,10 @@ def electrode_values(cell: Cell) -> dict[str, float]:
         bath = max(cell.voltage - cell.p.e_rev - anode - cathode, 0.0)
     else:
         bath = i * (cell.r_ohm - cell.r_anode - cell.r_cathode)
-    weights = [1.0 / (cell.acd + gap) for gap in cell.variety.anode_gaps]
-    total = sum(weights)
-    out = {
-        "anode_position": ANODE_TRAVEL_MM * (1.0 - cell.m_anode / cell.anode_new_kg),
-    }
-    for k in range(ANODES):
-        out[f"anode{k + 1}_current"] = i * weights[k] / total
-    out |= {"anode_drop": anode, "bath_drop": bath, "cathode_drop": cathode}
+    acd = cell.acd
+    weights = [1.0 / (acd + gap) for gap in cell.variety.anode_gaps]
+    scale = i / sum(weights)
+    out = {"anode_position": ANODE_TRAVEL_MM * (1.0 - cell.m_anode / cell.anode_new_kg)}
+    out.update(zip(_CURRENTS, [w * scale for w in weights], strict=True))
+    out["anode_drop"], out["bath_drop"], out["cathode_drop"] = anode, bath, cathode
     return out
