@@ -75,6 +75,7 @@ class Cell:
         self.k_loss = self._calibrate_heat_loss(u0)
         vary(self, variety or CellVariety.nominal())
         self.offgas = OffGas(product, p, self.variety.offgas_factor)
+        self.offgas.start(product.re_kg_per_kah * p.nominal_ka * p.eta0 / 3600.0)
         self.lab = Lab(lab_rng or random.Random(0), self)
 
     def _acd(self) -> float:

@@ -46,12 +46,21 @@ class OffGas:
         self.co = self.co2 = self.c2f6 = 0.0
         self.carbon_kg = self.oxygen_kg = 0.0  # booked since start
 
-    def step(self, dt: float, re_kg: float, cf4_ppm: float, ae: bool) -> None:
-        """Book the gas of `re_kg` rare-earth metal made in this dt-second step."""
+    def _gas(self, re_kg: float) -> tuple[float, float, float]:
+        """(CO, CO2, O of the oxide) in mol for `re_kg` of rare-earth metal made."""
         n_o = self._o_per_re * re_kg
         n_c = self._c_el * re_kg
         co, co2 = max(2.0 * n_c - n_o, 0.0), max(n_o - n_c, 0.0)  # CO + CO2 = C; CO + 2CO2 = O
-        co2 += self._c_air * re_kg
+        return co, co2 + self._c_air * re_kg, n_o
+
+    def start(self, re_kg_s: float) -> None:
+        """Show the gas of a cell making `re_kg_s` kg/s before its first step (books nothing)."""
+        co, co2, _ = self._gas(re_kg_s)
+        self.co, self.co2 = 100.0 * co / self._mol_s, 100.0 * co2 / self._mol_s
+
+    def step(self, dt: float, re_kg: float, cf4_ppm: float, ae: bool) -> None:
+        """Book the gas of `re_kg` rare-earth metal made in this dt-second step."""
+        co, co2, n_o = self._gas(re_kg)
         self.carbon_kg += (co + co2) * M_C / 1000.0
         self.oxygen_kg += n_o * M_O / 1000.0
         per_s = self._mol_s * dt

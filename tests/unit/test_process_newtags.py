@@ -147,3 +147,12 @@ def test_lab_results_come_late_at_irregular_times_with_their_sample_time():
         assert 99.0 < v["lab_metal_re"] < 99.95
         assert 0.0 < v["lab_metal_fe"] < 0.5
         assert v["lab_bath_lif"] == pytest.approx(plant.cells[0].variety.lif_wt, abs=0.5)
+
+
+def test_the_off_gas_reads_the_running_cell_from_the_start():
+    plant = Plant(cells=1, seed=1)
+    start = val(plant, "cell01")
+    plant.step(1.0)
+    first = val(plant, "cell01")
+    for tag in ("co_pct", "co2_pct"):
+        assert start[tag] == pytest.approx(first[tag], rel=0.05), tag
