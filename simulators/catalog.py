@@ -31,6 +31,7 @@ class TagDef:
     unit: str = ""
     description: str = ""
     writable: bool = False  # a command or setpoint the plant acts on
+    stamp: str = ""  # the tag holding this value's own sample time (epoch s), if it has one
 
 
 class CellState(enum.IntEnum):
@@ -94,6 +95,7 @@ class RectifierAlarm(enum.IntFlag):
 
 
 F, N, B, E, W, T = Kind.FLOAT, Kind.INT, Kind.BOOL, Kind.ENUM, Kind.BITS, Kind.TEXT
+S = "lab_sample_time"  # the lab analyses' own timestamp
 
 CELL: tuple[TagDef, ...] = (
     TagDef("cell_voltage", F, "V", "cell voltage (8-11 V; 15-45 V in anode effect)"),
@@ -115,6 +117,22 @@ CELL: tuple[TagDef, ...] = (
     TagDef("ae_count", N, "", "anode effects since start"),
     TagDef("product", T, "", "Nd, PrNd or GdFe"),
     TagDef("tap_request", B, "", "write true to tap the cell", writable=True),
+    # off-gas, electrodes, iron cathode, lab analyses (simulators/process/README.md)
+    TagDef("c2f6_ppm", F, "ppm", "C2F6 in the off-gas (anode effects)"),
+    TagDef("co_pct", F, "vol%", "CO in the off-gas"),
+    TagDef("co2_pct", F, "vol%", "CO2 in the off-gas"),
+    TagDef("offgas_flow", F, "Nm3/h", "off-gas flow of the hood"),
+    TagDef("anode_position", F, "mm", "anode hanger lowered since the anode change"),
+    *(TagDef(f"anode{k}_current", F, "kA", f"current of anode block {k}") for k in range(1, 5)),
+    TagDef("anode_drop", F, "V", "voltage drop of the anode side (bus, stubs, rods)"),
+    TagDef("bath_drop", F, "V", "voltage drop in the bath (with the gas film in an anode effect)"),
+    TagDef("cathode_drop", F, "V", "voltage drop of the cathode side (rod, contacts)"),
+    TagDef("fe_consumed_total", F, "kg", "iron taken from the consumable cathode (GdFe)"),
+    TagDef("lab_sample_time", N, "s", "when the lab's last sample was taken (epoch s)", stamp=S),
+    TagDef("lab_metal_re", F, "wt%", "lab: rare earth in the metal (Gd in GdFe)", stamp=S),
+    TagDef("lab_metal_fe", F, "wt%", "lab: iron in the metal", stamp=S),
+    TagDef("lab_bath_lif", F, "wt%", "lab: LiF in the bath (bath ratio)", stamp=S),
+    TagDef("lab_bath_oxide", F, "wt%", "lab: dissolved oxide in the bath", stamp=S),
     TagDef("tapped_total", N, "kg", "metal tapped since start (counter)"),
     TagDef("hours_since_tap", F, "h", "time since the last tap ended (or the start)"),
     TagDef("anode_changes", N, "", "anode changes since start"),

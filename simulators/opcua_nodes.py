@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from asyncua import Node, ua
@@ -48,6 +49,14 @@ def encode(kind: Kind, value: object) -> object:
     return str(value)
 
 
+def sample_time(tag: TagDef, values: Mapping[str, object]) -> datetime | None:
+    """The source timestamp of a value that carries its own sample time (the lab analyses:
+    when the sample was taken, not when the result was published); None for the others."""
+    if not tag.stamp:
+        return None
+    return datetime.fromtimestamp(int(values[tag.stamp]), UTC)  # type: ignore[call-overload]
+
+
 def same_value(old: object, new: object) -> bool:
     both_nan = (
         isinstance(old, float) and isinstance(new, float) and math.isnan(old) and math.isnan(new)
@@ -72,8 +81,12 @@ _UNECE = {  # catalog unit -> (UN/CEFACT common code, description); "" = no code
     "kWh": ("KWH", "kilowatt hour"),
     "m3/h": ("MQH", "cubic metre per hour"),
     "h": ("HUR", "hour"),
+    "Nm3/h": ("", "normal cubic metre per hour"),
+    "vol%": ("", "percent by volume"),
+    "mm": ("MMT", "millimetre"),
+    "s": ("SEC", "second"),
 }
-_PERCENT = {"%", "wt%"}  # units that imply EURange 0..100
+_PERCENT = {"%", "wt%", "vol%"}  # units that imply EURange 0..100
 
 
 def eu_information(unit: str) -> ua.EUInformation:

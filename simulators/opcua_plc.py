@@ -47,6 +47,7 @@ from simulators.opcua_nodes import (
     encode,
     nid,
     same_value,
+    sample_time,
     status_of,
 )
 from simulators.opcua_security import PlcSecurity, internal_server
@@ -285,10 +286,11 @@ class OpcUaPlc:
         sensors, t = self.sensors, self.plant.t
         for device in devices:
             values, bad = self.plant.values(device), self.plant.bad(device)
-            source = stamp or wall
+            source, skew = stamp or wall, timedelta(0)
             if sensors is not None:
                 values = sensors.reported(device, values, t)
-                source += timedelta(seconds=sensors.clock_offset(device, t))
+                skew = timedelta(seconds=sensors.clock_offset(device, t))
+                source += skew
             for tag in CATALOG[self.plant.kind(device)]:
                 var = self._vars[node_id(device, tag.name)]
                 value = encode(tag.kind, values[tag.name])
@@ -299,10 +301,11 @@ class OpcUaPlc:
                 if served is not None and self._unchanged(served, value, status, device, tag, t):
                     continue
                 self._served[var.ident] = (value, status.value)
+                own = sample_time(tag, values)  # a lab result: when its sample was taken
                 datavalue = ua.DataValue(
                     ua.Variant(value, var.vtype),
                     status,
-                    SourceTimestamp=cast(ua.DateTime, source),
+                    SourceTimestamp=cast(ua.DateTime, own + skew if own else source),
                     ServerTimestamp=cast(ua.DateTime, wall),
                 )
                 await server.write_attribute_value(nid(var.ident, self.ns), datavalue)

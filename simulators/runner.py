@@ -53,6 +53,8 @@ class PlantRunner:
         self.recorder = recorder
         self.clock = clock or SystemClock()
         self.epoch_ns = self.clock.now_ns() if epoch_ns is None else epoch_ns
+        if hasattr(plant, "epoch_ns"):  # a live Plant stamps its lab samples with it
+            plant.epoch_ns = self.epoch_ns
         self.steps = 0
         self._tasks: set[asyncio.Future[Any]] = set()
 

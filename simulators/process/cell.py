@@ -11,8 +11,12 @@ import random
 
 from simulators.catalog import CellAlarm, CellState
 from simulators.process.cellops import RECEIVER_FULL, SLUDGE_HIGH, CellCommands
+from simulators.process.electrodes import electrode_values
 from simulators.process.feeder import Feeder
+from simulators.process.lab import Lab
+from simulators.process.offgas import OffGas
 from simulators.process.params import CellParams, Product
+from simulators.process.variety import CellVariety, vary
 
 R_GAS = 8.314462618  # J/mol/K
 
@@ -20,8 +24,22 @@ R_GAS = 8.314462618  # J/mol/K
 class Cell(CellCommands):
     """State and dynamics of one cell. `step()` is driven by the plant with the line current."""
 
+    # set by variety.vary(): this cell's differences from the nominal cell
+    variety: CellVariety
+    anode_new_kg: float
+    r_anode: float  # mOhm, conductors of the anode side
+    r_cathode: float  # mOhm, of the cathode side
+    c_start: float  # wt% of oxide at start
+
     def __init__(
-        self, name: str, product: Product, params: CellParams, rng: random.Random, feeder: Feeder
+        self,
+        name: str,
+        product: Product,
+        params: CellParams,
+        rng: random.Random,
+        feeder: Feeder,
+        variety: CellVariety | None = None,
+        lab_rng: random.Random | None = None,
     ) -> None:
         p = params
         self.name, self.product, self.p, self.feeder, self._rng = name, product, p, feeder, rng
@@ -57,6 +75,10 @@ class Cell(CellCommands):
         self.u_true = self.voltage = u0
         self.cf4 = p.cf4_lean_ppm * math.exp(-(p.c_start - self._c_crit_nom) / p.cf4_lean_scale)
         self.k_loss = self._calibrate_heat_loss(u0)
+        vary(self, variety or CellVariety.nominal())
+        self.offgas = OffGas(product, p, self.variety.offgas_factor)
+        self.offgas.start(product.re_kg_per_kah * p.nominal_ka * p.eta0 / 3600.0)
+        self.lab = Lab(lab_rng or random.Random(0), self)
 
     def _calibrate_heat_loss(self, u0: float) -> float:
         """W/K so that the nominal operating point is a steady state at t_nominal."""
@@ -217,12 +239,14 @@ class Cell(CellCommands):
         self._heat(dt, current, u)
         self._gas(dt, c, c_crit, on)
         self._counter_voltage(dt, on)
+        self.offgas.step(dt, re_kg, self.cf4, self.ae)
         self._since_change += dt
         self.since_tap += dt
         self.u_true = u
         rng, p = self._rng, self.p
         self.voltage = u + p.noise_white * rng.gauss(0, 1)
         self.temp_meas = self.temp + p.tc_noise * rng.gauss(0, 1)
+        self.lab.step(dt, self)
 
     @property
     def oxide_conc(self) -> float:
@@ -283,6 +307,10 @@ class Cell(CellCommands):
             "ae_count": self.ae_count,
             "product": self.product.name,
             "tap_request": self._tap_left > 0.0,
+            **self.offgas.values(),
+            **electrode_values(self),
+            "fe_consumed_total": self.fe_consumed_kg,
+            **self.lab.values(),
             "tapped_total": int(self.tapped_total),
             "hours_since_tap": self.since_tap / 3600.0,
             "anode_changes": self.anode_changes,

@@ -22,6 +22,7 @@ from simulators.process.params import (
     derive_seed,
 )
 from simulators.process.rectifier import Rectifier
+from simulators.process.variety import CellVariety
 
 MAX_DT = 1.0
 Value = int | float | bool | str
@@ -73,6 +74,7 @@ class Plant:
         self.t = 0.0
         self.seed = seed
         self.max_step = max_step
+        self._epoch_ns = 0
         cell_params = CellParams(nominal_ka=line_current_ka)
         feeder_params = FeederParams(nominal_ka=line_current_ka)
         self.cells: list[Cell] = []
@@ -80,8 +82,10 @@ class Plant:
             cell_name = f"cell{n:02d}"
             feeder_name = f"{cell_name}_feeder"
             feeder = Feeder(feeder_name, PRODUCTS[name], feeder_params, self._rng(feeder_name))
+            variety = CellVariety.draw(self._rng(f"{cell_name}/variety"))
+            rng, lab_rng = self._rng(cell_name), self._rng(f"{cell_name}/lab")
             self.cells.append(
-                Cell(cell_name, PRODUCTS[name], cell_params, self._rng(cell_name), feeder)
+                Cell(cell_name, PRODUCTS[name], cell_params, rng, feeder, variety, lab_rng)
             )
         u_nominal = sum(c.u_true for c in self.cells) / cells
         self.rectifier = Rectifier(
@@ -96,6 +100,18 @@ class Plant:
             self._devices[cell.feeder.name] = ("feeder", cell.feeder)
         # the crew and the temperature loop; None runs the cells open loop
         self.operators = Operators(self.cells) if operators else None
+
+    @property
+    def epoch_ns(self) -> int:
+        """The wall-clock instant of t = 0 (the runner sets it): lab sample times are epoch
+        seconds from it."""
+        return self._epoch_ns
+
+    @epoch_ns.setter
+    def epoch_ns(self, ns: int) -> None:
+        self._epoch_ns = ns
+        for cell in self.cells:
+            cell.lab.epoch_s = ns // 1_000_000_000
 
     def _rng(self, component: str) -> random.Random:
         return random.Random(derive_seed(self.seed, component))

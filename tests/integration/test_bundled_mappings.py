@@ -103,9 +103,8 @@ async def test_gateway_reads_the_whole_plant_through_the_bundled_maps():
     finally:
         await modbus.stop()
         await opcua.stop()
-    assert (
-        len(samples) == sum(len(p.tag_plans()) for p in plans) == 538
-    )  # 442 + 12 cells x (6 operator tags + 2 alarm bits)
+    # 12 cells x 51 fields (42 registers + 9 alarm bits), 12 feeders x 11, the rectifier 10
+    assert len(samples) == sum(len(p.tag_plans()) for p in plans) == 754
     assert all(s.quality is Quality.GOOD for s in samples), [
         s for s in samples if s.quality is not Quality.GOOD
     ]

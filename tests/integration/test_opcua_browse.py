@@ -69,7 +69,7 @@ async def test_every_potline_variable_is_found_with_type_unit_and_range(plc):
         assert var.node_id == ua.NodeId(".".join(["Potline1", *path.split("/")[2:]]), plc.ns), path
         assert var.variant_type == VARIANT[tag.kind], path
         assert var.unit == tag.unit, path
-        assert var.eu_range == ((0.0, 100.0) if tag.unit in ("%", "wt%") else None), path
+        assert var.eu_range == ((0.0, 100.0) if tag.unit in ("%", "wt%", "vol%") else None), path
         assert var.readable, path
         assert var.writable == tag.writable, path
         assert var.value_rank == -1

@@ -1,0 +1,158 @@
+"""The tags real potlines log, against first principles: carbon and oxygen balances of the
+off-gas, C2F6 beside CF4 in anode effects only, electrode drops and anode currents, the Gd-Fe
+iron cathode by Faraday, and lab analyses with their own sample times."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from simulators.process.plant import Plant
+
+# first principles (not from the modules under test)
+F_AH = 96485.33 / 3600.0
+K_GD = 157.25 / (3 * F_AH)  # kg Gd per kA*h
+O_PER_ND = 3 * 15.999 / (2 * 144.24)  # kg O per kg Nd in Nd2O3
+MOL_NM3 = 0.0224141  # Nm3 per mol of ideal gas
+C2F6_PER_CF4 = 0.121 * 88.004 / 138.01  # IPCC 2006 default mass ratio, as a volume ratio
+HOUR = 3600
+
+
+def val(plant: Plant, device: str) -> dict[str, Any]:
+    return plant.values(device)
+
+
+def gas_mol(v: dict[str, Any], pct: float) -> float:
+    """mol/s of a component at `pct` vol% of the cell's off-gas flow."""
+    return pct / 100.0 * v["offgas_flow"] / 3600.0 / MOL_NM3
+
+
+def test_carbon_and_oxygen_of_the_off_gas_balance_the_anode_and_the_oxide():
+    plant = Plant(cells=2, seed=8)
+    plant.step(600.0)
+    cell = plant.cells[0]
+    anode0, made0 = cell.m_anode, cell.produced
+    carbon = oxygen = 0.0  # kg, from the published tags
+    for _ in range(HOUR):
+        plant.step(1.0)
+        v = val(plant, "cell01")
+        carbon += (gas_mol(v, v["co_pct"]) + gas_mol(v, v["co2_pct"])) * 12.011e-3
+        oxygen += (gas_mol(v, v["co_pct"]) + 2 * gas_mol(v, v["co2_pct"])) * 15.999e-3
+    made = cell.produced - made0  # kg Nd
+    assert made > 5.0
+    # every kg of carbon the anode lost left as CO or CO2
+    assert carbon == pytest.approx(anode0 - cell.m_anode, rel=1e-6)
+    assert carbon / made == pytest.approx(0.14, rel=1e-6)  # kg C per kg Nd (0.09 + 0.05 air)
+    # the oxygen: the Nd2O3's oxygen, plus the air's that burns 0.05 kg C/kg to CO2
+    air_o = 2 * 0.05 * made / 12.011 * 15.999
+    assert oxygen == pytest.approx(O_PER_ND * made + air_o, rel=1e-4)
+    v = val(plant, "cell01")
+    assert 0.1 < v["co_pct"] < 1.0
+    assert 0.1 < v["co2_pct"] < 1.0
+    assert 250.0 < v["offgas_flow"] < 350.0  # ~50 Nm3/h per kA
+
+
+def test_c2f6_appears_only_in_anode_effects_at_the_published_ratio():
+    plant = Plant(cells=2, seed=6)
+    for _ in range(1800):
+        plant.step(1.0)
+        assert all(val(plant, c.name)["c2f6_ppm"] == 0.0 for c in plant.cells)
+    plant.inject("anode_effect", "cell02")
+    peak = 0.0
+    for _ in range(60):
+        plant.step(1.0)
+        v = val(plant, "cell02")
+        if plant.cells[1].ae:
+            assert v["c2f6_ppm"] == pytest.approx(C2F6_PER_CF4 * v["cf4_ppm"], rel=1e-12)
+            peak = max(peak, v["c2f6_ppm"])
+        assert val(plant, "cell01")["c2f6_ppm"] == 0.0
+    assert peak > 50.0  # CF4 in the thousands of ppm
+    plant.clear("anode_effect", "cell02")
+    plant.step(300.0)
+    assert val(plant, "cell02")["c2f6_ppm"] < peak * 1e-6  # the analyser clears
+
+
+def test_electrode_drops_and_anode_currents_add_up():
+    plant = Plant(cells=2, seed=9)
+    plant.step(300.0)
+    v = val(plant, "cell01")
+    drops = v["anode_drop"] + v["bath_drop"] + v["cathode_drop"]
+    back_emf = v["cell_voltage"] - drops  # E_rev 1.8 V + anode overvoltage + bubbles
+    assert 1.9 < back_emf < 2.6, v
+    assert 5.0 < v["bath_drop"] < 7.5  # the melt's IR drop, 4.43 V at 4.01 kA measured
+    assert 0.1 < v["anode_drop"] < 0.4
+    assert 0.05 < v["cathode_drop"] < 0.4
+    anodes = [v[f"anode{k}_current"] for k in range(1, 5)]
+    assert sum(anodes) == pytest.approx(v["cell_current"], rel=1e-12)
+    assert max(anodes) - min(anodes) > 0.01  # the blocks do not sit alike
+    plant.inject("anode_effect", "cell01")
+    plant.step(2.0)
+    assert val(plant, "cell01")["bath_drop"] > 10.0  # the gas film
+
+
+def test_anode_position_follows_the_burn_off_and_resets_at_a_change():
+    plant = Plant(cells=1, seed=2)
+    before = val(plant, "cell01")["anode_position"]
+    plant.step(2 * HOUR)
+    after = val(plant, "cell01")["anode_position"]
+    assert 0.0 < before < after < 150.0
+    plant.change_anode("cell01")
+    plant.step(1.0)
+    assert val(plant, "cell01")["anode_position"] < 0.01
+
+
+def test_the_gdfe_iron_cathode_is_consumed_as_faraday_says():
+    plant = Plant(cells=2, product=["Nd", "GdFe"], seed=5)
+    plant.step(600.0)
+    fe0 = val(plant, "cell02")["fe_consumed_total"]
+    gd = 0.0  # kg of Gd by Faraday, from the published current and efficiency
+    for _ in range(HOUR):
+        plant.step(1.0)
+        v = val(plant, "cell02")
+        gd += K_GD * v["cell_current"] * v["current_efficiency"] / 100.0 / HOUR
+    fe = val(plant, "cell02")["fe_consumed_total"] - fe0
+    assert fe == pytest.approx(gd * 25.0 / 75.0, rel=0.01)  # the alloy is 75 wt% Gd
+    assert val(plant, "cell01")["fe_consumed_total"] == 0.0
+    lab = val(plant, "cell02")
+    assert 73.0 < lab["lab_metal_re"] < 77.0
+    assert 23.0 < lab["lab_metal_fe"] < 27.0
+    assert lab["lab_metal_re"] + lab["lab_metal_fe"] < 100.0
+
+
+def test_lab_results_come_late_at_irregular_times_with_their_sample_time():
+    plant = Plant(cells=1, seed=4)
+    plant.epoch_ns = 1_800_000_000 * 10**9 + 250_000_000
+    oxide: dict[int, float] = {}
+    published: list[tuple[int, dict[str, Any]]] = []
+    last = val(plant, "cell01")["lab_sample_time"]
+    assert last == 1_800_000_000  # the start-up sample
+    for second in range(1, 20 * HOUR + 1):
+        plant.step(1.0)
+        oxide[second] = plant.cells[0].oxide_conc
+        if second % 10:  # reading every 10 s is enough to see when results appear
+            continue
+        v = val(plant, "cell01")
+        if v["lab_sample_time"] != last:
+            last = v["lab_sample_time"]
+            published.append((second, v))
+    assert 3 <= len(published) <= 7  # every 3-6 h
+    taken = [v["lab_sample_time"] - 1_800_000_000 for _, v in published]
+    gaps = [b - a for a, b in zip([0, *taken], taken, strict=False)]
+    assert all(3 * HOUR <= g <= 6 * HOUR + 3600 for g in gaps), gaps
+    assert len(set(gaps)) == len(gaps)  # irregular
+    for (second, v), at in zip(published, taken, strict=True):
+        assert 20 * 60 <= second - at <= 60 * 60 + 10  # analysed after the sampling
+        assert v["lab_bath_oxide"] == pytest.approx(oxide[at], abs=0.25)  # of the sample's bath
+        assert 99.0 < v["lab_metal_re"] < 99.95
+        assert 0.0 < v["lab_metal_fe"] < 0.5
+        assert v["lab_bath_lif"] == pytest.approx(plant.cells[0].variety.lif_wt, abs=0.5)
+
+
+def test_the_off_gas_reads_the_running_cell_from_the_start():
+    plant = Plant(cells=1, seed=1)
+    start = val(plant, "cell01")
+    plant.step(1.0)
+    first = val(plant, "cell01")
+    for tag in ("co_pct", "co2_pct"):
+        assert start[tag] == pytest.approx(first[tag], rel=0.05), tag
