@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gateway.clock import Clock
 from gateway.errors import GatewayError
-from gateway.replay.lines import check, diagnose, is_data, shifted, timestamp
+from gateway.replay.lines import check, diagnose, in_range, is_data, shifted, timestamp
 from gateway.replay.pacing import Pacer
 from gateway.replay.progress import Progress
 from gateway.replay.reading import read_lines
@@ -94,14 +94,18 @@ class Replay:
             if text is not None and not is_data(text):
                 self.position = (index, line.end, line.number)
                 continue
-            at = None if text is None else check(text)
-            if at is None:
-                await self._malformed(
-                    path, line.number, "not UTF-8" if text is None else diagnose(text)
-                )
+            at = None if text is None else check(text, precision.divisor)
+            reason = None
+            if text is None or at is None:
+                reason = "not UTF-8" if text is None else diagnose(text, precision.divisor)
+            elif not in_range((timestamp(text, at) + shift) * precision.divisor):
+                reason = f"timestamp {text[at:]} shifted by {shift} is outside InfluxDB's range"
+            if reason is not None:
+                await self._malformed(path, line.number, reason)
                 self.position = (index, line.end, line.number)
                 continue
             assert text is not None
+            assert at is not None
             wait = self.pacer.wait(timestamp(text, at) * precision.divisor)
             if wait > 0:
                 await self._flush()

@@ -14,7 +14,7 @@ import re
 
 from gateway.sinks.lineprotocol import Precision
 
-__all__ = ["check", "detect_precision", "diagnose", "is_data", "shifted"]
+__all__ = ["INT64", "check", "detect_precision", "diagnose", "in_range", "is_data", "shifted"]
 
 _MEASUREMENT = r"(?:[^,\s\\#]|\\.)(?:[^,\s\\]|\\.)*"  # `#` first would make it a comment
 _KEY = r"(?:[^,=\s\\]|\\.)+"  # tag key, tag value, field key
@@ -23,7 +23,9 @@ _BOOL = r"t|T|true|True|TRUE|f|F|false|False|FALSE"
 _VALUE = rf'(?:[-+]?\d+i|\d+u|{_NUMBER}|"(?:[^"\\]|\\.)*"|{_BOOL})'
 _FIELD = rf"{_KEY}={_VALUE}"
 # ASCII: `\d` and `\s` as line protocol means them (int() would take other digits too)
-_LINE = re.compile(rf"{_MEASUREMENT}(?:,{_KEY}={_KEY})* {_FIELD}(?:,{_FIELD})* (-?\d+)", re.ASCII)
+# The timestamp: at most 19 digits, so int() of it is cheap; `in_range` then bounds it.
+_STAMP = r"(-?\d{1,19})"
+_LINE = re.compile(rf"{_MEASUREMENT}(?:,{_KEY}={_KEY})* {_FIELD}(?:,{_FIELD})* {_STAMP}", re.ASCII)
 _TYPED = re.compile(_VALUE, re.ASCII)
 
 
@@ -33,10 +35,23 @@ def is_data(line: str) -> bool:
     return bool(stripped) and not stripped.startswith("#")
 
 
-def check(line: str) -> int | None:
-    """Where the timestamp of a well-formed line starts; None for a malformed one."""
+# InfluxDB stores a time as signed 64-bit nanoseconds (1677-09-21 to 2262-04-11); negative
+# times, before 1970, are valid there and here.
+INT64 = range(-(2**63), 2**63)
+
+
+def in_range(ns: int) -> bool:
+    """A time InfluxDB can store (signed 64-bit nanoseconds)."""
+    return ns in INT64
+
+
+def check(line: str, divisor: int = 1) -> int | None:
+    """Where the timestamp of a well-formed line starts; None for a malformed one, or one
+    whose timestamp, times `divisor` (to ns), is beyond int64."""
     match = _LINE.fullmatch(line)
-    return match.start(1) if match else None
+    if match is None or not in_range(int(match.group(1)) * divisor):
+        return None
+    return match.start(1)
 
 
 def shifted(line: str, start: int, offset: int) -> str:
@@ -102,8 +117,9 @@ def _short(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def diagnose(line: str) -> str:
-    """A short reason why `line` is not line protocol with a timestamp."""
+def diagnose(line: str, divisor: int = 1) -> str:
+    """A short reason why `line` is not line protocol with a timestamp (that, times
+    `divisor`, is a time InfluxDB can store)."""
     sections = _split(line, " ", quotes=True)
     if len(sections) < 2 or "=" not in sections[1]:
         return "no fields"
@@ -117,6 +133,8 @@ def diagnose(line: str) -> str:
         return reason
     if not re.fullmatch(r"-?[0-9]+", stamp):
         return f"bad timestamp {_short(stamp)} (an integer is needed)"
+    if len(stamp.lstrip("-")) > 19 or int(stamp) * divisor not in INT64:
+        return f"timestamp {_short(stamp)} is outside InfluxDB's range (64-bit nanoseconds)"
     return "does not parse as line protocol"
 
 

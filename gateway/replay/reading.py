@@ -61,17 +61,17 @@ def read_lines(path: Path, offset: int = 0, number: int = 0) -> Iterator[Line]:
             yield Line(number, offset, text)
 
 
-def first_timestamp(path: Path) -> int | None:
+def first_timestamp(path: Path, divisor: int = 1) -> int | None:
     """The timestamp of the first well-formed line of `path` (None: there is none)."""
     for line in read_lines(path):
         if line.text is not None and is_data(line.text):
-            start = check(line.text)
+            start = check(line.text, divisor)
             if start is not None:
                 return timestamp(line.text, start)
     return None
 
 
-def last_timestamp(path: Path, block: int = 1 << 16) -> int | None:
+def last_timestamp(path: Path, divisor: int = 1, block: int = 1 << 16) -> int | None:
     """The timestamp of the last well-formed line of `path`, read from its end."""
     with path.open("rb") as handle:
         size = handle.seek(0, 2)
@@ -85,7 +85,7 @@ def last_timestamp(path: Path, block: int = 1 << 16) -> int | None:
                 lines = lines[1:]  # maybe cut in the middle
             for raw in reversed(lines):
                 text = raw.decode("utf-8", "replace").strip()
-                at = check(text) if is_data(text) else None
+                at = check(text, divisor) if is_data(text) else None
                 if at is not None:
                     return timestamp(text, at)
             end = start
@@ -116,9 +116,9 @@ def shift_offset(
     """The offset, in ns, that moves the run to start at `start_at_ns` (None: to end at
     `now_ns`): one offset for every line of every file."""
     if start_at_ns is None:
-        last = _known(last_timestamp(files[-1]), files[-1])
+        last = _known(last_timestamp(files[-1], precisions[-1].divisor), files[-1])
         return now_ns - last * precisions[-1].divisor
-    first = _known(first_timestamp(files[0]), files[0])
+    first = _known(first_timestamp(files[0], precisions[0].divisor), files[0])
     return start_at_ns - first * precisions[0].divisor
 
 
