@@ -125,30 +125,34 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gateway.replay.reading import input_files
+    from gateway.replay.state import locked
+
+    files = input_files(args.source)
+    state_path = Path(args.state) if args.state else _default_state(args.source)
+    with locked(state_path):  # one replay per state file
+        return _replay(args, files, state_path)
+
+
+def _replay(args: argparse.Namespace, files: list[Path], state_path: Path) -> int:
     from gateway.clock import SystemClock
     from gateway.replay.engine import Options, Replay, ReplayStopped
     from gateway.replay.progress import Progress
-    from gateway.replay.reading import input_files
     from gateway.replay.sending import Delivery
     from gateway.replay.setup import choose_sinks, precisions_of, prepare_state
-    from gateway.replay.state import save_state
+    from gateway.replay.state import StateError, save_state
 
-    files = input_files(args.source)
     try:
         precisions = precisions_of(files, args.precision)
     except OSError as exc:
         raise GatewayError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
     sinks, batch_size = choose_sinks(args.config, files, precisions[0])
     clock = SystemClock()
-    state_path = Path(args.state) if args.state else _default_state(args.source)
     state = prepare_state(files, precisions, state_path, args.resume, args.shift, clock.now_ns())
     try:
         save_state(state_path, state)
-    except OSError as exc:
-        raise GatewayError(
-            f"cannot write the replay state {state_path}: {exc}; give another place with "
-            f"--state PATH"
-        ) from None
+    except StateError as exc:
+        raise GatewayError(f"{exc}; give another place with --state PATH") from None
     options = Options(
         batch_size=args.batch_size or batch_size,
         speed=args.speed,

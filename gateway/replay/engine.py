@@ -16,7 +16,7 @@ from gateway.replay.pacing import Pacer
 from gateway.replay.progress import Progress
 from gateway.replay.reading import read_lines
 from gateway.replay.sending import Delivery, SinkDown
-from gateway.replay.state import ReplayState, save_state
+from gateway.replay.state import ReplayState, StateError, save_state
 from gateway.sinks.lineprotocol import Precision
 
 __all__ = ["Options", "Replay", "ReplayStopped"]
@@ -172,7 +172,10 @@ class Replay:
         state.file, state.offset, state.line = self.position
         state.read, state.malformed, state.refused = self.read, self.malformed, self.refused
         state.written += written
-        save_state(self.state_path, state)
+        try:
+            save_state(self.state_path, state)
+        except StateError as exc:  # what the sinks took is written; where is not kept
+            raise ReplayStopped(f"{exc}; the replay cannot keep its place") from None
         self.progress.update(state.read, self.bytes_done())
 
     def bytes_done(self) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 from gateway.errors import GatewayError
 from gateway.replay.lines import detect_precision
 from gateway.replay.reading import InputError, first_timestamp, parse_shift, shift_offset
-from gateway.replay.state import ReplayState, load_state
+from gateway.replay.state import ReplayState, StateError, load_state
 from gateway.runtime.sinkset import ENV, build_sinks, describe_sink
 from gateway.sinks.base import Sink
 from gateway.sinks.file import FileSink
@@ -93,7 +93,14 @@ def prepare_state(
     """A new state, or with `resume` the one an earlier run left (checked against the input;
     its shift is kept, so a resumed `--shift now` run moves its lines as the first did)."""
     inputs = [str(p.resolve()) for p in files]
-    earlier = load_state(state_path)
+    try:
+        earlier = load_state(state_path)
+    except StateError as exc:
+        if resume:
+            raise
+        # a fresh replay does not need it: the first commit replaces it
+        log.warning("%s; it is overwritten (no --resume)", exc)
+        earlier = None
     if resume and earlier is not None:
         _check_matches(earlier, inputs, state_path)
         log.info("resuming after %s (%d lines read before)", earlier.where(), earlier.read)

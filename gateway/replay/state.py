@@ -4,16 +4,32 @@ sent again: the same points, overwritten in the database)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from gateway.replay.reading import InputError
 
-__all__ = ["ReplayState", "default_state_path", "load_state", "save_state"]
+__all__ = [
+    "ReplayState",
+    "StateError",
+    "default_state_path",
+    "load_state",
+    "locked",
+    "save_state",
+]
 
 VERSION = 1
+FIX = "delete it, or run without --resume"
+
+
+class StateError(InputError):
+    """The state file cannot be read as a replay state, written, or locked."""
 
 
 @dataclass
@@ -50,24 +66,76 @@ def default_state_path(source: str | Path) -> Path:
 def load_state(path: Path) -> ReplayState | None:
     """The state written by an earlier run (None: there is none)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read the replay state: {exc}") from None
+        raise StateError(f"{path}: cannot read the replay state ({exc}); {FIX}") from None
     try:
-        if data.get("version") != VERSION:
-            raise TypeError(f"version {data.get('version')!r}, expected {VERSION}")
-        return ReplayState(**data)
-    except TypeError as exc:
-        raise InputError(f"{path}: not a replay state ({exc}); remove it to start over") from None
+        return _parse(json.loads(text))
+    except ValueError as exc:
+        raise StateError(f"{path}: not a replay state ({exc}); {FIX}") from None
+
+
+def _parse(data: Any) -> ReplayState:
+    """The state of decoded JSON, every field of its type (ValueError saying which not)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a JSON object expected, not {type(data).__name__}")
+    if data.get("version") != VERSION:
+        raise ValueError(f"version {data.get('version')!r}, expected {VERSION}")
+    known = {f.name for f in fields(ReplayState)}
+    if unknown := sorted(set(data) - known):
+        raise ValueError(f"unknown field {unknown[0]!r}")
+    inputs = data.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+        raise ValueError("`inputs` is not a list of file names")
+    for name in known - {"inputs"}:
+        value = data.get(name, 0)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"`{name}` is not an integer")
+    return ReplayState(**data)
 
 
 def save_state(path: Path, state: ReplayState) -> None:
     """Write the state atomically (a temporary file, fsynced, renamed over the old one)."""
     temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(asdict(state), handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            json.dump(asdict(state), handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise StateError(f"{path}: cannot write the state: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `PATH.lock` (one replay per state file), removed after."""
+    lock = path.with_name(path.name + ".lock")
+    while True:
+        try:
+            handle = lock.open("a")
+        except OSError as exc:
+            raise StateError(f"{lock}: cannot create the lock: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StateError(f"another replay is using {path}") from None
+        # the holder before may have removed the file between our open and our lock
+        if _same_file(handle.fileno(), lock):
+            break
+        handle.close()
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        handle.close()
+
+
+def _same_file(descriptor: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(descriptor), path.stat())
+    except OSError:
+        return False
