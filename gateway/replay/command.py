@@ -1,9 +1,12 @@
-"""`gateway replay FILE|DIR`: write recorded line protocol (a simulator `--record` file, the
-demo's file-sink output, or a directory of them) into InfluxDB or any configured sink.
+"""`gateway replay FILE|DIR`: write recorded line protocol (a simulator `--record` file, plain
+or gzip-compressed, the demo's file-sink output, or a directory of them) into InfluxDB or any
+configured sink.
 
 Exit codes: 0 replayed to the end (malformed lines skipped are counted, not fatal); 1 stopped
-before the end (`--on-error stop`, a sink that kept failing, Ctrl-C or SIGTERM), resumable with
-`--resume`; 2 bad usage, input or configuration.
+before the end (`--on-error stop`, a sink that kept failing, a compressed file cut short,
+Ctrl-C or SIGTERM), resumable with `--resume`, or replayed to the end with nothing written
+(every line refused); 2 bad usage, input or configuration (a corrupt state under --resume,
+another replay using the state).
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ __all__ = ["add_parser"]
 
 log = logging.getLogger("gateway.replay")
 
-HELP = "write recorded line protocol (FILE or the *.lp files of DIR) into InfluxDB or a sink"
+HELP = (
+    "write recorded line protocol (FILE, or the *.lp and *.lp.gz files of DIR) into InfluxDB "
+    "or a sink"
+)
 EPILOG = """\
 where it writes: the sinks of the `sinks:` section of the tag maps given with --config, else
 InfluxDB from INFLUXDB_V2_URL, INFLUXDB_V2_TOKEN, INFLUXDB_V2_ORG and INFLUXDB_V2_BUCKET (one
@@ -32,7 +38,7 @@ protocol's default, when none fits) unless --precision says it. The state beside
 (FILE.replay-state.json, DIR/.replay-state.json) is written after every acknowledged batch
 and removed at the end; --resume continues after its last line. Counts: lines read (blank and
 # comment lines aside), written, refused (malformed, or refused by a sink); written = read -
-refused."""
+refused. A gzip file (FILE.lp.gz, known by its magic bytes) is read decompressed."""
 
 
 def _positive(text: str) -> float:
@@ -138,17 +144,20 @@ def _replay(args: argparse.Namespace, files: list[Path], state_path: Path) -> in
     from gateway.clock import SystemClock
     from gateway.replay.engine import Options, Replay, ReplayStopped
     from gateway.replay.progress import Progress
+    from gateway.replay.reading import input_size
     from gateway.replay.sending import Delivery
     from gateway.replay.setup import choose_sinks, precisions_of, prepare_state
     from gateway.replay.state import StateError, save_state
 
+    clock = SystemClock()
     try:
         precisions = precisions_of(files, args.precision)
+        sinks, batch_size = choose_sinks(args.config, files, precisions[0])
+        state = prepare_state(
+            files, precisions, state_path, args.resume, args.shift, clock.now_ns()
+        )
     except OSError as exc:
         raise GatewayError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
-    sinks, batch_size = choose_sinks(args.config, files, precisions[0])
-    clock = SystemClock()
-    state = prepare_state(files, precisions, state_path, args.resume, args.shift, clock.now_ns())
     try:
         save_state(state_path, state)
     except StateError as exc:
@@ -159,7 +168,7 @@ def _replay(args: argparse.Namespace, files: list[Path], state_path: Path) -> in
         stop_on_error=args.on_error == "stop",
     )
     delivery = Delivery(sinks, clock, retry_for=args.retry_for)
-    total = sum(f.stat().st_size for f in files)
+    total = sum(input_size(f) for f in files)
     progress = Progress(total, sys.stderr, clock.monotonic)
     replay = Replay(files, precisions, delivery, state, state_path, options, clock, progress)
     progress.continues(state.read, replay.bytes_done())
@@ -193,6 +202,9 @@ def _replay(args: argparse.Namespace, files: list[Path], state_path: Path) -> in
     progress.finish()
     state_path.unlink(missing_ok=True)
     _summary(replay, "done")
+    if state.read and not state.written:  # an input of which nothing can be used
+        print(f"error: nothing written: all {state.read} lines read were refused", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -14,7 +14,7 @@ from gateway.errors import GatewayError
 from gateway.replay.lines import check, diagnose, in_range, is_data, shifted, timestamp
 from gateway.replay.pacing import Pacer
 from gateway.replay.progress import Progress
-from gateway.replay.reading import read_lines
+from gateway.replay.reading import input_size, read_lines
 from gateway.replay.sending import Delivery, SinkDown
 from gateway.replay.state import ReplayState, StateError, save_state
 from gateway.sinks.lineprotocol import Precision
@@ -187,8 +187,6 @@ class Replay:
 
 
 def size(path: Path) -> int:
-    """Bytes of `path` (0 when it cannot be read: the replay says so when it gets there)."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
+    """Bytes of `path` as read (0 when it cannot be read: the replay says so when it gets
+    there)."""
+    return input_size(path)

@@ -1,14 +1,19 @@
 """The input of a replay: its files in order, their lines with positions, and the shift.
 
-A directory replays its `*.lp` files sorted by name: the demo's file sink rotates
-`gateway.lp` into `gateway-<UTC time>.lp`, and those names sort oldest first, before the
-current `gateway.lp`. Files are read as bytes, so a line's end is a byte offset a resumed
-replay can seek to.
+A directory replays its `*.lp` and `*.lp.gz` files sorted by name: the demo's file sink
+rotates `gateway.lp` into `gateway-<UTC time>.lp`, and those names sort oldest first, before
+the current `gateway.lp`. Files are read as bytes, so a line's end is a byte offset a resumed
+replay can seek to; a gzip file (known by its magic bytes, whatever its name) is read
+decompressed, its offsets those of the decompressed stream (a resume decompresses up to it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import gzip
+import io
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +22,17 @@ from gateway.errors import GatewayError
 from gateway.replay.lines import check, is_data, timestamp
 from gateway.sinks.lineprotocol import Precision
 
-__all__ = ["Line", "input_files", "parse_shift", "read_lines", "shift_offset"]
+__all__ = [
+    "Line",
+    "input_files",
+    "input_size",
+    "is_gzip",
+    "parse_shift",
+    "read_lines",
+    "shift_offset",
+]
+
+PATTERNS = ("*.lp", "*.lp.gz")
 
 
 class InputError(GatewayError):
@@ -25,12 +40,13 @@ class InputError(GatewayError):
 
 
 def input_files(path: str | Path) -> list[Path]:
-    """FILE itself, or the `*.lp` files of DIR sorted by name."""
+    """FILE itself, or the `*.lp` and `*.lp.gz` files of DIR sorted by name."""
     where = Path(path)
     if where.is_dir():
-        files = sorted(p for p in where.glob("*.lp") if p.is_file() and not p.name.startswith("."))
+        found = {p for pattern in PATTERNS for p in where.glob(pattern)}
+        files = sorted(p for p in found if p.is_file() and not p.name.startswith("."))
         if not files:
-            raise InputError(f"{where}: no *.lp files to replay")
+            raise InputError(f"{where}: no *.lp or *.lp.gz files to replay")
         return files
     if not where.is_file():
         raise InputError(f"{where}: no such file or directory")
@@ -47,18 +63,49 @@ class Line:
     text: str | None
 
 
-def read_lines(path: Path, offset: int = 0, number: int = 0) -> Iterator[Line]:
-    """The lines of `path` after byte `offset` (where line `number` ended)."""
+def is_gzip(path: Path) -> bool:
     with path.open("rb") as handle:
-        handle.seek(offset)
-        for raw in handle:
-            offset += len(raw)
-            number += 1
-            try:
-                text: str | None = raw.decode("utf-8").strip()  # as InfluxDB, around a line
-            except UnicodeDecodeError:
-                text = None
-            yield Line(number, offset, text)
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def input_size(path: Path) -> int:
+    """Bytes of `path` as read: a gzip file's decompressed size from its trailer (modulo 4
+    GiB, of its last member: an estimate for progress only); 0 when it cannot be read."""
+    try:
+        if not is_gzip(path):
+            return path.stat().st_size
+        with path.open("rb") as handle:
+            handle.seek(-4, 2)
+            return int.from_bytes(handle.read(4), "little")
+    except OSError:
+        return 0
+
+
+def _open(path: Path) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
+
+
+def read_lines(path: Path, offset: int = 0, number: int = 0) -> Iterator[Line]:
+    """The lines of `path` after byte `offset` (where line `number` ended). A gzip stream
+    that is corrupt or ends early (a recording cut short) raises OSError where it breaks."""
+    with _open(path) as handle:
+        try:
+            if handle.seek(offset) < offset:  # only a gzip stream stops at its end
+                raise InputError(
+                    f"{path} is shorter than where the replay stood (byte {offset}); it "
+                    f"changed: run without --resume"
+                )
+            for raw in handle:
+                offset += len(raw)
+                number += 1
+                try:
+                    text: str | None = raw.decode("utf-8").strip()  # as InfluxDB, around it
+                except UnicodeDecodeError:
+                    text = None
+                yield Line(number, offset, text)
+        except (EOFError, zlib.error) as exc:
+            reason = "compressed stream ends early" if isinstance(exc, EOFError) else str(exc)
+            raise OSError(errno.EIO, f"{reason} (after line {number})", str(path)) from None
 
 
 def first_timestamp(path: Path, divisor: int = 1) -> int | None:
@@ -72,7 +119,15 @@ def first_timestamp(path: Path, divisor: int = 1) -> int | None:
 
 
 def last_timestamp(path: Path, divisor: int = 1, block: int = 1 << 16) -> int | None:
-    """The timestamp of the last well-formed line of `path`, read from its end."""
+    """The timestamp of the last well-formed line of `path`, read from its end (a gzip
+    file, which cannot be read backwards, from its start)."""
+    if is_gzip(path):
+        last = None
+        for line in read_lines(path):
+            at = check(line.text, divisor) if line.text and is_data(line.text) else None
+            if at is not None:
+                last = timestamp(line.text, at)  # type: ignore[arg-type]
+        return last
     with path.open("rb") as handle:
         size = handle.seek(0, 2)
         end = size

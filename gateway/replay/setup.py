@@ -12,7 +12,13 @@ from pathlib import Path
 
 from gateway.errors import GatewayError
 from gateway.replay.lines import detect_precision
-from gateway.replay.reading import InputError, first_timestamp, parse_shift, shift_offset
+from gateway.replay.reading import (
+    InputError,
+    first_timestamp,
+    is_gzip,
+    parse_shift,
+    shift_offset,
+)
 from gateway.replay.state import ReplayState, StateError, load_state
 from gateway.runtime.sinkset import ENV, build_sinks, describe_sink
 from gateway.sinks.base import Sink
@@ -125,7 +131,9 @@ def _check_matches(state: ReplayState, inputs: list[str], path: Path) -> None:
             f"{path}: the replay state is of other input ({', '.join(state.inputs[:upto])}); "
             f"remove it or run without --resume"
         )
-    if state.file < len(inputs) and Path(inputs[state.file]).stat().st_size < state.offset:
+    if state.file >= len(inputs) or is_gzip(current := Path(inputs[state.file])):
+        return  # a gzip file's size is known only by reading it: the replay checks it then
+    if current.stat().st_size < state.offset:
         raise InputError(
             f"{path}: {inputs[state.file]} is shorter than where the replay stood (byte "
             f"{state.offset}); it changed: run without --resume"

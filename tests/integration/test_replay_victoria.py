@@ -11,6 +11,7 @@ and bound the repeated ones: a batch in flight when the replay was killed is sen
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import subprocess
@@ -69,7 +70,8 @@ def into(victoria: VictoriaMetrics, monkeypatch: pytest.MonkeyPatch) -> Victoria
 def recorded(path: Path, offset_ns: int = 0) -> Points:
     """What VictoriaMetrics should hold of a recording, moved by `offset_ns`."""
     points: Points = {}
-    for text in path.read_text().splitlines():
+    raw = path.read_bytes()
+    for text in (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode().splitlines():
         measurement, tags, fields, ns = parse_line(text)
         for field, value in fields.items():
             number = 0.0 if isinstance(value, str) else float(value)  # type: ignore[arg-type]
@@ -118,6 +120,22 @@ def test_replay_stores_exactly_the_recorded_points_and_twice_the_same(
     again, repeats = stored(into)
     assert_same(again, expected)  # the same points; each one written twice, identically
     assert all(repeats[key] == len(values) for key, values in expected.items())
+
+
+@pytest.fixture
+async def packed(tmp_path: Path) -> Path:
+    return await record(tmp_path / "run.lp.gz")  # the simulator compresses a .gz name
+
+
+def test_a_compressed_recording_stores_the_same_points(
+    packed: Path, into: VictoriaMetrics, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert packed.read_bytes()[:2] == b"\x1f\x8b"
+    assert main(["replay", str(packed), "--batch-size", "50"]) == 0
+    assert f"done: {LINES} lines read, {LINES} written, 0 refused" in capsys.readouterr().out
+    points, repeats = stored(into)
+    assert_same(points, recorded(packed))
+    assert not repeats
 
 
 def test_a_killed_replay_resumes_without_duplicates_or_holes(
