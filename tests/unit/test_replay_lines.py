@@ -113,7 +113,7 @@ def test_a_directory_replays_its_lp_files_in_name_order(tmp_path: Path) -> None:
 def test_missing_or_empty_input_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         input_files(tmp_path / "absent.lp")
-    with pytest.raises(InputError, match=r"no \*\.lp files"):
+    with pytest.raises(InputError, match=r"no \*\.lp or \*\.lp\.gz files"):
         input_files(tmp_path)
 
 
