@@ -93,6 +93,10 @@ def _parse(data: Any) -> ReplayState:
         value = data.get(name, 0)
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"`{name}` is not an integer")
+        if value < 0 and name != "shift_ns":  # a position or a count
+            raise ValueError(f"`{name}` is negative")
+    if data.get("file", 0) > len(inputs):
+        raise ValueError("`file` is past the end of `inputs`")
     return ReplayState(**data)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import io
+import json
 import logging
 from pathlib import Path
 
@@ -25,6 +26,8 @@ CORRUPT = {
     "inputs of a wrong type": '{"version": 1, "inputs": 5}',
     "a count of a wrong type": '{"version": 1, "inputs": [], "read": "many"}',
     "an unknown field": '{"version": 1, "inputs": [], "colour": 1}',
+    "a negative offset": '{"version": 1, "inputs": [RUN], "offset": -5}',
+    "a file past the inputs": '{"version": 1, "inputs": [RUN], "file": 2}',
     "not JSON": "{",
 }
 
@@ -46,6 +49,7 @@ def test_a_corrupt_state_is_refused_in_one_line_under_resume(
     run: Path, text: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state = default_state_path(run)
+    text = text.replace("RUN", json.dumps(str(run.resolve())))  # a state of this input
     state.write_text(text)
     assert replay(run, "--resume") == 2
     err = capsys.readouterr().err
