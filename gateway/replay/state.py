@@ -121,7 +121,10 @@ def locked(path: Path) -> Iterator[None]:
         try:
             handle = lock.open("a")
         except OSError as exc:
-            raise StateError(f"{lock}: cannot create the lock: {exc.strerror or exc}") from None
+            raise StateError(
+                f"{lock}: cannot create the lock: {exc.strerror or exc}; give another place "
+                f"with --state PATH"
+            ) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -107,3 +107,13 @@ async def test_a_state_that_cannot_be_written_is_named_not_the_input(tmp_path: P
     message = str(stopped.value)
     assert message.startswith(f"{tmp_path / 'gone' / 'state.json'}: cannot write the state")
     assert f"{run}:" not in message
+
+
+def test_a_state_in_a_missing_directory_is_one_line(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = run.parent / "absent" / "state.json"
+    assert replay(run, "--state", str(state)) == 2
+    err = capsys.readouterr().err
+    assert f"error: {state}.lock: cannot create the lock: No such file or directory" in err
+    assert "--state PATH" in err
