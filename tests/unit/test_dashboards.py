@@ -228,6 +228,32 @@ def test_the_check_passes_and_with_or_kept_apart(predicate):
     assert mixed_logic(flux) == []
 
 
+def _stages(flux: str) -> list[str]:
+    """The stages of a pipeline, `|>` by `|>`, each on one line without its comments."""
+    code = " ".join(line.split("//")[0].strip() for line in flux.splitlines())
+    return [stage.strip() for stage in code.split("|>")]
+
+
+def test_an_anode_effect_under_way_at_the_range_start_is_annotated_from_there():
+    # the steps come from difference(keepFirst: true), whose first row has no step (null):
+    # that row must not be dropped, its level (1: an effect under way) is a step at _start
+    notes = [
+        q for q in data_queries() if "annotation" in q.where and "alarm_anode_effect" in q.text
+    ]
+    assert {q.where.split(":")[0] for q in notes} == {"potline.json", "cell.json"}
+    for note in notes:
+        stages = _stages(note.text)
+        at = stages.index("difference(keepFirst: true)")
+        assert stages[at - 1] == 'duplicate(column: "_value", as: "level")', note.where
+        step = stages[at + 1]  # before any filter() could drop the first row
+        assert step.startswith("map(fn: (r) => ({r with "), note.where
+        assert "_value: if exists r._value then r._value else r.level" in step, note.where
+        assert "_time: if exists r._value then r._time else r._start" in step, note.where
+        assert stages[at + 2] == "filter(fn: (r) => r._value != 0)", note.where
+        assert stages[at + 3].startswith("events.duration("), note.where
+        assert stages[at + 4] == "filter(fn: (r) => r._value == 1)", note.where
+
+
 def _decoded_words() -> dict[str, dict[int, str]]:
     """measurement -> mask -> name of the `<measurement>Bits = [...]` tables in the queries."""
     tables: dict[str, dict[int, str]] = {}
