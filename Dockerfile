@@ -9,11 +9,12 @@
 #   docker run -d --init --no-healthcheck -p 5020:5020 -p 4840:4840 plc-gateway \
 #       python -m simulators plant --host 0.0.0.0
 #
-# Default command: `gateway run` on the tag maps in /etc/plc-gateway/mappings (the bundled
-# ones, or yours mounted over them) with /etc/plc-gateway/container.yaml (health endpoint on
-# 0.0.0.0:9273). The working directory /var/lib/plc-gateway is a volume: the SQLite buffer
-# (data/buffer/<sink>.sqlite), refused lines and, without INFLUXDB_V2_URL, the line-protocol
-# files (data/) live there. The health check asks /readyz (the simulators have no health
+# Default command: `gateway run` on the tag maps in /etc/plc-gateway/mappings with
+# /etc/plc-gateway/container.yaml (health endpoint on 0.0.0.0:9273). Two volumes:
+# /etc/plc-gateway/mappings, the tag maps (a folder of yours mounted over it, or a named volume,
+# which Docker fills with the bundled maps on first use), and the working directory
+# /var/lib/plc-gateway: the SQLite buffer (data/buffer/<sink>.sqlite), refused lines and,
+# without INFLUXDB_V2_URL, the line-protocol files (data/) live there. The health check asks /readyz (the simulators have no health
 # endpoint: run them with --no-healthcheck or a check of their own, as compose does).
 
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -50,7 +51,8 @@ COPY deploy/gateway/container.yaml /etc/plc-gateway/container.yaml
 
 USER plc-gateway
 WORKDIR /var/lib/plc-gateway
-VOLUME ["/var/lib/plc-gateway"]
+# After the COPY of the maps: a new volume starts with what the image holds at its path.
+VOLUME ["/var/lib/plc-gateway", "/etc/plc-gateway/mappings"]
 # Modbus and OPC UA of the simulated plant, the gateway's health endpoint.
 EXPOSE 5020 4840 9273
 

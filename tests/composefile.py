@@ -14,10 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 _VARIABLE = re.compile(r"\$\{(\w+)(:[-?])?([^}]*)\}")
 
 
-def env_example() -> dict[str, str]:
-    """NAME -> value of every setting of .env.example."""
+def env_example(path: Path = ROOT / ".env.example") -> dict[str, str]:
+    """NAME -> value of every setting of .env.example (or of an .env made from it)."""
     settings: dict[str, str] = {}
-    for line in (ROOT / ".env.example").read_text().splitlines():
+    for line in path.read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             name, _, value = line.partition("=")
             settings[name.strip()] = value.strip()

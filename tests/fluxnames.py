@@ -6,7 +6,8 @@ The names are found with regular expressions over the forms the dashboards use:
 other regex (it must match a written field), `r.tag` / `r["tag"]`, `group(columns: [...])`,
 `keep(columns: [...])`, `pivot(rowKey: [...], columnKey: [...])`, `column: "..."` and
 `schema.tagValues(tag: "...")`. Columns a query makes itself (the keys of a record it builds,
-`rename`, `set`, `duplicate`) are not held against the written tag keys.
+`rename`, `set`, `duplicate`) are not held against the written tag keys. A query that mixes
+`and` and `or` without parentheses is refused too (tests/fluxlogic.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from gateway.model import Point
 from gateway.sinks.lineprotocol import parse_line
+from tests.fluxlogic import mixed_logic
 
 #: the columns every table read from InfluxDB has, whatever was written
 BUILTIN = frozenset({"_time", "_value", "_field", "_measurement", "_start", "_stop"})
@@ -179,9 +181,12 @@ def problems(query: Query, written: Written) -> list[str]:
         parts = [names(s) for s in statements(query.text)]
     except ValueError as exc:
         return [f"{query.where}: {exc}"]
+    out = [
+        f"{query.where}: `and` and `or` without parentheses in {line!r}: write a and (b or c)"
+        for line in mixed_logic(query.text)
+    ]
     if not whole.measurements:
-        return [f"{query.where}: names no measurement (r._measurement == ...)"]
-    out = []
+        return [*out, f"{query.where}: names no measurement (r._measurement == ...)"]
     for read in parts:
         if read.measurements:
             out += _statement_problems(query.where, read, whole.made, written)

@@ -1,12 +1,14 @@
 """docker-compose.yml as the real `docker-compose config` resolves it with .env.example (Debian's
 docker-compose; `config` needs no Docker engine): the four services, their health checks, start
 order, restart policies, volumes and ports; the gateway reads the plant and writes to InfluxDB;
-every variable it uses is in .env.example, the secrets without a default."""
+every variable it uses is in .env.example, the secrets without a default and empty there, so
+that .env.example alone is refused (the test sets them as a user's .env would)."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -22,18 +24,22 @@ from tests.composefile import env_example, gateway_healthcheck, host_ports, used
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ("INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_V2_TOKEN", "GRAFANA_ADMIN_PASSWORD")
+#: what a user sets in .env before the first start (an exported variable wins over the file)
+TEST_SECRETS = {name: f"test-{name.lower()}-0123456789abcdef" for name in SECRETS}
 
 
-def compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
-    """`docker-compose config` with only PATH from the environment (a variable exported in
-    the shell would win over the env file)."""
+def compose_config(
+    env_file: Path, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` with PATH and `settings` as the environment, nothing else from
+    this shell (a variable exported there would win over the env file)."""
     return subprocess.run(
         [
             *("docker-compose", "--project-directory", str(ROOT), "--env-file", str(env_file)),
             *("--file", str(ROOT / "docker-compose.yml"), "config"),
         ],
         cwd=ROOT,
-        env={"PATH": os.environ["PATH"]},
+        env={"PATH": os.environ["PATH"], **(settings or {})},
         capture_output=True,
         text=True,
         timeout=60,
@@ -43,7 +49,7 @@ def compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def model() -> dict[str, Any]:
-    done = compose_config(ROOT / ".env.example")
+    done = compose_config(ROOT / ".env.example", TEST_SECRETS)
     assert done.returncode == 0, done.stderr
     return yaml.safe_load(done.stdout)
 
@@ -79,7 +85,7 @@ def test_services_start_once_what_they_need_is_healthy(model):
 
 def test_influxdb_is_initialised_from_env_example(model):
     env = model["services"]["influxdb"]["environment"]
-    example = env_example()
+    example = {**env_example(), **TEST_SECRETS}
     assert env == {
         "DOCKER_INFLUXDB_INIT_MODE": "setup",
         "DOCKER_INFLUXDB_INIT_USERNAME": example["INFLUXDB_ADMIN_USER"],
@@ -89,7 +95,6 @@ def test_influxdb_is_initialised_from_env_example(model):
         "DOCKER_INFLUXDB_INIT_RETENTION": example["INFLUXDB_RETENTION"],
         "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN": example["INFLUXDB_V2_TOKEN"],
     }
-    assert len(example["INFLUXDB_ADMIN_PASSWORD"]) >= 8  # InfluxDB's setup refuses shorter
 
 
 def test_the_gateway_reads_the_plant_and_writes_to_influxdb(model):
@@ -132,6 +137,23 @@ def test_the_plant_serves_what_the_bundled_maps_read_and_its_check_asks(model):
     check = plant["healthcheck"]["test"]
     assert check[:3] == ["CMD", "python", "-c"]
     assert re.search(r"for p in \((\d+), (\d+)\)", check[3]).groups() == ("5020", "4840")
+
+
+def test_every_port_is_published_on_localhost_only_by_default(model):
+    published = {name: host_ports(s) for name, s in model["services"].items()}
+    assert published["influxdb"] == {8086: ("127.0.0.1", 8086)}
+    assert published["grafana"] == {3000: ("127.0.0.1", 3000)}
+    assert {host for ports in published.values() for host, _ in ports.values()} == {"127.0.0.1"}
+
+
+def test_stack_bind_publishes_influxdb_and_grafana_on_other_addresses_only():
+    done = compose_config(ROOT / ".env.example", {**TEST_SECRETS, "STACK_BIND": "0.0.0.0"})
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    assert host_ports(services["influxdb"]) == {8086: ("0.0.0.0", 8086)}
+    assert host_ports(services["grafana"]) == {3000: ("0.0.0.0", 3000)}
+    for name in ("plant", "gateway"):  # the plant's PLC ports and the health port stay local
+        assert {h for h, _ in host_ports(services[name]).values()} == {"127.0.0.1"}, name
 
 
 def test_the_health_port_and_the_plant_are_published_on_localhost_only(model):
@@ -198,20 +220,43 @@ def test_every_variable_is_in_env_example_with_the_default_compose_uses():
     assert set(used) <= set(example)
     assert set(example) - set(used) == {"COMPOSE_PROJECT_NAME"}  # compose's own setting
     for name, (kind, value) in used.items():
-        if name in SECRETS:  # no default: compose refuses to start without it
+        if name in SECRETS:  # no default and empty: compose refuses to start until it is set
             assert kind == ":?", name
             assert name in value, name
-            assert "change-me" in example[name], name  # a placeholder, never a real secret
+            assert example[name] == "", name  # never a placeholder one could start with
         else:
             assert (kind, value) == (":-", example[name]), name
 
 
+def test_env_example_as_it_is_is_refused_naming_a_missing_secret():
+    # `cp .env.example .env && docker compose up` must not start with a well-known password
+    done = compose_config(ROOT / ".env.example")
+    assert done.returncode != 0
+    assert re.search(r"set (\w+) in \.env", done.stderr).group(1) in SECRETS, done.stderr
+
+
+def test_the_readme_first_start_sets_every_secret_and_compose_accepts_it(tmp_path):
+    # the README's commands before `docker compose up`, run on a copy of .env.example
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Run the full stack\n", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    setup = block.split("\ndocker compose up", 1)[0]
+    assert setup.startswith("cp .env.example .env")
+    shutil.copy(ROOT / ".env.example", tmp_path)
+    subprocess.run(["bash", "-euc", setup], cwd=tmp_path, check=True, timeout=30)
+    made, example = env_example(tmp_path / ".env"), env_example()
+    secrets = [made.pop(name) for name in SECRETS]
+    assert made == {n: v for n, v in example.items() if n not in SECRETS}  # the rest as it was
+    assert len(set(secrets)) == len(SECRETS)  # one of its own each
+    assert all(re.fullmatch(r"[0-9a-f]{64}", value) for value in secrets), secrets
+    done = compose_config(tmp_path / ".env")
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize("secret", SECRETS)
-def test_a_missing_secret_stops_compose_naming_it(secret, tmp_path):
-    lines = (ROOT / ".env.example").read_text().splitlines()
-    env_file = tmp_path / "env"
-    env_file.write_text("\n".join(ln for ln in lines if not ln.startswith(f"{secret}=")))
-    done = compose_config(env_file)
+def test_each_secret_left_empty_stops_compose_naming_it(secret):
+    others = {name: value for name, value in TEST_SECRETS.items() if name != secret}
+    done = compose_config(ROOT / ".env.example", others)
     assert done.returncode != 0
     assert f"set {secret} in .env" in done.stderr
 

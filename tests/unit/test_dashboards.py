@@ -21,6 +21,7 @@ from gateway.telemetry.metrics import collect, stats_lines
 from gateway.testing import memory_forwarders
 from simulators.catalog import CATALOG, Kind
 from simulators.opcua_nodes import value_names
+from tests.fluxlogic import mixed_logic
 from tests.fluxnames import (
     Query,
     Written,
@@ -142,8 +143,8 @@ GOOD = (
     'import "influxdata/influxdb/schema"\n'
     'cells = from(bucket: "${bucket}")\n'
     "  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)\n"
-    '  |> filter(fn: (r) => r._measurement == "cell" and r._field == "cell_voltage"'
-    " or r._field =~ /^(bath_temp|wall_temp)$/ or r._field =~ /^alarm_/)\n"
+    '  |> filter(fn: (r) => r._measurement == "cell" and (r._field == "cell_voltage"'
+    " or r._field =~ /^(bath_temp|wall_temp)$/ or r._field =~ /^alarm_/))\n"
     '  |> filter(fn: (r) => r.device == "cell01" and r["potline"] == "1")\n'
     '  |> group(columns: ["device", "cell"])\n'
     "  |> map(fn: (r) => ({r with label: r.device}))\n"
@@ -169,6 +170,14 @@ DRIFTS = {
         "feeder has no field 'bath_temp'",
     ),
     "tag of schema.tagValues": ('tag: "device"', 'tag: "devices"', "'devices'"),
+    # `and` binds tighter: without the parentheses the query reads alarm_* of every measurement
+    "and with or, unparenthesised": (
+        ' and (r._field == "cell_voltage" or r._field =~ /^(bath_temp|wall_temp)$/ or'
+        " r._field =~ /^alarm_/))",
+        ' and r._field == "cell_voltage" or r._field =~ /^(bath_temp|wall_temp)$/ or'
+        " r._field =~ /^alarm_/)",
+        "`and` and `or` without parentheses",
+    ),
 }
 
 
@@ -187,6 +196,62 @@ def test_the_check_catches_a_misspelled_name_in_a_synthetic_dashboard(written, k
     found = problems(query, written)
     assert any(named in line for line in found), found
     assert all(line.startswith("synthetic.json: panel 'p' A: ") for line in found)
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        "r.a == 1 and r.b == 2 or r.c == 3",
+        "r.a == 1 or r.b == 2 and r.c == 3",
+        "r.a == 1 and (r.b == 2 or r.c == 3 and r.d == 4)",
+        "if r.a == 1 and r.b == 2 or r.c == 3 then 1 else 0",
+        "r.a == 1 and\n    r.b == 2\n    or r.c == 3",
+    ],
+)
+def test_the_check_refuses_and_with_or_at_one_level(predicate):
+    flux = f'from(bucket: "b")\n  |> filter(fn: (r) => {predicate})\n'
+    assert mixed_logic(flux) != []
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        "r.a == 1 and (r.b == 2 or r.c == 3)",
+        "(r.a == 1 and r.b == 2) or r.c == 3",
+        'r.a == "x and y or z" and r._field =~ /^(and|or)$/',
+        "if r.a == 1 and r.b == 2 then r.c or r.d else false",
+        "({a: r.x and r.y, b: r.z or r.w})",
+    ],
+)
+def test_the_check_passes_and_with_or_kept_apart(predicate):
+    flux = f'f = (r) => r.z or r.w\nfrom(bucket: "b")\n  |> filter(fn: (r) => {predicate})\n'
+    assert mixed_logic(flux) == []
+
+
+def _stages(flux: str) -> list[str]:
+    """The stages of a pipeline, `|>` by `|>`, each on one line without its comments."""
+    code = " ".join(line.split("//")[0].strip() for line in flux.splitlines())
+    return [stage.strip() for stage in code.split("|>")]
+
+
+def test_an_anode_effect_under_way_at_the_range_start_is_annotated_from_there():
+    # the steps come from difference(keepFirst: true), whose first row has no step (null):
+    # that row must not be dropped, its level (1: an effect under way) is a step at _start
+    notes = [
+        q for q in data_queries() if "annotation" in q.where and "alarm_anode_effect" in q.text
+    ]
+    assert {q.where.split(":")[0] for q in notes} == {"potline.json", "cell.json"}
+    for note in notes:
+        stages = _stages(note.text)
+        at = stages.index("difference(keepFirst: true)")
+        assert stages[at - 1] == 'duplicate(column: "_value", as: "level")', note.where
+        step = stages[at + 1]  # before any filter() could drop the first row
+        assert step.startswith("map(fn: (r) => ({r with "), note.where
+        assert "_value: if exists r._value then r._value else r.level" in step, note.where
+        assert "_time: if exists r._value then r._time else r._start" in step, note.where
+        assert stages[at + 2] == "filter(fn: (r) => r._value != 0)", note.where
+        assert stages[at + 3].startswith("events.duration("), note.where
+        assert stages[at + 4] == "filter(fn: (r) => r._value == 1)", note.where
 
 
 def _decoded_words() -> dict[str, dict[int, str]]:

@@ -14,6 +14,7 @@ from tests.composefile import ROOT, dockerfile, exec_form, healthcheck_target
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 GATEWAY = COMPOSE["services"]["gateway"]
+MAPS = "/etc/plc-gateway/mappings"
 
 
 def stages() -> list[list[tuple[str, str]]]:
@@ -62,7 +63,7 @@ def test_everything_copied_is_in_the_build_context():
                     assert not hidden, f"{source} is excluded by .dockerignore"
 
 
-def test_it_runs_as_an_unprivileged_user_with_its_data_on_a_volume():
+def test_it_runs_as_an_unprivileged_user_with_its_data_and_tag_maps_on_volumes():
     *_, runtime = stages()
     (user,) = args_of(runtime, "USER")
     assert user not in ("root", "0")
@@ -72,9 +73,27 @@ def test_it_runs_as_an_unprivileged_user_with_its_data_on_a_volume():
     (workdir,) = args_of(runtime, "WORKDIR")
     (volume,) = args_of(runtime, "VOLUME")
     # the buffer (data/buffer) and the file sink's data (data/) are relative to the working
-    # directory, which is the volume compose puts gateway-buffer on
-    assert exec_form(volume) == [workdir] == ["/var/lib/plc-gateway"]
+    # directory, which is the volume compose puts gateway-buffer on; the tag maps the command
+    # runs are the other volume
+    maps = exec_form(args_of(runtime, "CMD")[0])[-1]
+    assert exec_form(volume) == [workdir, maps] == ["/var/lib/plc-gateway", MAPS]
     assert f"gateway-buffer:{workdir}" in GATEWAY["volumes"]
+
+
+def test_the_bundled_tag_maps_are_the_initial_content_of_their_volume():
+    *_, runtime = stages()
+    words = [word for word, _ in runtime]
+    # Docker fills a new volume with what the image has at its path, and drops what a build
+    # step writes there after the VOLUME instruction: the maps are copied before it
+    (copy_at,) = [
+        i for i, (w, a) in enumerate(runtime) if w == "COPY" and a.split()[-1] == MAPS + "/"
+    ]
+    assert runtime[copy_at][1].split()[:-1] == ["mappings/"]
+    assert copy_at < words.index("VOLUME")
+    assert not [w for w in words[words.index("VOLUME") :] if w in ("COPY", "ADD", "RUN")]
+    # compose mounts the tag maps of GATEWAY_MAPPINGS over the volume, read-only
+    (mount,) = [v for v in GATEWAY["volumes"] if v.rsplit(":", 2)[1] == MAPS]
+    assert mount == "${GATEWAY_MAPPINGS:-./mappings}:" + MAPS + ":ro"
 
 
 def test_command_and_health_check_agree_with_compose_and_the_settings_file():
