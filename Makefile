@@ -52,10 +52,11 @@ socat:
 .PHONY: socat
 
 # `docker-compose config` for the compose test (resolves docker-compose.yml; needs no Docker engine).
+# (and openssl: the README's first start makes the stack's secrets with `openssl rand`)
 docker-compose:
-	@command -v docker-compose >/dev/null 2>&1 || { \
-	  echo "installing docker-compose from Debian's packages"; \
-	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+	@{ command -v docker-compose && command -v openssl; } >/dev/null 2>&1 || { \
+	  echo "installing docker-compose and openssl from Debian's packages"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose openssl >/dev/null; }
 
 .PHONY: docker-compose
 
