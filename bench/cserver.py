@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from simulators.ports import free_port
 
 SOURCE = Path(__file__).with_name("modbus_server.c")
 HEADER = Path("/usr/include/modbus/modbus.h")
@@ -61,12 +62,6 @@ def build() -> Path:
         raise RuntimeError(f"building {SOURCE.name} failed ({MISSING}):\n{result.stderr}")
     partial.rename(binary)  # atomic: a concurrent run never starts a half-written binary
     return binary
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServerSet:

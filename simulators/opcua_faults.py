@@ -8,14 +8,12 @@
   plain transport close is therefore not enough to invalidate a session.
 - `command_method` / `fault_method`: the callbacks of the Tap/ChangeAnode/Reset and
   InjectFault/ClearFault methods; a refused call answers a Bad status, never an exception.
-- `free_port(host)`: a TCP port that is free right now on `host` (port 0 support).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -81,15 +79,6 @@ def fault_method(faults: Sequence[str], act: Callable[[str, str | None], None]) 
         return _run(partial(act, kind, target or None), ua.StatusCodes.BadInvalidArgument)
 
     return call
-
-
-def free_port(host: str) -> int:
-    """A port nobody listens on at the moment (bind to port 0, read it, close)."""
-    family = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0][0]
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _client_sessions(server: Server) -> list[InternalSession]:

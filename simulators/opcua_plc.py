@@ -37,7 +37,6 @@ from simulators.opcua_faults import (
     command_method,
     drop_client_sessions,
     fault_method,
-    free_port,
     status_code,
 )
 from simulators.opcua_nodes import (
@@ -52,6 +51,7 @@ from simulators.opcua_nodes import (
 )
 from simulators.opcua_security import PlcSecurity, internal_server
 from simulators.opcua_security import apply as apply_security
+from simulators.ports import free_port
 from simulators.sensorfaults import SensorFaults
 
 NAMESPACE_URI = "urn:plc-gateway:simulator"

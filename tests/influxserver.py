@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.parse
@@ -19,6 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
+from simulators.ports import free_port as _free_port
 from tests.processes import spawn_until_ready
 
 BINARY = "influxd"
@@ -33,12 +33,6 @@ def find_binary() -> str:
             "influxd is not installed; run `make test`, which installs it (Debian package influxdb)"
         )
     return found
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _config(directory: Path, http_port: int, rpc_port: int) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from asyncua import Server, ua
 
-from simulators.opcua_faults import free_port
+from simulators.ports import free_port
 
 URI = "urn:test:uasession"
 _MASK = ua.NodeAttributesMask

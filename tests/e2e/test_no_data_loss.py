@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -14,17 +13,12 @@ import urllib.request
 import pytest
 
 from simulators.modbus_server import start_modbus_server
+from simulators.ports import free_port
 from tests.e2e.counting import CountingBank, counter, influx_env, tag_map
 from tests.processes import ROOT, start_gateway
 from tests.vmserver import by_name
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get(url: str) -> tuple[int, str]:

@@ -19,6 +19,7 @@ import yaml
 
 from gateway.collectors.modbus.types import Space
 from simulators.modbus_server import RegisterBank, start_modbus_server
+from simulators.ports import free_port
 from tests.composefile import ROOT, dockerfile, exec_form, healthcheck_target
 
 BIN = Path(sys.executable).parent  # the environment the tests run in, as the image's PATH
@@ -51,12 +52,6 @@ def image_healthcheck(port: int) -> list[str]:
     host, default = healthcheck_target(command)
     assert (host, default) == ("127.0.0.1", 9273)
     return [str(BIN / "python"), "-c", command[2].replace(f", {default},", f", {port},")]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def until(check: Callable[[], subprocess.CompletedProcess[str]], ok, timeout: float):

@@ -30,9 +30,9 @@ from gateway.collectors.opcua.security import (
     ensure_client_certificate,
     trust_server_certificate,
 )
-from simulators.opcua_faults import free_port
 from simulators.opcua_plc import APPLICATION_URI, OpcUaPlc, node_id
 from simulators.opcua_security import PlcSecurity, server_certificate
+from simulators.ports import free_port
 from simulators.process.plant import Plant
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from asyncua import Client, ua
 
 from gateway.collectors.opcua.session import SessionSettings, SessionSupervisor
 from gateway.collectors.opcua.subscribe import Batch, ItemSpec, subscribe
-from simulators.opcua_faults import free_port
+from simulators.ports import free_port
 from tests.uaserver import URI, UaTestServer
 
 pytestmark = pytest.mark.integration
