@@ -326,7 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--data-dir", default="data", help="where each run's .lp file goes (default: data)"
     )
-    demo.add_argument("--mappings", default=None, help="tag-map folder (default: mappings/)")
+    demo.add_argument(
+        "--mappings",
+        default=None,
+        metavar="DIR",
+        help="tag-map folder (default: the source tree's mappings/, else the image's "
+        "/etc/plc-gateway/mappings)",
+    )
     demo.set_defaults(func=cmd_demo)
     add_replay_parser(sub)
     for command in registry.commands():  # a protocol's own, e.g. OPC UA's `browse`
