@@ -87,3 +87,14 @@ def test_the_simulated_plants_neighbours_at_input_register_3():
         "address: 3, type: float32, byte_order: CDAB",
         "address: 4, type: float32, byte_order: ABCD",
     ]
+
+
+def test_two_orders_of_the_same_registers_are_one_group_over_both():
+    block = [0x449A, 0x4480]  # ABCD 1234.14, CDAB 1026.14: both inside 0..5000
+    summary = summary_lines(decodings(100, block, FLOW, FLOAT), FLOW)
+    assert plain(summary) == []
+    group = summary[summary.index("  one of these (sharing registers 100..101):") + 1 :][:2]
+    assert [s.split("  ->")[0].strip() for s in group] == [
+        "address: 100, type: float32, byte_order: ABCD",
+        "address: 100, type: float32, byte_order: CDAB",
+    ]

@@ -135,23 +135,29 @@ def summary_lines(
     head = f"plausible within {limits[0]:g}..{limits[1]:g}: {len(inside)} decoding(s)"
     if zeros:
         head += f" ({zeros} zero(s) left out: they fit every type)"
-    found_ = candidates(found)
-    groups = exclusive_groups(found_)
+    readings = candidates(found)
+    groups = exclusive_groups(readings)
     shared = {id(c) for _, members in groups for c in members}
-    best = min(found_, key=lambda c: off_by(c, expect)) if expect is not None and found_ else None
+    best = None
+    if expect is not None and readings:
+        best = min(readings, key=lambda c: off_by(c, expect))
     lines = ["", head]
-    lines += [candidate_line(c, "  ", expect, best) for c in found_ if id(c) not in shared]
+    lines += [candidate_line(c, "  ", expect, best) for c in readings if id(c) not in shared]
     if groups:
         lines += [
             "overlapping: these plausible decodings share registers, and a register holds one",
             "value, so at most one of each group is right (none of them is the answer yet):",
         ]
         for registers, members in groups:
-            where = f"register {registers[0]}" if len(registers) == 1 else "registers "
-            where += "" if len(registers) == 1 else f"{registers[0]}..{registers[-1]}"
-            lines.append(f"  one of these (sharing {where}):")
+            lines.append(f"  one of these (sharing {registers_text(registers)}):")
             lines += [candidate_line(c, "    ", expect, best) for c in members]
         lines += HOW_TO_DECIDE
     if expect is not None:
-        lines += expect_lines(found_, expect)
+        lines += expect_lines(readings, expect)
     return lines
+
+
+def registers_text(registers: Sequence[int]) -> str:
+    if len(registers) == 1:
+        return f"register {registers[0]}"
+    return f"registers {registers[0]}..{registers[-1]}"
