@@ -105,7 +105,10 @@ def add_demo_parser(sub: Any, func: Callable[[argparse.Namespace], int]) -> None
         help="cells in the potline (default 12)",
     )
     demo.add_argument(
-        "--scenario", default=None, help="scenario file (default: anode-effect storm)"
+        "--scenario",
+        default=None,
+        metavar="FILE|NAME",
+        help="scenario file, or a bundled scenario's name (default: anode-effect-storm)",
     )
     demo.add_argument(
         "--data-dir", default="data", help="where each run's .lp file goes (default: data)"

@@ -35,9 +35,10 @@ from gateway.telemetry.liveview import (
     units_from_maps,
 )
 from gateway.telemetry.logpane import LogPane, logs_into
+from simulators.scenarionames import BUNDLED_SCENARIOS, find_scenario
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SCENARIO = REPO / "simulators" / "scenarios" / "anode-effect-storm.yaml"
+DEFAULT_SCENARIO = BUNDLED_SCENARIOS / "anode-effect-storm.yaml"
 #: the bundled maps: a source checkout's, else the container image's (a wheel has none)
 SOURCE_MAPPINGS = REPO / "mappings"
 IMAGE_MAPPINGS = Path("/etc/plc-gateway/mappings")
@@ -100,6 +101,18 @@ def find_mappings(path: str | None, defaults: Sequence[Path] = DEFAULT_MAPPINGS)
     raise MappingsNotFound(f"no bundled tag maps (plant.yaml) in {looked}: {advice}")
 
 
+class BadScenario(GatewayError):
+    """The scenario is neither a file nor a bundled name, or does not load; str() says why."""
+
+
+def demo_scenario(text: str | None) -> Path:
+    """The scenario file: the default storm, a file, or a bundled scenario's name."""
+    try:
+        return DEFAULT_SCENARIO if text is None else find_scenario(text)
+    except ValueError as exc:  # the one line listing the bundled names
+        raise BadScenario(str(exc)) from None
+
+
 def on_wall_clock(device: DeviceFields) -> DeviceFields:
     """The device with OPC UA samples stamped when received: the plant's clock (the PLC's
     source timestamps) runs `speed` times faster than the wall clock, the Modbus samples are
@@ -145,7 +158,12 @@ async def run_demo(
     from simulators.runner import PlantRunner
     from simulators.scenario import load_scenario
 
-    maps = find_mappings(mappings)  # before anything starts: a missing folder is one line
+    # before anything starts: a missing folder or scenario is one line
+    maps = find_mappings(mappings)
+    try:
+        timeline = load_scenario(demo_scenario(scenario))
+    except ValueError as exc:  # a file that does not load: named, with the field
+        raise BadScenario(str(exc)) from None
     # the PLCs take a few seconds to start; say what is coming
     print(
         "plc-gateway demo: starting the simulated plant and the gateway (Ctrl-C stops)", flush=True
@@ -183,7 +201,7 @@ async def run_demo(
         modbus=modbus,
         opcua=opcua,
         speed=speed,
-        scenario=load_scenario(scenario or DEFAULT_SCENARIO),
+        scenario=timeline,
     )
     gateway: Gateway | None = None
 

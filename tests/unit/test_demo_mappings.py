@@ -1,6 +1,7 @@
 """`gateway demo` finds the bundled tag maps outside a source checkout (the image has them in
 /etc/plc-gateway/mappings, the wheel has none), and says in one line what to do when it
-cannot: `--mappings DIR`, exit 2, no traceback."""
+cannot: `--mappings DIR`, exit 2, no traceback; the same for a scenario neither a file nor a
+bundled name."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import main
-from gateway.demo import IMAGE_MAPPINGS, SOURCE_MAPPINGS, MappingsNotFound, find_mappings
+from gateway.demo import (
+    IMAGE_MAPPINGS,
+    SOURCE_MAPPINGS,
+    MappingsNotFound,
+    demo_scenario,
+    find_mappings,
+)
+from simulators.scenarionames import BUNDLED_SCENARIOS, bundled_scenario_names
 
 
 def maps(folder: Path) -> Path:
@@ -53,3 +61,23 @@ def test_demo_without_maps_is_one_line_and_exit_2(
         "--mappings DIR with the folder of the simulated plant's maps"
     ]
     assert list(tmp_path.iterdir()) == []  # nothing started, nothing written
+
+
+def test_the_scenario_is_a_file_or_a_bundled_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert demo_scenario(None) == BUNDLED_SCENARIOS / "anode-effect-storm.yaml"
+    assert demo_scenario("feeder-jam") == BUNDLED_SCENARIOS / "feeder-jam.yaml"
+
+
+def test_demo_with_an_unknown_scenario_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main(["demo", "--duration", "1", "--mappings", str(SOURCE_MAPPINGS), "--scenario", "x"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    names = ", ".join(bundled_scenario_names())
+    assert err.splitlines() == [f"error: x: no such file, nor a bundled scenario ({names})"]
