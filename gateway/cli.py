@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import gc
 import logging
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 from gateway import __version__
 from gateway.collectors import registry
 from gateway.collectors.base import ConnectionPlan
+from gateway.commandoptions import add_demo_parser, add_once_arguments, add_run_arguments
 from gateway.config import LoadedConfig, load_tagmaps
 from gateway.errors import ConfigError, GatewayError, Problem
 from gateway.model import Sample
@@ -200,17 +200,6 @@ def _run_supervisor(
     )
 
 
-def positive_int(text: str) -> int:
-    """An integer >= 1 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 1 or more")
-    return value
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """Simulated plant -> gateway -> default sink, with a live view."""
     from gateway.demo import run_demo
@@ -219,17 +208,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         run_demo(args.duration, args.speed, args.cells, args.scenario, args.data_dir, args.mappings)
     )
     return EXIT_OK if ok else EXIT_FAILED
-
-
-def seconds(text: str) -> float:
-    """A strictly positive, finite number of seconds (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of seconds")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,81 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("paths", nargs="+", metavar="PATH", help="tag-map files or folders")
         p.set_defaults(func=func)
         if name == "once":
-            p.add_argument("--precision", default="ms", choices=["ns", "us", "ms", "s"])
-            p.add_argument(
-                "--raw",
-                action="store_true",
-                help="after each line, a # comment per value: what it was decoded from "
-                "(Modbus registers, OPC UA variant type and status code)",
-            )
+            add_once_arguments(p)
         if name == "run":
-            p.add_argument(
-                "--duration",
-                type=seconds,
-                default=None,
-                metavar="S",
-                help="stop after S seconds (default: until SIGINT/SIGTERM)",
-            )
-            p.add_argument(
-                "--drain-timeout",
-                type=seconds,
-                default=None,
-                metavar="S",
-                help="how long to keep writing buffered data when stopping "
-                "(default: buffer.drain_timeout, 10 s)",
-            )
-            p.add_argument(
-                "--health-port",
-                type=int,
-                default=None,
-                metavar="P",
-                help="port of /healthz, /readyz and /metrics (default: health.port, 9273; "
-                "0 disables)",
-            )
-            p.add_argument(
-                "--workers",
-                type=positive_int,
-                default=None,
-                metavar="N",
-                help="worker processes sharing the connections, one per core (default: "
-                "run.workers, 1)",
-            )
-            p.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # I/N: a worker
-            p.add_argument("--link-fd", type=int, default=None, help=argparse.SUPPRESS)
-    demo = sub.add_parser(
-        "demo",
-        help="simulated plant -> gateway -> files or InfluxDB, live view",
-        description="The simulated plant and the gateway in one process, with a live view.\n"
-        "Without INFLUXDB_V2_URL each run writes a file of its own,\n"
-        "DATA_DIR/demo-YYYYmmddTHHMMSS.lp (its start in UTC); the buffer is DATA_DIR/buffer.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    demo.add_argument(
-        "--duration",
-        type=seconds,
-        default=None,
-        metavar="S",
-        help="stop after S wall seconds (default: until Ctrl-C)",
-    )
-    demo.add_argument(
-        "--speed", type=seconds, default=30.0, help="plant speed (x real time, default 30)"
-    )
-    demo.add_argument(
-        "--cells",
-        type=int,
-        default=12,
-        choices=range(1, 13),
-        metavar="1..12",
-        help="cells in the potline (default 12)",
-    )
-    demo.add_argument(
-        "--scenario", default=None, help="scenario file (default: anode-effect storm)"
-    )
-    demo.add_argument(
-        "--data-dir", default="data", help="where each run's .lp file goes (default: data)"
-    )
-    demo.add_argument("--mappings", default=None, help="tag-map folder (default: mappings/)")
-    demo.set_defaults(func=cmd_demo)
+            add_run_arguments(p)
+    add_demo_parser(sub, cmd_demo)
     add_replay_parser(sub)
     for command in registry.commands():  # a protocol's own, e.g. OPC UA's `browse`
         if command.name in sub.choices:

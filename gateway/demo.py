@@ -2,7 +2,8 @@
 
 The plant runs faster than real time (default 30 times) with the anode-effect-storm scenario, its
 Modbus and OPC UA PLCs listen on free local ports, and the gateway reads them through the
-bundled tag maps (`mappings/`): the cells over Modbus, the feeders and the rectifier over OPC UA.
+bundled tag maps (`mappings/` of a source checkout, else the image's /etc/plc-gateway/mappings,
+else `--mappings DIR`): the cells over Modbus, the feeders and the rectifier over OPC UA.
 Data goes to InfluxDB when INFLUXDB_V2_URL is set, otherwise to a line-protocol file of its own
 per run, ./data/demo-YYYYmmddTHHMMSS.lp (the start in UTC), so runs never mix.
 """
@@ -16,10 +17,12 @@ import datetime
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from gateway.config import load_tagmaps
 from gateway.config.models import BufferConfig, DeviceFields, FileSinkConfig, SinksConfig
+from gateway.errors import GatewayError
 from gateway.runtime.app import Gateway
 from gateway.runtime.assemble import build_gateway
 from gateway.runtime.sinkset import ENV, build_sinks
@@ -32,9 +35,14 @@ from gateway.telemetry.liveview import (
     units_from_maps,
 )
 from gateway.telemetry.logpane import LogPane, logs_into
+from simulators.scenarionames import BUNDLED_SCENARIOS, find_scenario
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SCENARIO = REPO / "simulators" / "scenarios" / "anode-effect-storm.yaml"
+DEFAULT_SCENARIO = BUNDLED_SCENARIOS / "anode-effect-storm.yaml"
+#: the bundled maps: a source checkout's, else the container image's (a wheel has none)
+SOURCE_MAPPINGS = REPO / "mappings"
+IMAGE_MAPPINGS = Path("/etc/plc-gateway/mappings")
+DEFAULT_MAPPINGS = (SOURCE_MAPPINGS, IMAGE_MAPPINGS)
 
 #: how the live view shows the simulated plant's measurements (other devices: their first tags)
 PLANT_VIEW = {
@@ -74,12 +82,35 @@ PLANT_VIEW = {
 }
 
 
-def find_mappings(path: str | None) -> Path:
-    """The tag maps: the given folder, ./mappings, or the repository's."""
-    for candidate in (path, "mappings", REPO / "mappings"):
-        if candidate is not None and Path(candidate, "plant.yaml").is_file():
+class MappingsNotFound(GatewayError):
+    """No folder with the bundled tag maps; str() is the one line for the user."""
+
+
+def find_mappings(path: str | None, defaults: Sequence[Path] = DEFAULT_MAPPINGS) -> Path:
+    """The tag maps: the given folder, else the first of `defaults` holding plant.yaml (the
+    source tree's mappings/, then the image's); MappingsNotFound saying to pass --mappings."""
+    advice = "pass --mappings DIR with the folder of the simulated plant's maps"
+    if path is not None:
+        if Path(path, "plant.yaml").is_file():
+            return Path(path)
+        raise MappingsNotFound(f"{path}: no plant.yaml (the bundled tag maps): {advice}")
+    for candidate in defaults:
+        if Path(candidate, "plant.yaml").is_file():
             return Path(candidate)
-    raise FileNotFoundError("cannot find the bundled tag maps (mappings/plant.yaml)")
+    looked = " or ".join(str(d) for d in defaults)
+    raise MappingsNotFound(f"no bundled tag maps (plant.yaml) in {looked}: {advice}")
+
+
+class BadScenario(GatewayError):
+    """The scenario is neither a file nor a bundled name, or does not load; str() says why."""
+
+
+def demo_scenario(text: str | None) -> Path:
+    """The scenario file: the default storm, a file, or a bundled scenario's name."""
+    try:
+        return DEFAULT_SCENARIO if text is None else find_scenario(text)
+    except ValueError as exc:  # the one line listing the bundled names
+        raise BadScenario(str(exc)) from None
 
 
 def on_wall_clock(device: DeviceFields) -> DeviceFields:
@@ -127,13 +158,18 @@ async def run_demo(
     from simulators.runner import PlantRunner
     from simulators.scenario import load_scenario
 
+    # before anything starts: a missing folder or scenario is one line
+    maps = find_mappings(mappings)
+    try:
+        timeline = load_scenario(demo_scenario(scenario))
+    except ValueError as exc:  # a file that does not load: named, with the field
+        raise BadScenario(str(exc)) from None
     # the PLCs take a few seconds to start; say what is coming
     print(
         "plc-gateway demo: starting the simulated plant and the gateway (Ctrl-C stops)", flush=True
     )
     plant = Plant(cells=cells, seed=0)
     wanted = set(plant.device_names())
-    maps = find_mappings(mappings)
     # which devices the maps read over OPC UA: the OPC UA PLC serves only those (it writes
     # every changed node at each of the 30 steps a second; the rest would be wasted work)
     by_default = {k: v for k, v in os.environ.items() if not k.startswith("PLANT_")}
@@ -165,7 +201,7 @@ async def run_demo(
         modbus=modbus,
         opcua=opcua,
         speed=speed,
-        scenario=load_scenario(scenario or DEFAULT_SCENARIO),
+        scenario=timeline,
     )
     gateway: Gateway | None = None
 

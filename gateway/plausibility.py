@@ -2,9 +2,12 @@
 `gateway probe` judges each decoding by.
 
 Registers read one address off, or in the wrong byte order, still decode as a number, and it
-is written as GOOD. Such numbers give themselves away: NaN, infinities, and floats far out of
-any process variable's magnitude (a float32 whose exponent bits came from another value is
-typically around 1e-38 or 1e+9 and beyond: the issue's `flow=2.16e-38`, `flow=8607918080.0`).
+is written as GOOD. Some such numbers give themselves away: NaN, infinities, and floats far
+out of any process variable's magnitude (below 1e-15 or above 1e15: a float32 whose exponent
+bits came from a low word is often near 1e-38; the issue's one-off read gives itself away:
+`flow=2.16e-38`). Others are of a magnitude real values have, and only the tag's `range` tells
+them apart: the issue's wrong byte order (8.6e9, a plausible energy counter) needs the tag's
+range: `flow=8607918080.0`.
 """
 
 from __future__ import annotations

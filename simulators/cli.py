@@ -2,7 +2,7 @@
 
 python -m simulators plant [--cells N] [--product Nd|PrNd|GdFe] [--seed S] [--speed X|max]
     [--operators on|off]
-    [--modbus-port P] [--opcua-port Q] [--scenario FILE] [--record FILE] [--duration S]
+    [--modbus-port P] [--opcua-port Q] [--scenario FILE|NAME] [--record FILE] [--duration S]
     [--fault KIND[:TARGET]] [--record-every DURATION] [--opcua-security LEVELS] ...
     [--modbus-rtu DEV] [--modbus-rtu-tcp-port P] [--modbus-rtu-baud N] [--modbus-corrupt F] ...
 python -m simulators replay FILE [--speed X|max] [--modbus-port P] [--opcua-port Q]
@@ -26,6 +26,7 @@ from simulators.argtypes import duration, port, speed
 from simulators.opcua_security import add_arguments as add_security_arguments
 from simulators.rtu_args import add_arguments as add_rtu_arguments
 from simulators.rtu_args import rtu_config, rtu_summary
+from simulators.scenarionames import bundled_scenario_names
 
 log = logging.getLogger("simulators")
 
@@ -116,7 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the crew and the temperature loop (tapping, anode changes, raking, kills, "
         "cut-outs); off runs the cells open loop",
     )
-    plant.add_argument("--scenario", metavar="FILE", help="a scenario timeline (YAML)")
+    plant.add_argument(
+        "--scenario",
+        metavar="FILE|NAME",
+        help="a scenario timeline (YAML), or the name of a bundled one: "
+        + ", ".join(bundled_scenario_names()),
+    )
     plant.add_argument(
         "--start",
         type=_start,
@@ -275,6 +281,7 @@ async def serve(
 def cmd_plant(args: argparse.Namespace) -> int:
     from simulators.process.plant import Plant
     from simulators.scenario import check_scenario, load_scenario, with_events
+    from simulators.scenarionames import find_scenario
     from simulators.sensorfaults import SensorFaults
 
     plant = Plant(
@@ -283,7 +290,7 @@ def cmd_plant(args: argparse.Namespace) -> int:
     sensors = SensorFaults({d: plant.kind(d) for d in plant.device_names()}, args.seed)
     for spec in args.fault:
         apply_fault(plant, sensors, spec)
-    scenario = load_scenario(args.scenario) if args.scenario else None
+    scenario = load_scenario(find_scenario(args.scenario)) if args.scenario else None
     if args.event:
         scenario = with_events(scenario, args.event)
     if scenario is not None:

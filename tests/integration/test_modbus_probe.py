@@ -82,9 +82,37 @@ async def test_probe_finds_the_cdab_float_within_its_range(capsys):
     assert at_flow["float32", "ABCD"].startswith("8.607918e+09")  # the wrong order
     one_off = decoded(out, 101)["float32", "CDAB"]  # the address off by one
     assert one_off.split() == ["2.1605951e-38", "implausible", "(|x|", "<", "1e-15)"]
-    floats = [line for line in summary(out) if "float32" in line]
-    assert "  address: 100, type: float32, byte_order: CDAB  -> 1234.5" in floats
-    assert not [f for f in floats if f.startswith("  address: 100,") and "CDAB" not in f]
+    # the right float and its neighbour sharing its high word (1232.0287, off by 0.2 %) are
+    # offered only as exclusive candidates, neither as the answer
+    found = summary(out)
+    group = found[found.index("  one of these (sharing register 101):") + 1 :][:2]
+    assert group == [
+        "    address: 100, type: float32, byte_order: CDAB  -> 1234.5",
+        "    address: 101, type: float32, byte_order: ABCD  -> 1232.0287",
+    ]
+    assert not [line for line in found if line.startswith("  address:")]  # no plain answer
+    assert not [f for f in found if "address: 100, type: float32" in f and "CDAB" not in f]
+
+
+async def test_probe_expect_marks_the_value_the_hmi_shows(capsys):
+    server = await start_modbus_server(plant())
+    try:
+        code, out, err = await probe(
+            capsys,
+            server.endpoint,
+            *("--unit", "7", "--address", "99", "--count", "4", "--type", "float32"),
+            *("--range", "0:5000", "--expect", "1234.5"),
+        )
+        alone = await probe(capsys, server.endpoint, "--address", "0", "--expect", "1")
+    finally:
+        await server.stop()
+    assert code == 0, err
+    assert summary(out)[-1] == (
+        "closest to --expect 1234.5: address: 100, type: float32, byte_order: CDAB  -> 1234.5 "
+        "(off by 0)"
+    )
+    assert alone[0] == 2
+    assert alone[2] == "error: --expect ranks the decodings inside --range: give --range too\n"
 
 
 async def test_probe_of_coils_prints_bits(capsys):

@@ -11,7 +11,6 @@ from gateway.collectors.modbus.probe import (
     decodings,
     parse_range,
     register_lines,
-    summary_lines,
 )
 from gateway.collectors.modbus.types import ByteOrder, DataType
 
@@ -74,12 +73,6 @@ def test_table_lines_show_registers_and_verdicts():
     assert "  float32  CDAB       1234.5                    plausible: in range" in lines
     assert "  float32  ABCD       8.607918e+09              implausible (outside 0..5000)" in lines
     assert "  uint16   ABCD/CDAB  235                       plausible: in range" in lines
-    summary = summary_lines(found, FLOW)
-    assert "  address: 100, type: float32, byte_order: CDAB  -> 1234.5" in summary
-    assert "  address: 102, type: uint16  -> 235" in summary
-    assert not any("address: 100, type: float32, byte_order: ABCD" in s for s in summary)
-    assert not any(s.endswith("-> 0") for s in summary)
-    assert summary[1].endswith("(4 zero(s) left out: they fit every type)")
 
 
 @pytest.mark.parametrize("text", ["5000", "a:b", "9:1", "nan:1", ""])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import struct
 
 import pytest
 
+from gateway import plausibility
 from gateway.plausibility import implausible
 
 
@@ -48,3 +50,16 @@ def test_wrong_decodings_are_named(value, limits, why):
 )
 def test_plausible_values_have_nothing_said(value, limits):
     assert implausible(value, limits) == ""
+
+
+def test_the_module_docstring_tells_true_examples():
+    """Every `flow=` the docstring says gives itself away is flagged without a range; every
+    one it says needs a range is not flagged without one (and is with the tag's range)."""
+    doc = " ".join(plausibility.__doc__.split())
+    alone = re.findall(r"gives itself away: `flow=([^`]+)`", doc)
+    ranged = re.findall(r"needs the tag's range: `flow=([^`]+)`", doc)
+    assert alone, doc
+    assert ranged, doc
+    assert all(implausible(float(v)) for v in alone), alone
+    assert [implausible(float(v)) for v in ranged] == [""] * len(ranged)
+    assert all(implausible(float(v), (0.0, 5000.0)) for v in ranged), ranged

@@ -124,22 +124,3 @@ def decoding_lines(found: Sequence[Decoding]) -> list[str]:
             f"  {d.dtype.value:<7}  {order_label(d):<9}  {text:<24}  {verdict(d)}".rstrip()
         )
     return lines
-
-
-def summary_lines(found: Sequence[Decoding], limits: tuple[float, float]) -> list[str]:
-    """The decodings inside the range, as the tag-map fields that would give them; zeros
-    are left out (zero registers decode as 0 under every type and order: they tell nothing)."""
-    inside = [d for d in found if d.in_range and d.value != 0]
-    zeros = sum(1 for d in found if d.in_range and d.value == 0)
-    head = f"plausible within {limits[0]:g}..{limits[1]:g}: {len(inside)} decoding(s)"
-    if zeros:
-        head += f" ({zeros} zero(s) left out: they fit every type)"
-    lines = ["", head]
-    for d in inside:
-        shown = REGISTER_WIDTH[d.dtype] > 1 or d.order is not ByteOrder.ABCD
-        order = f", byte_order: {d.order.value}" if shown else ""
-        lines.append(
-            f"  address: {d.address}, type: {d.dtype.value}{order}"
-            f"  -> {value_text(d.value, d.dtype)}"
-        )
-    return lines

@@ -5,6 +5,7 @@ probe command that shows a tag's registers, as `gateway once` suggests it (pure)
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 
 from gateway.collectors.modbus.endpoint import Endpoint
@@ -45,6 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "decodings inside it are marked plausible",
     )
     parser.add_argument(
+        "--expect",
+        type=float,
+        default=None,
+        metavar="VALUE",
+        help="the value the PLC's panel or HMI shows (with --range): the plausible decodings "
+        "are ranked by how close they come to it and the closest is marked",
+    )
+    parser.add_argument(
         "--type",
         dest="types",
         action="append",
@@ -71,6 +80,10 @@ def usage_problem(args: argparse.Namespace) -> str:
         return f"--address {args.address} --count {args.count} goes past address 65535"
     if bits and (args.range is not None or args.types):
         return f"--range and --type decode registers: {args.space} holds bits"
+    if args.expect is not None and args.range is None:
+        return "--expect ranks the decodings inside --range: give --range too"
+    if args.expect is not None and not math.isfinite(args.expect):
+        return f"--expect {args.expect}: expected a finite number"
     if not args.timeout > 0:
         return f"--timeout {args.timeout:g}: expected a positive number of seconds"
     return ""

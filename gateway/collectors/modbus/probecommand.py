@@ -1,6 +1,7 @@
-"""`gateway probe ENDPOINT --unit N --space S --address A --count C [--range LO:HI]`: one read
-of a block of registers (or bits) through the links `gateway run` uses (TCP, serial RTU and
-ASCII, RTU over TCP), printed raw and decoded under every type and byte order (probe.py).
+"""`gateway probe ENDPOINT --unit N --space S --address A --count C [--range LO:HI]
+[--expect V]`: one read of a block of registers (or bits) through the links `gateway run`
+uses (TCP, serial RTU and ASCII, RTU over TCP), printed raw and decoded under every type and
+byte order (probe.py), with a summary of the plausible decodings (probesummary.py).
 The Modbus plugin contributes this subcommand to `gateway`: what Modbus Poll or a Quick
 Client does when a new PLC is commissioned, from the tag-map vocabulary.
 
@@ -27,9 +28,9 @@ from gateway.collectors.modbus.probe import (
     decodings,
     parse_range,
     register_lines,
-    summary_lines,
 )
 from gateway.collectors.modbus.probeargs import usage_problem
+from gateway.collectors.modbus.probesummary import summary_lines
 from gateway.collectors.modbus.types import DataType, Space
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -115,7 +116,7 @@ def report(
     found = decodings(args.address, registers, limits, types)
     lines += decoding_lines(found)
     if limits is not None:
-        lines += summary_lines(found, limits)
+        lines += summary_lines(found, limits, args.expect)
     return lines
 
 
