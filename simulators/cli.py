@@ -17,6 +17,7 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
@@ -287,6 +288,8 @@ def cmd_plant(args: argparse.Namespace) -> int:
     plant = Plant(
         cells=args.cells, product=args.product, seed=args.seed, operators=args.operators == "on"
     )
+    # the servers publish (lab sample times, source timestamps) before the runner starts
+    plant.epoch_ns = args.start = time.time_ns() if args.start is None else args.start
     sensors = SensorFaults({d: plant.kind(d) for d in plant.device_names()}, args.seed)
     for spec in args.fault:
         apply_fault(plant, sensors, spec)

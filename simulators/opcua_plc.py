@@ -151,7 +151,8 @@ class OpcUaPlc:
             for tag in CATALOG[plant.kind(device)]:
                 self._vars[node_id(device, tag.name)] = _Var(device, tag, node_id(device, tag.name))
         self._forced: dict[str, ua.StatusCode] = {}
-        self._served: dict[str, tuple[object, int]] = {}  # ident -> (value, status) now served
+        # ident -> (value, status, own sample time) now served
+        self._served: dict[str, tuple[object, int, datetime | None]] = {}
         self._server: Server | None = None
         self._clock: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -216,7 +217,16 @@ class OpcUaPlc:
         self._server = server
         self._served.clear()
         self._clock = asyncio.create_task(_tick_current_time(server))
-        await self._publish(self.devices, self._stamp)
+        await self._publish(self.devices, self._stamp or self._plant_time())
+
+    def _plant_time(self) -> datetime | None:
+        """The plant's instant as a timestamp, once its epoch is known (the CLI sets it before
+        the servers start): the first publish is then stamped like the runner's, so a value
+        frozen at the start keeps the plant's start time, not the wall clock's."""
+        epoch = getattr(self.plant, "epoch_ns", None)
+        if epoch is None:
+            return None
+        return datetime.fromtimestamp((epoch + round(self.plant.t * 1e9)) / 1e9, UTC)
 
     async def _build(self) -> Server:
         server = Server(iserver=internal_server(self.security))
@@ -297,11 +307,12 @@ class OpcUaPlc:
                 status = self._forced.get(var.ident) or (
                     status_code(bad[tag.name]) if tag.name in bad else _GOOD
                 )
-                served = self._served.get(var.ident)
-                if served is not None and self._unchanged(served, value, status, device, tag, t):
-                    continue
-                self._served[var.ident] = (value, status.value)
                 own = sample_time(tag, values)  # a lab result: when its sample was taken
+                served = self._served.get(var.ident)
+                now_served = (value, status.value, own)
+                if served is not None and self._unchanged(served, now_served, device, tag, t):
+                    continue
+                self._served[var.ident] = now_served
                 datavalue = ua.DataValue(
                     ua.Variant(value, var.vtype),
                     status,
@@ -312,19 +323,19 @@ class OpcUaPlc:
 
     def _unchanged(
         self,
-        served: tuple[object, int],
-        value: object,
-        status: ua.StatusCode,
+        served: tuple[object, int, datetime | None],
+        now: tuple[object, int, datetime | None],
         device: str,
         tag: TagDef,
         t: float,
     ) -> bool:
-        """Whether the node keeps what it serves (and its source timestamp): a value and
-        status that did not change, as a frozen one (sensorfaults.py); but a stuck sensor's
-        constant reading is re-stamped at every publish."""
+        """Whether the node keeps what it serves (and its source timestamp): a value, status
+        and own sample time that did not change, as a frozen one (sensorfaults.py); but a
+        stuck sensor's constant reading is re-stamped at every publish, and a lab result whose
+        sample time moved (a new sample with the same result, the plant's epoch set) too."""
         if self.sensors is not None and self.sensors.stuck(device, tag.name, t):
             return False
-        return served[1] == status.value and same_value(served[0], value)
+        return served[1:] == now[1:] and same_value(served[0], now[0])
 
     # ---- faults ----------------------------------------------------------------------
 

@@ -74,7 +74,7 @@ class Plant:
         self.t = 0.0
         self.seed = seed
         self.max_step = max_step
-        self._epoch_ns = 0
+        self._epoch_ns: int | None = None  # until the runner (or the CLI) sets it
         cell_params = CellParams(nominal_ka=line_current_ka)
         feeder_params = FeederParams(nominal_ka=line_current_ka)
         self.cells: list[Cell] = []
@@ -102,9 +102,9 @@ class Plant:
         self.operators = Operators(self.cells) if operators else None
 
     @property
-    def epoch_ns(self) -> int:
-        """The wall-clock instant of t = 0 (the runner sets it): lab sample times are epoch
-        seconds from it."""
+    def epoch_ns(self) -> int | None:
+        """The wall-clock instant of t = 0 (the runner sets it; None before): lab sample times
+        are epoch seconds from it, and the OPC UA PLC's first source timestamps."""
         return self._epoch_ns
 
     @epoch_ns.setter

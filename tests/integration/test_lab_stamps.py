@@ -4,7 +4,9 @@ in a register pair), the off-gas and electrode tags read the plant's values."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import sys
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from asyncua import Client, ua
@@ -12,6 +14,7 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from simulators.modbus_plc import ModbusPlc, from_registers
 from simulators.opcua_plc import NAMESPACE_URI, OpcUaPlc, node_id
+from simulators.ports import free_port
 from simulators.process.plant import Plant
 from simulators.registermap import REGISTERS
 from simulators.runner import PlantRunner
@@ -90,3 +93,57 @@ async def test_the_runner_gives_the_plant_its_epoch_for_the_lab_sample_times():
     await runner.run()
     assert plant.epoch_ns == EPOCH_S * 10**9 + 7
     assert plant.values("cell01")["lab_sample_time"] == EPOCH_S  # the start-up sample
+
+
+async def served_stamps(argv: list[str], tags: list[str]) -> dict[str, ua.DataValue]:
+    """Start `python -m simulators plant ARGV` (its own start order of plant, servers and
+    runner), read cell01's `tags` over OPC UA once it serves, stop it."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulators", "plant", "--cells", "1", "--modbus-port", "0",
+        "--opcua-port", str(port), "--speed", "1", "--duration", "300", *argv,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    try:
+        line = b""
+        while b"Plant running" not in line:  # logged when both servers listen
+            line = await asyncio.wait_for(proc.stderr.readline(), 60)
+            assert line, "the plant ended before it served"
+        async with Client(f"opc.tcp://127.0.0.1:{port}") as client:
+            ns = await client.get_namespace_index(NAMESPACE_URI)
+            return {
+                tag: await client.get_node(ua.NodeId(node_id("cell01", tag), ns)).read_data_value()
+                for tag in tags
+            }
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def test_the_plant_command_stamps_the_first_lab_results_and_a_frozen_value_at_its_start():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    skew = timedelta(seconds=-90)
+    faults = ["--fault", "frozen:cell01.bath_temp", "--fault", "clock_skew:cell01,offset=-90s"]
+    got = await served_stamps(["--start", "2026-01-01T00:00:00Z", *faults], [*LAB, "bath_temp"])
+    for tag in LAB:  # the start-up sample, taken at t = 0 (the next one is hours away)
+        assert got[tag].SourceTimestamp == start + skew, tag
+    # frozen at t = 0: it keeps the stamp of the first publish, the plant's start time
+    assert got["bath_temp"].SourceTimestamp == start + skew
+
+
+async def test_an_unchanged_lab_result_is_re_stamped_when_its_sample_time_changes():
+    plant = Plant(cells=1, seed=2)
+    opcua = OpcUaPlc(plant, port=0)
+    await opcua.start()  # before the plant has its epoch: served as sampled at epoch 0
+    try:
+        plant.epoch_ns = EPOCH_S * 10**9  # same results, now sampled at EPOCH_S
+        await opcua.publish(datetime.fromtimestamp(EPOCH_S, UTC))
+        async with Client(opcua.endpoint) as client:
+            ns = await client.get_namespace_index(NAMESPACE_URI)
+            for tag in LAB:
+                node = client.get_node(ua.NodeId(node_id("cell01", tag), ns))
+                dv = await node.read_data_value()
+                assert dv.SourceTimestamp == datetime.fromtimestamp(EPOCH_S, UTC), tag
+    finally:
+        await opcua.stop()
