@@ -14,7 +14,7 @@ A fault is `KIND:DEVICE.TAG[,NAME=VALUE...]` (`clock_skew` takes a DEVICE), e.g.
 | noise | sigma (unit) | true + gaussian noise |
 | clock_skew | offset (+/- duration), drift (s per hour) | OPC UA SourceTimestamp shifted |
 | counter_reset | | counts again from 0 at onset |
-| counter_wrap | bits (default 32), offset (preset, default 0) | (true + offset) mod 2**bits |
+| counter_wrap | bits (default and most: the tag's width), offset | (true + offset) mod 2**bits |
 
 Every kind also takes `for` (a duration): the fault ends by itself after it. Random draws
 are a hash of (seed, fault, second), so they do not depend on how often a PLC publishes.
@@ -30,6 +30,7 @@ from typing import Any
 
 from gateway.config.durations import parse_duration
 from simulators.catalog import CATALOG, Kind
+from simulators.registermap import REGISTERS
 
 Value = int | float | bool | str
 
@@ -106,6 +107,18 @@ def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
             raise ValueError(f"{kind}: setting {item!r} is not NAME=VALUE")
         settings[name.strip()] = value.strip()
     return kind, target.strip(), settings
+
+
+_DTYPE_BITS = {"int16": 15, "uint16": 16, "uint32": 32, "uint64": 64}  # counts >= 0
+OPCUA_COUNTER_BITS = 32  # a catalog INT is a UInt32 node (opcua_nodes.VARIANT)
+
+
+def counter_bits(kind: str, tag: str) -> int:
+    """The width a counter is served with on both protocols: its Modbus register's (a U16
+    counter saturates at 65535 there, so a wrap must come before), at most OPC UA's 32."""
+    reg = next((r for r in REGISTERS[kind] if r.tag == tag), None)
+    width = _DTYPE_BITS.get(reg.dtype.value, OPCUA_COUNTER_BITS) if reg else OPCUA_COUNTER_BITS
+    return min(width, OPCUA_COUNTER_BITS)
 
 
 def _uniforms(key: str, second: int) -> tuple[float, float]:
@@ -188,8 +201,15 @@ class SensorFaults:
         """Raise ValueError for a fault that `inject` would refuse (scenarios check early)."""
         if kind not in SETTINGS:
             raise ValueError(f"unknown data-quality fault {kind!r} (known: {', '.join(KINDS)})")
-        self._check(kind, target or "")
-        parse_settings(kind, settings)
+        device, tag = self._check(kind, target or "")
+        parsed = parse_settings(kind, settings)
+        if kind == "counter_wrap":
+            width = counter_bits(self.kinds[device], tag)
+            if parsed.get("bits", width) > width:
+                raise ValueError(
+                    f"counter_wrap: bits={parsed['bits']:g} is wider than {target}'s "
+                    f"{width}-bit register (bits 1 to {width})"
+                )
 
     def inject(
         self, kind: str, target: str | None, settings: Mapping[str, object], t: float
@@ -198,7 +218,10 @@ class SensorFaults:
         self.check(kind, target, settings)
         device, tag = self._check(kind, target or "")
         key = f"{self.seed}/{kind}/{target}"
-        fault = _Fault(kind, parse_settings(kind, settings), t, key)
+        parsed = parse_settings(kind, settings)
+        if kind == "counter_wrap":  # both PLCs wrap where the narrower register would
+            parsed.setdefault("bits", float(counter_bits(self.kinds[device], tag)))
+        fault = _Fault(kind, parsed, t, key)
         if kind == "clock_skew":
             self._clocks[device] = fault
             return

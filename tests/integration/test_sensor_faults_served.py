@@ -40,6 +40,7 @@ events:
   - {at: 0, fault: counter_wrap, target: cell01.metal_produced_total,
      settings: {offset: 4294967295}}
   - {at: 60, fault: noise, target: cell02.bath_temp, settings: {sigma: 5, for: 30s}}
+  - {at: 0, fault: counter_wrap, target: cell02.ae_count, settings: {offset: 70000}}
 """
     )
 )
@@ -170,6 +171,9 @@ async def test_every_fault_is_served_over_modbus_and_opcua_while_the_plant_keeps
         assert await modbus_value(mb, "cell01", "metal_produced_total") == produced - 1
         got = await opcua_value(ua_client, opcua, "cell01", "metal_produced_total")
         assert got.Value.Value == produced - 1
+        wrapped = (cell02["ae_count"] + 70000) % 2**16  # at its U16 register's width
+        assert await modbus_value(mb, "cell02", "ae_count") == wrapped  # not clamped at 65535
+        assert (await opcua_value(ua_client, opcua, "cell02", "ae_count")).Value.Value == wrapped
     finally:
         mb.close()
         await ua_client.disconnect()

@@ -85,6 +85,8 @@ def test_clock_skew_offsets_and_drifts_the_source_time():
         ("stuck:cell01.tap_request", "is a command or text"),
         ("counter_wrap:cell01.bath_temp", "cell01.bath_temp is not a counter"),
         ("counter_wrap:rectifier.energy_total,bits=70", "bits=70 must be a whole number"),
+        ("counter_wrap:cell01.ae_count,bits=32", "bits=32 is wider than cell01.ae_count's 16-bit"),
+        ("counter_wrap:rectifier.energy_total,bits=33", "wider than rectifier.energy_total's 32"),
         ("clock_skew:cell01.bath_temp", "the target is a device"),
         ("meteor_strike:cell01", "unknown fault kind 'meteor_strike'"),
         ("noise", "noise: a target is needed (noise:DEVICE.TAG)"),
@@ -122,3 +124,11 @@ def test_a_scenario_with_a_bad_data_quality_fault_is_refused_before_the_run():
         "s.yaml: events[1] (at 70s): spike: cell01 has no tag '' (target is DEVICE.TAG)",
         "s.yaml: events[2] (at 80s): settings belong to a data-quality fault event",
     ]
+
+
+def test_counter_wrap_wraps_at_the_register_width_of_the_tag_by_default():
+    f = faults()
+    f.inject("counter_wrap", "cell01.ae_count", {"offset": "70000"}, t=0.0)  # a U16 register
+    f.inject("counter_wrap", "cell01.tap_count", {"offset": "4294967296"}, t=0.0)  # U32
+    read = f.reported("cell01", {"ae_count": 3, "tap_count": 5}, 1.0)
+    assert read == {"ae_count": (3 + 70000) % 2**16, "tap_count": 5}
