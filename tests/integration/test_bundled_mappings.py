@@ -4,6 +4,7 @@ feeders and the rectifier over OPC UA) gets the plant's values."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,15 @@ async def test_gateway_reads_the_whole_plant_through_the_bundled_maps():
     assert by_kind == {"cell", "feeder", "rectifier"}
     for sample in samples:
         _check_value(sample, plant, tags[(sample.point.device, sample.point.tag)])
+
+
+def test_the_readme_counts_the_devices_and_tags_that_gateway_check_counts(capsys):
+    from gateway.cli import main
+
+    assert main(["check", str(MAPPINGS)]) == 0
+    checked = re.search(r"OK: (\d+) devices, (\d+) tags", capsys.readouterr().out)
+    assert checked is not None
+    readme = (MAPPINGS.parent / "README.md").read_text(encoding="utf-8")
+    claimed = re.search(r"read the whole simulated plant \((\d+) devices, (\d+)\s+tags\)", readme)
+    assert claimed is not None, "README.md no longer says how many devices and tags"
+    assert claimed.groups() == checked.groups(), "README.md: the plant's device and tag count"
