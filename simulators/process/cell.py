@@ -77,7 +77,7 @@ class Cell(CellCommands):
         self.k_loss = self._calibrate_heat_loss(u0)
         vary(self, variety or CellVariety.nominal())
         self.offgas = OffGas(product, p, self.variety.offgas_factor)
-        self.offgas.start(product.re_kg_per_kah * p.nominal_ka * p.eta0 / 3600.0)
+        self.offgas.start(product.re_kg_per_kah * p.nominal_ka / 3600.0)
         self.lab = Lab(lab_rng or random.Random(0), self)
 
     def _calibrate_heat_loss(self, u0: float) -> float:
@@ -185,15 +185,15 @@ class Cell(CellCommands):
         wall_target = p.t_amb + p.wall_fraction * (self.temp - p.t_amb)
         self.wall += (wall_target - self.wall) * dt / p.wall_tau
 
-    def _collect(self, dt: float, re_kg: float) -> None:
-        """Metal (or alloy) into the receiver; anode wear; tapping."""
+    def _collect(self, dt: float, re_kg: float, charge_kg: float) -> None:
+        """Metal (or alloy) into the receiver; anode wear (by the charge); tapping."""
         p = self.p
         product_kg = re_kg / self.product.re_fraction
         self.m_metal += product_kg
         self.produced += product_kg
         self.fe_consumed_kg += product_kg - re_kg
         if self.m_anode > 0.0:
-            self.m_anode = max(self.m_anode - p.carbon_per_metal_kg * re_kg, 0.0)
+            self.m_anode = max(self.m_anode - p.carbon_per_charge_kg * charge_kg, 0.0)
             self.acd = self._acd()
         if self._tap_left > 0.0:
             take = max(self.m_metal - p.heel_kg, 0.0) * min(dt / self._tap_left, 1.0)
@@ -233,13 +233,16 @@ class Cell(CellCommands):
             self.e_back, self.r_ohm = e_back, r_ohm
         u = self._voltage(dt, u_normal, current)
         self.eta = self._efficiency(c, c_crit, on)
-        re_kg = self.product.re_kg_per_kah * current * self.eta * dt / 3600.0
-        self._collect(dt, re_kg)
+        # the anode reacts with all the charge (Faraday on the anode side); the cathode's
+        # inefficiency loses metal, which re-oxidises to oxide, not carbon
+        charge_kg = self.product.re_kg_per_kah * current * dt / 3600.0  # metal at 100 %
+        re_kg = charge_kg * self.eta
+        self._collect(dt, re_kg, charge_kg)
         self._oxide(dt, re_kg)
         self._heat(dt, current, u)
         self._gas(dt, c, c_crit, on)
         self._counter_voltage(dt, on)
-        self.offgas.step(dt, re_kg, self.cf4, self.ae)
+        self.offgas.step(dt, charge_kg, self.cf4, self.ae)
         self._since_change += dt
         self.since_tap += dt
         self.u_true = u

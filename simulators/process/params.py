@@ -129,7 +129,7 @@ class CellParams:
     wall_tau: float = 1800.0
     # anode [C+A]
     anode_kg_per_ka: float = 50.0
-    carbon_per_metal_kg: float = 0.14  # electrochemical 0.09 + air burn 0.05
+    carbon_per_metal_kg: float = 0.14  # electrochemical 0.09 + air burn 0.05, at eta0
     acd_new: float = 9.0  # cm
     acd_worn: float = 10.0  # cm, the anode's inner face has receded this far
     anode_change_s: float = 300.0
@@ -151,6 +151,12 @@ class CellParams:
     @property
     def size_factor(self) -> float:
         return float((6.0 / self.nominal_ka) ** self.size_exponent)
+
+    @property
+    def carbon_per_charge_kg(self) -> float:
+        """kg of anode carbon per kg of metal the charge would make at 100 % (Faraday): the
+        anode reacts with all the charge, so `carbon_per_metal_kg` holds at `eta0`."""
+        return self.carbon_per_metal_kg * self.eta0
 
     @property
     def eta0(self) -> float:

@@ -28,7 +28,7 @@ def test_the_readme_table_is_the_scripts_output_and_every_figure_is_in_range(cap
         f"simulators/process/README.md: the comparison table is stale; run `{REGENERATE}`"
     )
     rows = printed.splitlines()[2:]
-    assert len(rows) == 3 * 6  # six figures for each of Nd, PrNd, GdFe
+    assert len(rows) == 3 * 5  # five figures for each of Nd, PrNd, GdFe
 
 
 def test_a_figure_outside_its_range_fails_the_script(monkeypatch, capsys):

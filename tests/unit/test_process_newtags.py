@@ -13,6 +13,7 @@ from simulators.process.plant import Plant
 # first principles (not from the modules under test)
 F_AH = 96485.33 / 3600.0
 K_GD = 157.25 / (3 * F_AH)  # kg Gd per kA*h
+K_ND = 144.24 / (3 * F_AH)  # kg Nd per kA*h
 O_PER_ND = 3 * 15.999 / (2 * 144.24)  # kg O per kg Nd in Nd2O3
 MOL_NM3 = 0.0224141  # Nm3 per mol of ideal gas
 C2F6_PER_CF4 = 0.121 * 88.004 / 138.01  # IPCC 2006 default mass ratio, as a volume ratio
@@ -28,29 +29,52 @@ def gas_mol(v: dict[str, Any], pct: float) -> float:
     return pct / 100.0 * v["offgas_flow"] / 3600.0 / MOL_NM3
 
 
-def test_carbon_and_oxygen_of_the_off_gas_balance_the_anode_and_the_oxide():
-    plant = Plant(cells=2, seed=8)
-    plant.step(600.0)
+def gas_hour(plant: Plant) -> tuple[float, float, float, float]:
+    """One hour of cell01 from its tags: kg of C and O in the off-gas, kg of Nd its charge
+    makes at 100 % (Faraday), and the anode carbon it lost."""
     cell = plant.cells[0]
-    anode0, made0 = cell.m_anode, cell.produced
-    carbon = oxygen = 0.0  # kg, from the published tags
+    anode0 = cell.m_anode
+    carbon = oxygen = faraday = 0.0
     for _ in range(HOUR):
         plant.step(1.0)
         v = val(plant, "cell01")
         carbon += (gas_mol(v, v["co_pct"]) + gas_mol(v, v["co2_pct"])) * 12.011e-3
         oxygen += (gas_mol(v, v["co_pct"]) + 2 * gas_mol(v, v["co2_pct"])) * 15.999e-3
-    made = cell.produced - made0  # kg Nd
-    assert made > 5.0
+        faraday += K_ND * v["cell_current"] / HOUR
+    return carbon, oxygen, faraday, anode0 - cell.m_anode
+
+
+def test_carbon_and_oxygen_of_the_off_gas_balance_the_anode_and_the_charge():
+    plant = Plant(cells=2, seed=8)
+    plant.step(600.0)
+    carbon, oxygen, faraday, burnt = gas_hour(plant)
+    assert faraday > 7.0  # kg Nd for the charge of an hour at 6 kA
     # every kg of carbon the anode lost left as CO or CO2
-    assert carbon == pytest.approx(anode0 - cell.m_anode, rel=1e-6)
-    assert carbon / made == pytest.approx(0.14, rel=1e-6)  # kg C per kg Nd (0.09 + 0.05 air)
-    # the oxygen: the Nd2O3's oxygen, plus the air's that burns 0.05 kg C/kg to CO2
-    air_o = 2 * 0.05 * made / 12.011 * 15.999
-    assert oxygen == pytest.approx(O_PER_ND * made + air_o, rel=1e-4)
+    assert carbon == pytest.approx(burnt, rel=1e-6)
+    # the anode follows the charge: 0.14 kg C per kg of metal at the nominal 75 % efficiency
+    eta0 = 0.75
+    assert carbon / faraday == pytest.approx(0.14 * eta0, rel=2e-3)
+    # the oxygen: the oxide ions the charge discharged, plus the air's that burns the
+    # 0.05 kg C/kg (per kg at the nominal efficiency) to CO2
+    air_o = 2 * 0.05 * eta0 * faraday / 12.011 * 15.999
+    assert oxygen == pytest.approx(O_PER_ND * faraday + air_o, rel=2e-3)
     v = val(plant, "cell01")
-    assert 0.1 < v["co_pct"] < 1.0
-    assert 0.1 < v["co2_pct"] < 1.0
+    assert 0.03 < v["co_pct"] < 0.3  # the charge's oxygen takes most of the carbon to CO2
+    assert 0.3 < v["co2_pct"] < 1.5
     assert 250.0 < v["offgas_flow"] < 350.0  # ~50 Nm3/h per kA
+
+
+def test_a_full_receiver_cuts_the_metal_but_not_the_anode_gas_or_the_burn():
+    plant = Plant(cells=1, seed=8, operators=False)
+    plant.step(600.0)
+    normal = gas_hour(plant)
+    cell = plant.cells[0]
+    cell.m_metal = cell.receiver_capacity  # full: the efficiency drops to 5 %
+    full = gas_hour(plant)
+    assert cell.eta == pytest.approx(0.05)
+    assert full[2] == pytest.approx(normal[2], rel=0.01)  # the same charge passed
+    assert full[0] == pytest.approx(normal[0], rel=0.01)  # the same carbon in the off-gas
+    assert full[3] == pytest.approx(normal[3], rel=0.01)  # and off the anode
 
 
 def test_c2f6_appears_only_in_anode_effects_at_the_published_ratio():
