@@ -45,6 +45,7 @@ class CellCommands:
     m_undiss: float
     m_sludge: float
     m_bath: float
+    c_start: float
     acd: float
     current: float
     current_meas: float
@@ -136,8 +137,8 @@ class CellCommands:
             self.start_anode_effect()
 
     def kill_anode_effect(self) -> None:
-        """Operator kill: oxide back to the start level and the effect ends."""
-        self.m_ox = max(self.m_ox, self.p.c_start * self.m_bath / 100.0)
+        """Operator kill: oxide back to the cell's own start level and the effect ends."""
+        self.m_ox = max(self.m_ox, self.c_start * self.m_bath / 100.0)
         if self.ae:
             self._end_anode_effect()
 

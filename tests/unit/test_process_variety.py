@@ -64,3 +64,14 @@ def test_the_variety_is_the_seeds_and_different_seeds_differ():
         b.step(1.0)
     assert all(a.values(d) == b.values(d) for d in a.device_names())
     assert spreads(a) != spreads(other)
+
+
+def test_a_kill_restores_the_cells_own_start_oxide_not_the_nominal_one():
+    plant = Plant(cells=4, seed=3, operators=False)
+    cell = max(plant.cells, key=lambda c: abs(c.c_start - c.p.c_start))
+    assert abs(cell.c_start - cell.p.c_start) > 0.02  # this cell starts off the nominal 2.5
+    plant.inject("anode_effect", cell.name)
+    assert cell.ae
+    plant.clear("anode_effect", cell.name)  # the crew's kill
+    assert not cell.ae
+    assert cell.oxide_conc == pytest.approx(cell.c_start, rel=1e-12)
