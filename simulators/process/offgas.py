@@ -15,6 +15,7 @@ effect) is not booked against the anode.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from simulators.process.params import M_O, CellParams, Product
@@ -75,7 +76,7 @@ class OffGas:
         if ae:
             self.c2f6 = C2F6_PER_CF4 * cf4_ppm
         elif self.c2f6 > 0.0:  # the analyser clears after the effect
-            self.c2f6 -= self.c2f6 * min(dt / self.params.c2f6_tau, 1.0)
+            self.c2f6 *= math.exp(-dt / self.params.c2f6_tau)  # exact for any step
 
     def values(self) -> dict[str, float]:
         return {

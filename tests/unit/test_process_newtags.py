@@ -4,6 +4,7 @@ iron cathode by Faraday, and lab analyses with their own sample times."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -180,3 +181,17 @@ def test_the_off_gas_reads_the_running_cell_from_the_start():
     first = val(plant, "cell01")
     for tag in ("co_pct", "co2_pct"):
         assert start[tag] == pytest.approx(first[tag], rel=0.05), tag
+
+
+@pytest.mark.parametrize("step", [1.0, 10.0])
+def test_c2f6_decays_exponentially_after_an_effect_whatever_the_step(step):
+    from simulators.process.offgas import OffGas
+    from simulators.process.params import PRODUCTS, CellParams
+
+    gas = OffGas(PRODUCTS["Nd"], CellParams())
+    gas.step(1.0, 0.001, 1000.0, ae=True)
+    peak = gas.c2f6
+    assert peak == pytest.approx(C2F6_PER_CF4 * 1000.0)
+    for _ in range(round(20.0 / step)):  # 20 s after the effect, tau = 10 s
+        gas.step(step, 0.001, 0.0, ae=False)
+    assert gas.c2f6 == pytest.approx(peak * math.exp(-2.0), rel=1e-9)
