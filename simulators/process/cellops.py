@@ -62,6 +62,7 @@ class CellCommands:
         self.rake_count, self.raked_kg = 0, 0.0
         self.acd_setpoint: float | None = None  # None: the gap follows the anode's wear
         self.acd_shift = 0.0  # cm the positioner has moved the anode in total
+        self.anode_set_acd = self.p.acd_new  # cm, the gap the present anode was set at
         self.cut_out = False
         self.emf = self.p.e_rev  # V, the counter-voltage while the current is off
 
@@ -93,7 +94,7 @@ class CellCommands:
 
     def change_anode(self) -> None:
         self.m_anode = self._anode0
-        self.acd = self._acd()
+        self.acd = self.anode_set_acd = self._acd()
         self._since_change = 0.0
         self.anode_changes += 1
 

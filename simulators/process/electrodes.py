@@ -9,8 +9,9 @@ and its resistances:
   what the gas film adds: U - E_rev - anode_drop - cathode_drop;
 - the cell voltage is the back EMF (E_rev + overvoltage + bubbles) plus the three drops;
 - the anode blocks share the current by their gaps: I_k ~ 1 / (ACD + gap_k);
-- the anode position is how far the anode hanger has been lowered as the carbon burns off
-  below, since the last anode change.
+- the anode position is how far the anode hanger has been lowered since the last anode
+  change: as the carbon burns off below, and by the positioner's moves (the temperature loop
+  or `set_acd`), which change the anode-cathode distance from the one the wear alone gives.
 """
 
 from __future__ import annotations
@@ -41,7 +42,15 @@ def electrode_values(cell: Cell) -> dict[str, float]:
     acd = cell.acd
     weights = [1.0 / (acd + gap) for gap in cell.variety.anode_gaps]
     scale = i / sum(weights)
-    out = {"anode_position": ANODE_TRAVEL_MM * (1.0 - cell.m_anode / cell.anode_new_kg)}
+    out = {"anode_position": anode_position(cell)}
     out.update(zip(_CURRENTS, [w * scale for w in weights], strict=True))
     out["anode_drop"], out["bath_drop"], out["cathode_drop"] = anode, bath, cathode
     return out
+
+
+def anode_position(cell: Cell) -> float:
+    """mm the hanger has been lowered since the anode was set: the burn-off, plus 10 mm per cm
+    the positioner has closed the gap since (minus where it opened it)."""
+    p, worn = cell.p, 1.0 - cell.m_anode / cell.anode_new_kg
+    free_acd = cell.anode_set_acd + (p.acd_worn - p.acd_new) * worn  # cm, the wear alone
+    return ANODE_TRAVEL_MM * worn + 10.0 * (free_acd - cell.acd)

@@ -117,7 +117,7 @@ def test_electrode_drops_and_anode_currents_add_up():
 
 
 def test_anode_position_follows_the_burn_off_and_resets_at_a_change():
-    plant = Plant(cells=1, seed=2)
+    plant = Plant(cells=1, seed=2, operators=False)  # no temperature loop moving the anode
     before = val(plant, "cell01")["anode_position"]
     plant.step(2 * HOUR)
     after = val(plant, "cell01")["anode_position"]
@@ -125,6 +125,24 @@ def test_anode_position_follows_the_burn_off_and_resets_at_a_change():
     plant.change_anode("cell01")
     plant.step(1.0)
     assert val(plant, "cell01")["anode_position"] < 0.01
+
+
+def test_anode_position_includes_the_positioners_moves():
+    plant = Plant(cells=1, seed=2, operators=False)
+    plant.step(600.0)
+    cell = plant.cells[0]
+    before = val(plant, "cell01")["anode_position"]
+    cell.set_acd(cell.acd + 0.5)  # the temperature loop raises the anode by 5 mm
+    assert val(plant, "cell01")["anode_position"] == pytest.approx(before - 5.0, abs=1e-9)
+    worn0, held = cell.m_anode, cell.acd
+    plant.step(2 * HOUR)  # held against the wear: lowered by the burn and the gap it opens
+    burnt = (worn0 - cell.m_anode) / cell.anode_new_kg
+    gap_mm = 10.0 * (cell.p.acd_worn - cell.p.acd_new) * burnt
+    expected = before - 5.0 + 150.0 * burnt + gap_mm
+    assert cell.acd == held
+    assert val(plant, "cell01")["anode_position"] == pytest.approx(expected, rel=1e-9)
+    cell.change_anode()  # a new anode, set at the held gap: the hanger starts again from 0
+    assert val(plant, "cell01")["anode_position"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_the_gdfe_iron_cathode_is_consumed_as_faraday_says():
