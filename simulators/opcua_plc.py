@@ -12,98 +12,41 @@ One variable per catalog tag (browse name = tag name). The runner steps the plan
 `publish()`; only nodes whose value or status changed are written. Client writes to writable
 tags go to `plant.write()`; the plant's bad tags and forced statuses are served as StatusCodes.
 With `sensors`, the data-quality faults of sensorfaults.py change the values (and, for
-clock_skew, the source timestamps) the nodes report.
+clock_skew, the source timestamps) the nodes report. The plant's part of the address space is
+built by opcua_plant.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import errno
 import logging
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
-from asyncua import Node, Server, ua
+from asyncua import Server, ua
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.address_space import AddressSpace, AttributeService
 
 from simulators.catalog import CATALOG, TagDef
-from simulators.opcua_faults import (
-    FAULT_ARGS,
-    command_method,
-    drop_client_sessions,
-    fault_method,
-    status_code,
-)
-from simulators.opcua_nodes import (
-    VARIANT,
-    add_method,
-    add_variable,
-    encode,
-    nid,
-    same_value,
-    sample_time,
-    status_of,
-)
+from simulators.opcua_faults import drop_client_sessions, status_code
+from simulators.opcua_nodes import encode, nid, same_value, sample_time, status_of
+from simulators.opcua_plant import PlantModel, PlantVar, add_plant_nodes, plant_vars
+from simulators.opcua_plant import device_path as device_path
+from simulators.opcua_plant import node_id as node_id
 from simulators.opcua_security import PlcSecurity, internal_server
 from simulators.opcua_security import apply as apply_security
+from simulators.opcua_upkeep import quiet_asyncua, tick_current_time
 from simulators.ports import free_port
 from simulators.sensorfaults import SensorFaults
 
 NAMESPACE_URI = "urn:plc-gateway:simulator"
 APPLICATION_URI = "urn:plc-gateway:simulator:opcua-plc"
-POTLINE = "Potline1"
 
 log = logging.getLogger(__name__)
 _ADMIN = User(role=UserRole.Admin)
-
-
 _GOOD = status_of(ua.StatusCodes.Good)
-
-
-class PlantModel(Protocol):
-    """What the server needs of `simulators.process.plant.Plant`."""
-
-    @property
-    def FAULTS(self) -> Sequence[str]: ...
-    def device_names(self) -> list[str]: ...
-    def kind(self, device: str) -> str: ...
-    def values(self, device: str) -> Mapping[str, object]: ...
-    def bad(self, device: str) -> Mapping[str, str]: ...
-    @property
-    def t(self) -> float: ...
-    def write(self, device: str, tag: str, value: object) -> None: ...
-    def tap(self, cell: str) -> None: ...
-    def change_anode(self, cell: str) -> None: ...
-    def reset_rectifier(self) -> None: ...
-    def inject(self, fault: str, target: str | None = None) -> None: ...
-    def clear(self, fault: str, target: str | None = None) -> None: ...
-
-
-def device_path(device: str) -> str:
-    """Dotted path of a plant device: rectifier -> Potline1.Rectifier, cell01_feeder ->
-    Potline1.Cell01.Feeder."""
-    return ".".join([POTLINE, *(part.capitalize() for part in device.split("_"))])
-
-
-def node_id(device: str, tag: str) -> str:
-    """The string identifier of a tag's variable, e.g. Potline1.Cell01.bath_temp."""
-    return f"{device_path(device)}.{tag}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Var:
-    device: str
-    tag: TagDef
-    ident: str  # string node id (namespace index added per server)
-
-    @property
-    def vtype(self) -> ua.VariantType:
-        return VARIANT[self.tag.kind]
 
 
 class _PlantWrites(AttributeService):
@@ -146,10 +89,7 @@ class OpcUaPlc:
         self.devices = [d for d in names if devices is None or d in devices]
         self.security = security or PlcSecurity()
         self.sensors = sensors  # data-quality faults: what the nodes report
-        self._vars: dict[str, _Var] = {}
-        for device in self.devices:
-            for tag in CATALOG[plant.kind(device)]:
-                self._vars[node_id(device, tag.name)] = _Var(device, tag, node_id(device, tag.name))
+        self._vars = plant_vars(plant, self.devices)
         self._forced: dict[str, ua.StatusCode] = {}
         # ident -> (value, status, own sample time) now served
         self._served: dict[str, tuple[object, int, datetime | None]] = {}
@@ -216,7 +156,7 @@ class OpcUaPlc:
                 server = await self._build()  # a failed start leaves asyncua half torn down
         self._server = server
         self._served.clear()
-        self._clock = asyncio.create_task(_tick_current_time(server))
+        self._clock = asyncio.create_task(tick_current_time(server))
         await self._publish(self.devices, self._stamp or self._plant_time())
 
     def _plant_time(self) -> datetime | None:
@@ -237,47 +177,8 @@ class OpcUaPlc:
         await apply_security(server, self.security, APPLICATION_URI, self.host)
         server.iserver.attribute_service = _PlantWrites(server.iserver.aspace, self)
         self.ns = await server.register_namespace(NAMESPACE_URI)
-        await self._add_nodes(server)
+        await add_plant_nodes(server, self.plant, self.devices, self._vars, self.ns)
         return server
-
-    async def _add_nodes(self, server: Server) -> None:
-        ns = self.ns
-        folder = await server.nodes.objects.add_folder(
-            nid("Plant", ns), ua.QualifiedName("Plant", ns)
-        )
-        potline = await folder.add_object(nid(POTLINE, ns), ua.QualifiedName(POTLINE, ns))
-        objects: dict[str, Node] = {POTLINE: potline}
-        for name, act in (("InjectFault", self.plant.inject), ("ClearFault", self.plant.clear)):
-            call = fault_method(self.plant.FAULTS, act)
-            await add_method(potline, f"{POTLINE}.{name}", ns, call, FAULT_ARGS)
-        for device in self.devices:
-            path = device_path(device).split(".")
-            for depth in range(2, len(path) + 1):  # the device object and missing parents
-                ident = ".".join(path[:depth])
-                if ident not in objects:
-                    objects[ident] = await objects[".".join(path[: depth - 1])].add_object(
-                        nid(ident, ns), ua.QualifiedName(path[depth - 1], ns)
-                    )
-            path_id = ".".join(path)
-            obj = objects[path_id]
-            values = self.plant.values(device)
-            for tag in CATALOG[self.plant.kind(device)]:
-                var = self._vars[node_id(device, tag.name)]
-                value = ua.Variant(encode(tag.kind, values[tag.name]), var.vtype)
-                await add_variable(obj, var.ident, ns, tag, value)
-            for name, action in self._commands(device):
-                await add_method(obj, f"{path_id}.{name}", ns, command_method(action))
-
-    def _commands(self, device: str) -> list[tuple[str, Callable[[], None]]]:
-        kind = self.plant.kind(device)
-        if kind == "cell":
-            return [
-                ("Tap", partial(self.plant.tap, device)),
-                ("ChangeAnode", partial(self.plant.change_anode, device)),
-            ]
-        if kind == "rectifier":
-            return [("Reset", self.plant.reset_rectifier)]
-        return []
 
     # ---- publishing ------------------------------------------------------------------
 
@@ -357,12 +258,12 @@ class OpcUaPlc:
 
     # ---- client requests ---------------------------------------------------------------
 
-    def _var_of(self, nodeid: ua.NodeId) -> _Var | None:
+    def _var_of(self, nodeid: ua.NodeId) -> PlantVar | None:
         if nodeid.NamespaceIndex != self.ns or not isinstance(nodeid.Identifier, str):
             return None
         return self._vars.get(nodeid.Identifier)
 
-    async def _client_write(self, var: _Var, datavalue: ua.DataValue) -> ua.StatusCode:
+    async def _client_write(self, var: PlantVar, datavalue: ua.DataValue) -> ua.StatusCode:
         if not var.tag.writable:
             return status_of(ua.StatusCodes.BadNotWritable)
         variant = datavalue.Value
@@ -384,29 +285,3 @@ class OpcUaPlc:
             return
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-async def _tick_current_time(server: Server) -> None:
-    """Keep Server/ServerStatus/CurrentTime moving (once a second), cancellable at once."""
-    status_node = server.get_node(nid(ua.ObjectIds.Server_ServerStatus))
-    time_node = server.get_node(nid(ua.ObjectIds.Server_ServerStatus_CurrentTime))
-    while True:
-        now = datetime.now(UTC)
-        status: ua.ServerStatusDataType = await status_node.read_value()
-        await status_node.write_value(dataclasses.replace(status, CurrentTime=now))
-        await time_node.write_value(now)
-        await asyncio.sleep(1.0)
-
-
-def quiet_asyncua() -> None:
-    """asyncua logs every request at INFO and routine things at WARNING, and every Bad answer
-    to a client (routine here: a dropped session's reactivation attempt) at ERROR. Keep it
-    to errors, and service-fault answers to critical, unless the application configured
-    those loggers itself."""
-    for name, level in (
-        ("asyncua", logging.ERROR),
-        ("asyncua.server.uaprocessor", logging.CRITICAL),
-    ):
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:
-            logger.setLevel(level)
