@@ -10,12 +10,12 @@ import math
 import random
 
 from simulators.catalog import CellAlarm, CellState
-from simulators.process.cellops import RECEIVER_FULL, SLUDGE_HIGH, CellCommands
-from simulators.process.electrodes import electrode_values
+from simulators.process.cellops import CellCommands
 from simulators.process.feeder import Feeder
 from simulators.process.lab import Lab
 from simulators.process.offgas import OffGas
 from simulators.process.params import CellParams, Product
+from simulators.process.readouts import cell_alarms, cell_state, cell_values
 from simulators.process.variety import CellVariety, vary
 
 R_GAS = 8.314462618  # J/mol/K
@@ -261,66 +261,13 @@ class Cell(CellCommands):
         return self.ae or self._since_change < self.p.anode_change_s
 
     def state(self) -> CellState:
-        if self.cut_out:
-            return CellState.CUT_OUT
-        if self.ae:
-            return CellState.ANODE_EFFECT
-        if self._tap_left > 0.0:
-            return CellState.TAPPING
-        if self._since_change < self.p.anode_change_s:
-            return CellState.ANODE_CHANGE
-        if self.current <= self._i_min:
-            return CellState.SHUTDOWN
-        return CellState.FEEDING if self.feeder.delivering else CellState.RUN
+        return cell_state(self)
 
     def alarms(self) -> CellAlarm:
-        p, temp, tc_ok = self.p, self.temp_meas, not self.tc_open
-        c_crit = self._c_crit_nom * self.current / self._inom
-        lean = self.current > self._i_min and self.oxide_conc < c_crit + p.oxide_low_margin
-        flags = (
-            (self.ae, CellAlarm.ANODE_EFFECT),
-            (tc_ok and temp > p.temp_high, CellAlarm.TEMP_HIGH),
-            (tc_ok and temp < p.temp_low, CellAlarm.TEMP_LOW),
-            (self.voltage > p.voltage_high, CellAlarm.VOLTAGE_HIGH),
-            (lean, CellAlarm.OXIDE_LOW),
-            (self.tc_open, CellAlarm.TC_FAIL),
-            (self.m_metal >= RECEIVER_FULL * self.receiver_capacity, CellAlarm.RECEIVER_FULL),
-            (self.m_sludge > SLUDGE_HIGH * self.m_bath, CellAlarm.SLUDGE_HIGH),
-        )
-        return CellAlarm(sum(bit for on, bit in flags if on))
+        return cell_alarms(self)
 
     def values(self) -> dict[str, int | float | bool | str]:
-        return {
-            "cell_voltage": self.voltage,
-            "cell_current": self.current_meas,
-            "bath_temp": self.p.tc_open_value if self.tc_open else self.temp_meas,
-            "wall_temp": self.wall,
-            "pseudo_resistance": self.pseudo_resistance,
-            "oxide_conc": self.oxide_conc,
-            "acd": self.acd,
-            "anode_remaining": 100.0 * self.m_anode / self._anode0,
-            "metal_in_receiver": self.m_metal,
-            "metal_produced_total": int(self.produced),
-            "current_efficiency": 100.0 * self.eta,
-            "cf4_ppm": self.cf4,
-            "state": int(self.state()),
-            "alarm_word": int(self.alarms()),
-            "tap_count": self.tap_count,
-            "last_tap_kg": self.last_tap_kg,
-            "ae_count": self.ae_count,
-            "product": self.product.name,
-            "tap_request": self._tap_left > 0.0,
-            **self.offgas.values(),
-            **electrode_values(self),
-            "fe_consumed_total": self.fe_consumed_kg,
-            **self.lab.values(),
-            "tapped_total": int(self.tapped_total),
-            "hours_since_tap": self.since_tap / 3600.0,
-            "anode_changes": self.anode_changes,
-            "acd_setpoint": self.acd if self.acd_setpoint is None else self.acd_setpoint,
-            "sludge": self.m_sludge,
-            "rake_count": self.rake_count,
-        }
+        return cell_values(self)
 
     def bad(self) -> dict[str, str]:
         return {"bath_temp": "BadSensorFailure"} if self.tc_open else {}
