@@ -109,11 +109,14 @@ class LatencyProbe:
         self.latencies: list[float] = []
         self.errors = 0
         self._newest: dict[str, float] = {}
+        self.polls = 0  # answered polls so far
+        self._since = math.inf  # wall time the probe started: points before are another run's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.recording = False
 
     def start(self) -> None:
+        self._since = time.time()
         self._thread.start()
 
     def stop(self) -> None:
@@ -121,8 +124,9 @@ class LatencyProbe:
         self._thread.join()
 
     def seen(self) -> bool:
-        """Whether any point has become visible yet."""
-        return bool(self._newest)
+        """Whether a point stamped since `start` has become visible: one an earlier run (a
+        previous saturation step, on the same database) left is not this run's first data."""
+        return any(stamp >= self._since for stamp in self._newest.values())
 
     def _run(self) -> None:
         while not self._stop.wait(POLL_S):
@@ -132,6 +136,7 @@ class LatencyProbe:
                 self.errors += 1
                 continue
             now = time.time()
+            self.polls += 1
             for series in result:
                 device, stamp = series["metric"].get("device", ""), float(series["value"][1])
                 if stamp > self._newest.get(device, 0.0):

@@ -250,6 +250,10 @@ async def serve(
                     f"--opcua-bad {spec!r}: no node {node!r} on the OPC UA PLC"
                 ) from None
         await opcua.start()
+        if scenario is not None and any(
+            e.opcua and e.opcua.restart is not None for e in scenario.events
+        ):
+            await opcua.prepare_restart()  # before clients connect: see prepare_restart
     runner = PlantRunner(
         plant,
         epoch_ns=getattr(args, "start", None),

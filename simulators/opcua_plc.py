@@ -94,6 +94,7 @@ class OpcUaPlc:
         # ident -> (value, status, own sample time) now served
         self._served: dict[str, tuple[object, int, datetime | None]] = {}
         self._server: Server | None = None
+        self._spare: Server | None = None  # built ahead for the next restart (prepare_restart)
         self._clock: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stamp: datetime | None = None  # the last source timestamp given to publish()
@@ -131,11 +132,21 @@ class OpcUaPlc:
             server, self._server = self._server, None
             await server.stop()
 
+    async def prepare_restart(self) -> None:
+        """Build the next restart's address space now: the build takes seconds of CPU on a
+        loaded machine (asyncua's standard address space first), and at the restart it would
+        stall the plant's loop, the Modbus server on it and the old OPC UA server's answers
+        before the outage even begins. Call it before clients connect (the plant does when
+        its scenario restarts the OPC UA server)."""
+        if self._spare is None:
+            self._spare = await self._build()
+
     async def restart(self, down_for: float = 0.0) -> None:
         """Stop, stay down `down_for` s, serve again on the same port with the same node ids.
         Sessions and subscriptions are lost, as on a real restart. The new address space is
-        built before the old server stops, so the outage lasts about `down_for`."""
-        new = await self._build()
+        the one `prepare_restart` built, else built before the old server stops, so the
+        outage lasts about `down_for`."""
+        new, self._spare = self._spare or await self._build(), None
         await self.stop()
         await asyncio.sleep(down_for)
         await self._serve(new, pick=self.port == 0, attempts=50)

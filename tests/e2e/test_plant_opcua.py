@@ -143,15 +143,13 @@ async def test_both_protocols_into_victoria_and_an_opcua_restart_leaves_only_the
     export = await wait_for(victoria, resumed, 30)  # the drained lines visible too
     log = err.decode()
 
-    # Modbus: every cell, unaffected by the OPC UA restart
     cells = series_of(export, "cell_bath_temp_quality")
     assert set(cells) == {f"cell{n:02d}" for n in range(1, 13)}
-    assert all(quality_runs(points) == [0] for points in cells.values()), log[-4000:]
     # OPC UA: every feeder and the rectifier, the same fields as over Modbus
     assert set(series_of(export, "feeder_hopper_weight")) == OPCUA_DEVICES - {"rectifier"}
     assert set(series_of(export, "rectifier_line_current")) == {"rectifier"}
 
-    bad_times = []
+    bad_times, resumes = [], []
     for name in CHECKED:
         for device, qualities in series_of(export, f"{name}_quality").items():
             bad = [t for t, q in qualities if q == 2]
@@ -166,8 +164,21 @@ async def test_both_protocols_into_victoria_and_an_opcua_restart_leaves_only_the
             values = [t for t, _ in series_of(export, name)[device]]
             assert not [t for t in values if bad[0] + LEAD < t < resume], (name, device)
             bad_times += bad
+            resumes.append(resume)
     # the BAD samples mark one episode, the restart (not, say, a reconnect storm afterwards)
     assert max(bad_times) - min(bad_times) <= RECONNECT_BOUND * 1000
+
+    # Modbus: every cell unaffected by the OPC UA restart. Not "GOOD throughout": on a loaded
+    # machine a cell's read can time out once at any moment, which says nothing about the
+    # restart. What the restart must not do: every cell keeps being read GOOD while the OPC UA
+    # server is down (from the first loss marker to the first OPC UA resume, when the server
+    # is back), no cell is BAD in that window, and every cell ends GOOD.
+    outage_start, outage_end = min(bad_times) - LEAD, min(resumes)
+    for cell, points in cells.items():
+        inside = [q for t, q in points if outage_start <= t <= outage_end]
+        assert 0 in inside, (cell, inside, log[-4000:])
+        assert 2 not in inside, (cell, inside, log[-4000:])
+        assert points[-1][1] == 0, (cell, quality_runs(points), log[-4000:])
 
     # the rectifier's line current changes every second: its series has the outage's gap
     # (the BAD samples inside) and no other

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import pytest
 from pymodbus.framer import FramerRTU
@@ -21,6 +22,9 @@ from tests.busserver import serve_rtu_tcp, serve_serial
 from tests.integration.test_modbus_bus import bank_of, discard, expected, values
 
 pytestmark = pytest.mark.integration
+
+#: a generous bound (not a measured time) for a unit to be read right again once it keeps up
+RECOVERY_DEADLINE = 60.0
 
 
 def slowed(bank: RegisterBank, delay: dict[int, float]) -> None:
@@ -93,14 +97,25 @@ async def test_a_unit_slower_than_its_timeout_never_gives_a_wrong_value(serial_l
         for _ in range(6):
             slow += await bus.scan_all()
         delay[1] = 0.0
-        for _ in range(3):
+        # Scan until the values are right: how many scans the unit needs to be answered in
+        # time again (0.2 s) depends on the machine's load, not on what is checked here.
+        deadline = time.monotonic() + RECOVERY_DEADLINE
+        while not right(fast[-BLOCKS:]) and time.monotonic() < deadline:
             fast += await bus.scan_all()
     finally:
         bus.close()
         await server.shutdown()
     assert not wrong(slow + fast)
-    assert values(fast[-BLOCKS:]) == expected(1)
-    assert all(s.quality is Quality.GOOD for s in fast[-BLOCKS:])
+    assert right(fast[-BLOCKS:]), [(s.point.tag, s.quality, s.reason) for s in fast[-BLOCKS:]]
+
+
+def right(scan: list[Sample]) -> bool:
+    """One scan of unit 1, every tag GOOD with its register's value."""
+    return (
+        len(scan) == BLOCKS
+        and all(s.quality is Quality.GOOD for s in scan)
+        and values(scan) == expected(1)
+    )
 
 
 async def test_a_late_answer_of_one_unit_does_not_spoil_the_next_units_read(serial_line):
@@ -110,8 +125,14 @@ async def test_a_late_answer_of_one_unit_does_not_spoil_the_next_units_read(seri
     bank = bank_of(1, 2)
     slowed(bank, {1: 0.3})
     server = await serve_serial(bank, device_end)
+    # Unit 2's own timeout is not what is tested: a generous one keeps a loaded machine from
+    # failing its read (unit 1's late frame still comes in while unit 2's read waits).
     plan = bus_plan(
-        on_line(gateway_end), [device(1, demote_after=100), device(2)], timeout=0.2, retries=0
+        on_line(gateway_end),
+        [device(1, demote_after=100), device(2)],
+        timeout=0.2,
+        retries=0,
+        timing={"u2": (5.0, 0, 0.0)},
     )
     bus = ModbusBus(plan, discard)
     samples: list[Sample] = []

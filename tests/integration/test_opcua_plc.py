@@ -426,6 +426,28 @@ async def test_restart_serves_the_same_node_ids_on_the_same_port(plc):
         assert await node.read_value() == plc.plant.values("cell02")["cell_voltage"]
 
 
+async def test_a_prepared_restart_builds_nothing_at_the_restart_and_serves_current_values(
+    plc, monkeypatch
+):
+    """The build (seconds of CPU on a loaded machine) would stall the plant's loop, and the
+    Modbus server on it, at the restart: prepared ahead, the restart only stops and serves."""
+    await plc.prepare_restart()
+    builds = []
+    build = plc._build
+
+    async def counted_build():
+        builds.append(1)
+        return await build()
+
+    monkeypatch.setattr(plc, "_build", counted_build)
+    plc.plant.step(60.0)  # the values move on after the spare was built
+    await plc.restart(down_for=0.0)
+    assert builds == []
+    async with Client(plc.endpoint) as client:
+        node = client.get_node(tag_id(plc, "cell02", "cell_voltage"))
+        assert await node.read_value() == plc.plant.values("cell02")["cell_voltage"]
+
+
 async def test_devices_subset_exposes_only_those_devices():
     plant = small_plant()
     with pytest.raises(ValueError, match="cell07"):
