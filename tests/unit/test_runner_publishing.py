@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 
+import pytest
+
 from gateway.replay.lines import check
 from gateway.testing import FakeClock
 from simulators.process.plant import Plant
@@ -116,3 +118,15 @@ async def test_the_record_and_its_operator_events_do_not_depend_on_the_server_up
     last_tap = frames[-1][1]["cell01"][1]["last_tap_kg"]
     assert f'detail="{last_tap:.1f} kg",metal_kg={last_tap!r} ' in tap
     assert ' detail="12.0 kg",sludge_kg=11.98' in rake  # what was left after 10 s
+
+
+def test_the_step_and_product_list_options(capsys):
+    from simulators.cli import build_parser
+
+    args = build_parser().parse_args(["plant", "--step", "10s", "--product", "Nd,GdFe"])
+    assert (args.step, args.product) == (10.0, ["Nd", "GdFe"])
+    assert build_parser().parse_args(["plant"]).step == 1.0
+    for bad in (["--step", "0"], ["--step", "11"], ["--product", "Nd,Cu"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["plant", *bad])
+        assert "error: argument" in capsys.readouterr().err
