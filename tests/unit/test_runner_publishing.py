@@ -4,6 +4,7 @@ see every step: a record does not depend on how often the servers were updated."
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 
 import pytest
@@ -130,3 +131,15 @@ def test_the_step_and_product_list_options(capsys):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["plant", *bad])
         assert "error: argument" in capsys.readouterr().err
+
+
+def test_gateway_replay_writes_a_record_with_its_operator_events(tmp_path):
+    from gateway.cli import main
+
+    asyncio.run(record_run(tmp_path / "run.lp.gz", publish_every=0.0))
+    config = tmp_path / "sinks.yaml"
+    config.write_text("devices: []\nsinks:\n  file:\n    directory: out\n")
+    assert main(["replay", str(tmp_path / "run.lp.gz"), "--config", str(config)]) == 0
+    written = (tmp_path / "out" / "gateway.lp").read_text().splitlines()
+    assert written == gzip.decompress((tmp_path / "run.lp.gz").read_bytes()).decode().splitlines()
+    assert sum(line.startswith(EVENT + ",") for line in written) == 2
