@@ -54,3 +54,26 @@ def duration(text: str) -> float:
         return float(parse_duration(text))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def step(text: str) -> float:
+    """The plant's longest step: more than 0 and at most 10 s (`1`, `10s`)."""
+    seconds = duration(text)
+    if not 0.0 < seconds <= 10.0:
+        raise argparse.ArgumentTypeError(f"step must be more than 0 and at most 10 s, not {text!r}")
+    return seconds
+
+
+PRODUCTS = ("Nd", "PrNd", "GdFe")
+
+
+def products(text: str) -> list[str]:
+    """One product (`Nd`) or several, comma-separated, given to the cells in turn."""
+    names = [name.strip() for name in text.split(",")]
+    for name in names:
+        if name not in PRODUCTS:
+            raise argparse.ArgumentTypeError(
+                f"product must be {', '.join(PRODUCTS)} or a comma-separated list of them, "
+                f"not {text!r}"
+            )
+    return names

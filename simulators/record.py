@@ -7,7 +7,9 @@ carries a `<tag>_status` field with its OPC UA status name. The values are the p
 ones; while a data-quality fault (sensorfaults.py) acts on a tag, a `<tag>_reported` field
 holds what the PLCs serve instead, and a skewed clock adds `clock_skew_s` to its device.
 `every` thins the record to one instant per interval of simulated time; a FILE ending in
-`.gz` is written (and read) gzip-compressed.
+`.gz` is written (and read) gzip-compressed. What the operators did is a line of its own at
+the instant they did it, never thinned:
+``operator_event,device=cell03,action=tapped detail="34.5 kg",metal_kg=34.52 <ns>``
 
 `ReplayPlant` reads a record and offers the same read interface as `Plant`, so the Modbus and
 OPC UA servers serve a recorded run exactly as they served the live one.
@@ -15,23 +17,61 @@ OPC UA servers serve a recorded run exactly as they served the live one.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
+import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from gateway.model import escape_key
 from gateway.sinks.lineprotocol import format_field, parse_line
 from simulators.sensorfaults import SensorFaults
 
 Values = dict[str, int | float | bool | str]
+EVENT = "operator_event"  # the measurement of the crew's actions
+
+
+class CrewAction(Protocol):
+    """What the recorder needs of `simulators.process.operators.Action`."""
+
+    @property
+    def device(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def fields(self) -> tuple[tuple[str, float], ...]: ...
+
+
+def event_line(action: CrewAction, time_ns: int) -> str:
+    """One operator action: its name (spaces as `_`) a tag, its detail and numbers fields."""
+    name = escape_key(action.action.replace(" ", "_"))
+    fields = [format_field("detail", action.detail)]
+    fields += [format_field(escape_key(k), float(v)) for k, v in action.fields]
+    text = ",".join(f for f in fields if f)
+    return f"{EVENT},device={escape_key(action.device)},action={name} {text} {time_ns}"
+
+
+_key = functools.lru_cache(maxsize=4096)(escape_key)  # the same few tag names, every line
+
+
+def _field(key: str, value: object) -> str | None:
+    """format_field, with the record's common cases (a float, a plain int) first: a week's
+    record formats a million of them."""
+    if type(value) is float:
+        return f"{key}={value!r}" if math.isfinite(value) else None
+    if type(value) is int:
+        return f"{key}={value}i"
+    return format_field(key, value)
 
 
 def record_line(kind: str, device: str, values: Values, bad: dict[str, str], time_ns: int) -> str:
     """One device's values at one instant."""
-    fields = [format_field(escape_key(k), v) for k, v in values.items()]
-    fields += [format_field(f"{escape_key(k)}_status", status) for k, status in bad.items()]
+    fields = [_field(_key(k), v) for k, v in values.items()]
+    fields += [format_field(f"{_key(k)}_status", status) for k, status in bad.items()]
     return f"{kind},device={escape_key(device)} {','.join(f for f in fields if f)} {time_ns}"
 
 
@@ -81,6 +121,10 @@ class Recorder:
                 values = self._with_reported(device, values, plant.t)  # type: ignore[attr-defined]
             self._file.write(record_line(kind, device, values, bad, time_ns) + "\n")
 
+    def event(self, action: CrewAction, time_ns: int) -> None:
+        """Write one operator action (with `every` too: events are never thinned)."""
+        self._file.write(event_line(action, time_ns) + "\n")
+
     def _with_reported(self, device: str, values: Values, t: float) -> Values:
         assert self.sensors is not None
         reported = self.sensors.reported(device, values, t)
@@ -117,6 +161,8 @@ def read_frames(path: str | Path) -> Iterator[tuple[int, Frame]]:
             if not line.strip():
                 continue
             kind, tags, fields, ts = parse_line(line.rstrip("\n"))
+            if kind == EVENT:  # not a device's state
+                continue
             if current is not None and ts != current:
                 yield current, frame
                 frame = {}

@@ -4,6 +4,12 @@ Simulated time advances in steps of `dt`; at `speed` X, X simulated seconds pass
 second (`speed=None`: as fast as possible, yielding to the servers between steps). Scenario
 events fire when simulated time reaches them. Recorded and served timestamps are
 `epoch + simulated time`, where epoch is the wall time at start.
+
+As fast as possible, nobody can read every step, and copying the plant into the servers costs
+more than the physics: there the servers get the plant's state at most every `publish_every`
+seconds of the runner's clock (and at most a tenth of the time: an update that took 20 ms is
+the last for 200 ms), after a scenario event and at the end. The recorder and the
+operators' events see every step whatever the clock, so a record stays bit-identical per seed.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from simulators.sensorfaults import KINDS as SENSOR_FAULTS
 from simulators.sensorfaults import SensorFaults
 
 log = logging.getLogger(__name__)
+PUBLISH_EVERY = 0.05  # s of wall time between server updates at speed=None
 
 
 class PlantRunner:
@@ -41,6 +48,7 @@ class PlantRunner:
         clock: Clock | None = None,
         epoch_ns: int | None = None,
         sensors: SensorFaults | None = None,
+        publish_every: float = PUBLISH_EVERY,
     ) -> None:
         self.plant = plant
         self.sensors = sensors  # the data-quality faults the PLCs apply
@@ -56,6 +64,10 @@ class PlantRunner:
         if hasattr(plant, "epoch_ns"):  # a live Plant stamps its lab samples with it
             plant.epoch_ns = self.epoch_ns
         self.steps = 0
+        self.publish_every = publish_every
+        self.publishes = 0  # server updates so far
+        self._published_at: float | None = None  # the runner's clock at the last update
+        self._serve_cost = 0.0  # s the last update took
         self._tasks: set[asyncio.Future[Any]] = set()
 
     def time_ns(self) -> int:
@@ -64,12 +76,27 @@ class PlantRunner:
 
     async def publish(self) -> None:
         """Push the plant's state to every server and the recorder."""
+        await self._serve()
+        if self.recorder is not None:
+            self.recorder.record(self.plant, self.time_ns())
+
+    async def _serve(self) -> None:
+        self.publishes += 1
+        began = self.clock.monotonic()
         if self.modbus is not None:
             self.modbus.publish()
         if self.opcua is not None:
             await self.opcua.publish(datetime.fromtimestamp(self.time_ns() / 1e9, UTC))
-        if self.recorder is not None:
-            self.recorder.record(self.plant, self.time_ns())
+        self._published_at = self.clock.monotonic()
+        self._serve_cost = self._published_at - began
+
+    def _serve_due(self) -> bool:
+        """Whether the servers get this step: always at a finite speed; as fast as possible,
+        once `publish_every` of the clock has passed since the last update."""
+        if self.speed is not None or self._published_at is None:
+            return True
+        wait = max(self.publish_every, 9.0 * self._serve_cost)
+        return self.clock.monotonic() - self._published_at >= wait
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until the duration (simulated seconds) has passed or `stop` is set."""
@@ -78,6 +105,7 @@ class PlantRunner:
         try:
             await self._fire_due_events()
             await self.publish()
+            stale = False
             while not stop.is_set() and not self._finished():
                 step = (
                     self.dt if self.duration is None else min(self.dt, self.duration - self.plant.t)
@@ -85,9 +113,15 @@ class PlantRunner:
                 self.plant.step(step)
                 self.steps += 1
                 self._log_operator_actions()
-                await self._fire_due_events()
-                await self.publish()
+                fired = await self._fire_due_events()
+                stale = not (fired or self._serve_due())
+                if not stale:
+                    await self._serve()
+                if self.recorder is not None:
+                    self.recorder.record(self.plant, self.time_ns())
                 await self._pace(start, stop)
+            if stale:  # the servers end on the last step, as a client reading later expects
+                await self._serve()
         finally:  # a server restart still in progress must not bring a server back later
             for task in self._tasks:
                 task.cancel()
@@ -116,14 +150,20 @@ class PlantRunner:
         for action in take() if take is not None else ():
             detail = f" ({action.detail})" if action.detail else ""
             log.info("t=%gs: %s: %s%s", action.t, action.device, action.action, detail)
+            if self.recorder is not None:
+                self.recorder.event(action, self.epoch_ns + round(action.t * 1e9))
 
-    async def _fire_due_events(self) -> None:
+    async def _fire_due_events(self) -> bool:
+        """Carry out the events that are due; whether there were any."""
+        fired = False
         while self.events and self.events[0].at <= self.plant.t + 1e-9:
+            fired = True
             event = self.events.popleft()
             try:
                 await self.apply(event)
             except (ValueError, KeyError) as exc:
                 log.error("Scenario event at %gs failed: %s", event.at, exc)
+        return fired
 
     async def apply(self, event: Event) -> None:
         """Carry out one scenario event."""

@@ -47,12 +47,14 @@ class OperatorParams:
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One thing the crew did: simulated time (s), device, what, and a detail."""
+    """One thing the crew did: simulated time (s), device, what, and a detail; `fields` are
+    the detail's numbers by name (the record's `operator_event` fields)."""
 
     t: float
     device: str
     action: str
     detail: str = ""
+    fields: tuple[tuple[str, float], ...] = ()
 
 
 class _CellCrew:
@@ -81,8 +83,8 @@ class Operators:
         self.actions.clear()
         return done
 
-    def _do(self, t: float, cell: Cell, action: str, detail: str = "") -> None:
-        self.actions.append(Action(t, cell.name, action, detail))
+    def _do(self, t: float, cell: Cell, action: str, detail: str = "", **fields: float) -> None:
+        self.actions.append(Action(t, cell.name, action, detail, tuple(fields.items())))
 
     def step(self, dt: float, t: float, cells: list[Cell]) -> None:
         for cell, crew in zip(cells, self._crews, strict=True):
@@ -92,11 +94,12 @@ class Operators:
         p = self.p
         if cell.tap_count != crew.taps:  # a tap has just ended
             crew.taps = cell.tap_count
-            self._do(t, cell, "tapped", f"{cell.last_tap_kg:.1f} kg")
+            self._do(t, cell, "tapped", f"{cell.last_tap_kg:.1f} kg", metal_kg=cell.last_tap_kg)
         if cell.ae:
             if cell.ae_time >= p.ae_kill_s:
                 cell.kill_anode_effect()
-                self._do(t, cell, "anode effect killed", f"after {cell.ae_time:.0f} s")
+                took = cell.ae_time
+                self._do(t, cell, "anode effect killed", f"after {took:.0f} s", duration_s=took)
             return
         if self._cut_out(dt, t, cell, crew):
             return
@@ -111,14 +114,16 @@ class Operators:
             if crew.cut_by_crew and not cell.tc_open and cell.temp_meas <= p.cut_in_temp:
                 cell.set_cut_out(False)
                 crew.cut_by_crew, crew.hot = False, 0.0
-                self._do(t, cell, "cut in", f"bath {cell.temp_meas:.0f} degC")
+                bath = cell.temp_meas
+                self._do(t, cell, "cut in", f"bath {bath:.0f} degC", bath_temp=bath)
             return cell.cut_out
         hot = not cell.tc_open and cell.temp_meas > p.cut_out_temp
         crew.hot = crew.hot + dt if hot else 0.0
         if crew.hot >= p.cut_out_s:
             cell.set_cut_out(True)
             crew.cut_by_crew = True
-            self._do(t, cell, "cut out", f"bath {cell.temp_meas:.0f} degC")
+            bath = cell.temp_meas
+            self._do(t, cell, "cut out", f"bath {bath:.0f} degC", bath_temp=bath)
             return True
         return False
 
@@ -132,7 +137,7 @@ class Operators:
         elif cell.m_sludge > p.rake_kg_per_ka * cell.p.nominal_ka:
             kg = cell.m_sludge
             cell.rake()
-            self._do(t, cell, "sludge raked", f"{kg:.1f} kg")
+            self._do(t, cell, "sludge raked", f"{kg:.1f} kg", sludge_kg=kg)
 
     def _control(self, dt: float, cell: Cell, crew: _CellCrew) -> None:
         """PI on the bath temperature, acting on the anode-cathode distance once a period."""
