@@ -61,7 +61,9 @@ class PlantRunner:
         self.recorder = recorder
         self.clock = clock or SystemClock()
         self.epoch_ns = self.clock.now_ns() if epoch_ns is None else epoch_ns
-        if hasattr(plant, "epoch_ns"):  # a live Plant stamps its lab samples with it
+        # a live Plant without an epoch yet stamps its lab samples with the runner's; a replay
+        # keeps the record's own, from which it picks its frames
+        if hasattr(plant, "epoch_ns") and plant.epoch_ns is None:
             plant.epoch_ns = self.epoch_ns
         self.steps = 0
         self.publish_every = publish_every

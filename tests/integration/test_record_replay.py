@@ -137,3 +137,18 @@ async def test_a_thinned_record_keeps_the_first_step_of_each_interval_and_the_re
     replay = ReplayPlant(tmp_path / "thin.lp")
     replay.step(100.0)  # between two recorded instants the replay holds the earlier one
     assert replay.values("cell01")["acd"] == cells[1]["acd"]
+
+
+async def test_a_runner_steps_a_replay_through_its_recorded_instants(tmp_path):
+    """The runner stamps with its own epoch (the wall clock); the replay keeps the record's,
+    from which it picks its frames: 30 s in, it serves the frame recorded 30 s in."""
+    await record_run(tmp_path / "run.lp", seed=5)
+    replay = ReplayPlant(tmp_path / "run.lp")
+    recorded_start = replay.epoch_ns
+    clock = FakeClock()
+    clock.advance(3600.0)  # the wall clock is elsewhere than the recording
+    runner = PlantRunner(replay, speed=None, duration=30.0, clock=clock)
+    await runner.run()
+    assert replay.epoch_ns == recorded_start
+    truth = dict(ground_truth(tmp_path / "run.lp", "rectifier", "line_voltage"))
+    assert replay.values("rectifier")["line_voltage"] == truth[recorded_start + 30_000_000_000]
