@@ -15,20 +15,12 @@ import pytest
 
 from gateway.cli import main
 from gateway.replay.state import default_state_path
-
-LINES = [f"cell,device=c1 v={i}.5 {1_700_000_000_000 + i * 1000}" for i in range(5)]
+from tests.replayfiles import LINES, sinks_config, written
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    """Tag maps whose `sinks:` section writes files to tmp_path/out."""
-    path = tmp_path / "sinks.yaml"
-    path.write_text("devices: []\nsinks:\n  file:\n    directory: out\n")
-    return path
-
-
-def written(tmp_path: Path) -> list[str]:
-    return (tmp_path / "out" / "gateway.lp").read_text().splitlines()
+    return sinks_config(tmp_path)
 
 
 def test_malformed_lines_are_named_skipped_and_counted(

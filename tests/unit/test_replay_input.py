@@ -14,20 +14,15 @@ from gateway.cli import main
 from gateway.replay.lines import check, diagnose
 from gateway.replay.reading import first_timestamp, input_files, last_timestamp, read_lines
 from gateway.replay.state import default_state_path
-
-INT64_MAX = 2**63 - 1
-LINES = [f"cell,device=c1 v={i}.5 {1_700_000_000_000 + i * 1000}" for i in range(5)]
+from tests.replayfiles import LINES, sinks_config, written
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    path = tmp_path / "sinks.yaml"
-    path.write_text("devices: []\nsinks:\n  file:\n    directory: out\n")
-    return path
+    return sinks_config(tmp_path)
 
 
-def written(tmp_path: Path) -> list[str]:
-    return (tmp_path / "out" / "gateway.lp").read_text().splitlines()
+INT64_MAX = 2**63 - 1
 
 
 @pytest.mark.parametrize(
