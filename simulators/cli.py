@@ -185,7 +185,9 @@ def cmd_plant(args: argparse.Namespace) -> int:
         max_step=args.step,
     )
     # the servers publish (lab sample times, source timestamps) before the runner starts
-    plant.epoch_ns = args.start = time.time_ns() if args.start is None else args.start
+    # (the runner sets it again as it starts the plant's clock: to --start, or to the wall clock
+    # then, so that the plant's time does not lag it by the servers' start-up)
+    plant.epoch_ns = time.time_ns() if args.start is None else args.start
     sensors = SensorFaults({d: plant.kind(d) for d in plant.device_names()}, args.seed)
     for spec in args.fault:
         apply_fault(plant, sensors, spec)

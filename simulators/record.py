@@ -186,7 +186,7 @@ class ReplayPlant:
         self.frames = list(read_frames(path))
         if not self.frames:
             raise ValueError(f"{path}: no recorded data")
-        self.epoch_ns = self.frames[0][0]
+        self.recorded_start_ns = self.frames[0][0]  # picks the frames; not the runner's epoch
         self.t = 0.0
         self._index = 0
         self.state = dict(self.frames[0][1])
@@ -194,11 +194,11 @@ class ReplayPlant:
     @property
     def duration(self) -> float:
         """Simulated seconds from the first to the last recorded instant."""
-        return (self.frames[-1][0] - self.epoch_ns) / 1e9
+        return (self.frames[-1][0] - self.recorded_start_ns) / 1e9
 
     def step(self, dt: float = 1.0) -> None:
         self.t += dt
-        limit = self.epoch_ns + round(self.t * 1e9)
+        limit = self.recorded_start_ns + round(self.t * 1e9)
         while self._index + 1 < len(self.frames) and self.frames[self._index + 1][0] <= limit:
             self._index += 1
             self.state.update(self.frames[self._index][1])

@@ -61,9 +61,10 @@ class PlantRunner:
         self.recorder = recorder
         self.clock = clock or SystemClock()
         self.epoch_ns = self.clock.now_ns() if epoch_ns is None else epoch_ns
-        # a live Plant without an epoch yet stamps its lab samples with the runner's; a replay
-        # keeps the record's own, from which it picks its frames
-        if hasattr(plant, "epoch_ns") and plant.epoch_ns is None:
+        # a live Plant stamps its lab samples from the epoch its time counts from: the runner's
+        # (set when the plant was made, before the servers' start, it would lag the wall clock
+        # by their start-up); a replay has none (it picks its frames from the record's start)
+        if hasattr(plant, "epoch_ns"):
             plant.epoch_ns = self.epoch_ns
         self.steps = 0
         self.publish_every = publish_every

@@ -77,7 +77,7 @@ async def test_replay_serves_the_recorded_values_over_modbus(tmp_path):
         got = AsyncModbusTcpClient.convert_from_registers(
             response.registers, AsyncModbusTcpClient.DATATYPE.FLOAT32, word_order="little"
         )
-        expected = truth[replay.epoch_ns + 30_000_000_000]
+        expected = truth[replay.recorded_start_ns + 30_000_000_000]
         assert got == pytest.approx(expected, rel=1e-6)
     finally:
         client.close()
@@ -104,7 +104,7 @@ async def test_replay_serves_the_recorded_values_over_opcua(tmp_path):
             node = client.get_node(f"ns={ns};s={node_id('cell02', 'cell_voltage')}")
             got = await node.read_value()
         truth = dict(ground_truth(tmp_path / "run.lp", "cell02", "cell_voltage"))
-        assert got == truth[replay.epoch_ns + 25_000_000_000]
+        assert got == truth[replay.recorded_start_ns + 25_000_000_000]
         assert got > 15
     finally:
         await server.stop()
@@ -144,11 +144,22 @@ async def test_a_runner_steps_a_replay_through_its_recorded_instants(tmp_path):
     from which it picks its frames: 30 s in, it serves the frame recorded 30 s in."""
     await record_run(tmp_path / "run.lp", seed=5)
     replay = ReplayPlant(tmp_path / "run.lp")
-    recorded_start = replay.epoch_ns
+    recorded_start = replay.recorded_start_ns
     clock = FakeClock()
     clock.advance(3600.0)  # the wall clock is elsewhere than the recording
     runner = PlantRunner(replay, speed=None, duration=30.0, clock=clock)
     await runner.run()
-    assert replay.epoch_ns == recorded_start
+    assert replay.recorded_start_ns == recorded_start
     truth = dict(ground_truth(tmp_path / "run.lp", "rectifier", "line_voltage"))
     assert replay.values("rectifier")["line_voltage"] == truth[recorded_start + 30_000_000_000]
+
+
+async def test_the_runner_starts_a_live_plants_clock_at_its_own_epoch():
+    """A plant given a provisional epoch when it was made (its servers publish before the
+    runner starts) counts its time from the runner's: else, the servers' start-up later, the
+    source timestamps would lag the wall clock by it."""
+    plant = Plant(cells=1, seed=1)
+    plant.epoch_ns = 1_000_000_000_000_000_000  # when the plant was made
+    clock = FakeClock()  # ... and the runner starts later
+    runner = PlantRunner(plant, speed=None, duration=1.0, clock=clock)
+    assert plant.epoch_ns == runner.epoch_ns == clock.now_ns()
