@@ -51,10 +51,10 @@ CELL: dict[str, Range] = {
     "current_efficiency": Range(65.0, 82.0, "~70 % to nearly 80 % for 3-10 kA cells [P]"),
     "cf4_ppm": Range(0.0, 20.0, "low-voltage PFC outside an anode effect, <= 20 ppm [M]"),
     "c2f6_ppm": Range(0.0, 1.0, "C2F6 only in an anode effect [P]"),
-    "co_pct": Range(0.1, 1.0, "~0.3 vol% CO at 6 kA, from the carbon balance [M]"),
+    "co_pct": Range(0.01, 0.3, "0.014 PrNd to 0.14 GdFe vol% at 6 kA, C and O balance [M]"),
     "co2_pct": Range(0.2, 1.0, "~0.4 vol% CO2 at 6 kA, from the oxygen balance [M]"),
     "offgas_flow": Range(250.0, 350.0, "the hood fan's flow, +-5 % per cell [M]"),
-    "anode_position": Range(0.0, 200.0, "lowered with the wear between two changes [M]"),
+    "anode_position": Range(-5.0, 200.0, "lowered with the wear; a new anode a few mm up [M]"),
     **{
         f"anode{k}_current": Range(1.2, 1.8, "a quarter of 6 kA, per block's seating [M]")
         for k in range(1, 5)
