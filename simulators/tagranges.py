@@ -57,7 +57,7 @@ CELL: dict[str, Range] = {
     "co_pct": Range(0.01, 0.3, "0.014 PrNd to 0.14 GdFe vol% at 6 kA, C and O balance [M]"),
     "co2_pct": Range(0.2, 1.0, "~0.4 vol% CO2 at 6 kA, from the oxygen balance [M]"),
     "offgas_flow": Range(250.0, 350.0, "the hood fan's flow, +-5 % per cell [M]"),
-    "anode_position": Range(-5.0, 200.0, "lowered with the wear; a new anode a few mm up [M]"),
+    "anode_position": Range(-5.0, 200.0, "worn down; the loop lifts a new anode up to 2.5 mm [M]"),
     **{
         f"anode{k}_current": Range(1.2, 1.8, "a quarter of 6 kA, per block's seating [M]")
         for k in range(1, 5)

@@ -2,7 +2,7 @@
 with both servers up and a thinned record: every tag of every device stays in its range of
 simulators/tagranges.py (no alarm among them), and the crew's actions are in the record.
 
-The run is one simulated day (~13 s of wall time here). The full week of the same plant is
+The run is one simulated day (10-14 s of wall time here). The full week of the same plant is
 tests/unit/test_week_in_range.py: the CLI's runner in-process on a fake clock, every tag of
 every device checked every simulated minute (~12 s of CPU for the physics, ~2 s for the
 checks). A week of this command is 29-38 s of CPU, mostly the servers and the record of 12
