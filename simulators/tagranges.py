@@ -1,6 +1,8 @@
 """Where every numeric tag of the catalog stays while a 6 kA potline runs normally (the
-operators on, no fault injected): the ranges a long run is held to (tests/integration/
-test_simulated_week.py), one per tag with its source or reason.
+operators on, no fault injected): the ranges a long run is held to (a week in
+tests/unit/test_week_in_range.py, a day of the CLI in tests/integration/
+test_simulated_week.py), one per tag with its source or reason. `limits` gives every tag's
+bounds at an instant of a run, `outside` what a device's values break of them.
 
 [P] a published figure (the process README's "Ranges" and "Sources"); [M] the model's own
 limits or steady state (process/README.md); [A] an assumption for normal operation. A counter's
@@ -11,6 +13,7 @@ time instead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from simulators.catalog import CATALOG, Kind
@@ -51,10 +54,10 @@ CELL: dict[str, Range] = {
     "current_efficiency": Range(65.0, 82.0, "~70 % to nearly 80 % for 3-10 kA cells [P]"),
     "cf4_ppm": Range(0.0, 20.0, "low-voltage PFC outside an anode effect, <= 20 ppm [M]"),
     "c2f6_ppm": Range(0.0, 1.0, "C2F6 only in an anode effect [P]"),
-    "co_pct": Range(0.0, 0.3, "~0.07 vol% CO at 6 kA: the anode gas follows the charge [M]"),
+    "co_pct": Range(0.01, 0.3, "0.014 PrNd to 0.14 GdFe vol% at 6 kA, C and O balance [M]"),
     "co2_pct": Range(0.4, 1.0, "~0.64 vol% CO2 at 6 kA, from the oxygen balance [M]"),
     "offgas_flow": Range(250.0, 350.0, "the hood fan's flow, +-5 % per cell [M]"),
-    "anode_position": Range(0.0, 200.0, "lowered with the wear between two changes [M]"),
+    "anode_position": Range(-5.0, 200.0, "worn down; the loop lifts a new anode up to 2.5 mm [M]"),
     **{
         f"anode{k}_current": Range(1.2, 1.8, "a quarter of 6 kA, per block's seating [M]")
         for k in range(1, 5)
@@ -122,3 +125,41 @@ def unranged() -> list[str]:
     names = {kind: {tag.name for tag in tags} for kind, tags in CATALOG.items()}
     extra = [f"{kind}.{tag}" for kind, tags in RANGES.items() for tag in tags]
     return missing + [e for e in extra if e.split(".")[1] not in names[e.split(".")[0]]]
+
+
+Limits = dict[str, tuple[float, float]]
+
+
+def limits(kind: str, cells: int, start_s: float, now_s: float) -> Limits:
+    """tag -> (low, high) of a `kind` device at `now_s` (epoch seconds) of a run of `cells`
+    cells that began at `start_s`."""
+    hours = (now_s - start_s) / 3600.0
+    return {
+        tag: (start_s, now_s) if spec.epoch else spec.bounds(hours, cells)
+        for tag, spec in RANGES[kind].items()
+    }
+
+
+def outside(
+    values: Mapping[str, float | int | bool | str], bounds: Limits
+) -> dict[str, tuple[float, float, float]]:
+    """Each ranged tag of `values` outside its `bounds` (of `limits`) -> (value, low, high);
+    a tag `values` lacks is not checked here."""
+    out: dict[str, tuple[float, float, float]] = {}
+    for tag, (low, high) in bounds.items():
+        value = float(values.get(tag, low))
+        if not low <= value <= high:
+            out[tag] = (value, low, high)
+    return out
+
+
+def out_of_range(
+    kind: str,
+    values: Mapping[str, float | int | bool | str],
+    cells: int,
+    start_s: float,
+    now_s: float,
+) -> dict[str, tuple[float, float, float]]:
+    """Each numeric tag of a `kind` device's `values` outside its range at `now_s` (epoch
+    seconds) of a run of `cells` cells that began at `start_s` -> (value, low, high)."""
+    return outside(values, limits(kind, cells, start_s, now_s))
