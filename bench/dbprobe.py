@@ -14,7 +14,15 @@ scan jitter from the stored timestamps, and latency from sample time to visible.
   devices sharing a connection behind each other). Milliseconds (the stored precision).
 - Latency: a thread asks every 50 ms for the newest timestamp of `bench_t0` of every device
   (`tlast_over_time`) and, for each new one, records the wall clock minus that timestamp: the
-  time from the read to the point being visible to a query, plus up to one poll period.
+  time from the read to the point being visible to a query, plus up to one poll period. It
+  asks with `nocache=1`: VictoriaMetrics (1.79, Debian's) evaluates an instant query at "now"
+  at least 1 s in the past whatever `-search.latencyOffset` says (it raises smaller offsets
+  to 1 s), unless `nocache=1` is given; with it a query sees every point the database has
+  made searchable (the storage's own flush of new rows, about once a second, stays in the
+  figure). The same query without `nocache` is kept as `shifted` (what the figure was before).
+- Database delay: every second the thread also writes one point of its own (`dbprobe_v`)
+  and times how long after the write returned a `nocache` query sees it: the database's own
+  share of the latency, measured in the same run.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from typing import Any
 from bench.modbus_map import FIRST_SERIES, VALUE_SERIES
 
 POLL_S = 0.05
+MARK_EVERY_S = 1.0  # a point of the probe's own, to time the database's own delay
+MARK_SERIES = "dbprobe_v"
 
 
 def _get(url: str, path: str, params: dict[str, str] | None = None) -> bytes:
@@ -40,10 +50,22 @@ def _get(url: str, path: str, params: dict[str, str] | None = None) -> bytes:
         return bytes(resp.read())
 
 
-def _query(url: str, promql: str, at: float | None = None) -> list[dict[str, Any]]:
+def _query(
+    url: str, promql: str, at: float | None = None, fresh: bool = False
+) -> list[dict[str, Any]]:
+    """An instant query; `fresh`: `nocache=1`, not shifted 1 s back (module docstring)."""
     params = {"query": promql} if at is None else {"query": promql, "time": f"{at:.3f}"}
+    if fresh:
+        params["nocache"] = "1"
     body = json.loads(_get(url, "/api/v1/query", params))
     return list(body["data"]["result"])
+
+
+def _write_mark(url: str, stamp_ms: int) -> None:
+    body = f"dbprobe v=1 {stamp_ms}".encode()
+    target = f"{url}/api/v2/write?org=bench&bucket=bench&precision=ms"
+    with urllib.request.urlopen(urllib.request.Request(target, data=body), timeout=30):
+        pass
 
 
 def count_samples(url: str, start: float, end: float) -> int:
@@ -106,11 +128,16 @@ class LatencyProbe:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.latencies: list[float] = []
+        self.latencies: list[float] = []  # nocache: visible to a query
+        self.shifted: list[float] = []  # the default instant query (1 s in the past)
+        self.db_delays: list[float] = []  # the probe's own point: written -> visible
         self.errors = 0
         self._newest: dict[str, float] = {}
         self.polls = 0  # answered polls so far
         self._since = math.inf  # wall time the probe started: points before are another run's
+        self._newest_shifted: dict[str, float] = {}
+        self._mark: tuple[int, float] | None = None  # (stamp ms, written at)
+        self._next_mark = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.recording = False
@@ -129,17 +156,42 @@ class LatencyProbe:
         return any(stamp >= self._since for stamp in self._newest.values())
 
     def _run(self) -> None:
+        newest = f"tlast_over_time({FIRST_SERIES}[1m])"
         while not self._stop.wait(POLL_S):
             try:
-                result = _query(self.url, f"tlast_over_time({FIRST_SERIES}[1m])")
+                fresh = _query(self.url, newest, fresh=True)
+                now = time.time()
+                shifted = _query(self.url, newest)
+                self._time_mark()
             except OSError:
                 self.errors += 1
                 continue
-            now = time.time()
             self.polls += 1
-            for series in result:
-                device, stamp = series["metric"].get("device", ""), float(series["value"][1])
-                if stamp > self._newest.get(device, 0.0):
-                    if self.recording and device in self._newest:  # not the first sight
-                        self.latencies.append(now - stamp)
-                    self._newest[device] = stamp
+            self._record(fresh, now, self._newest, self.latencies)
+            self._record(shifted, time.time(), self._newest_shifted, self.shifted)
+
+    def _record(
+        self, result: list[dict[str, Any]], now: float, newest: dict[str, float], out: list[float]
+    ) -> None:
+        for series in result:
+            device, stamp = series["metric"].get("device", ""), float(series["value"][1])
+            if stamp > newest.get(device, 0.0):
+                if self.recording and device in newest:  # not the first sight
+                    out.append(now - stamp)
+                newest[device] = stamp
+
+    def _time_mark(self) -> None:
+        """Write the probe's own point every MARK_EVERY_S; time until a query sees it."""
+        now = time.time()
+        if self._mark is None:
+            if now >= self._next_mark:
+                stamp = int(now * 1000)
+                _write_mark(self.url, stamp)
+                self._mark, self._next_mark = (stamp, time.time()), now + MARK_EVERY_S
+            return
+        stamp, written = self._mark
+        found = _query(self.url, f"tlast_over_time({MARK_SERIES}[1m])", fresh=True)
+        if found and float(found[0]["value"][1]) * 1000 >= stamp - 0.5:
+            if self.recording:
+                self.db_delays.append(time.time() - written)
+            self._mark = None

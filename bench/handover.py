@@ -12,7 +12,8 @@ backlog read back from disk after a restart (nothing in memory), as lines/s.
 
     python -m bench.handover --latency
 
-Latency with the default settings (commit_interval 1 s, flush_interval 1 s, batch_size 5000):
+Latency with the default settings of a tag map (`buffer.commit_interval`, `sinks.flush_interval`,
+0.5 s each since 2026-12-02, 1 s before; batch_size 5000):
 a gateway without collectors puts one 40-line scan every 10 ms into the SQLite buffer for 20 s;
 the sink notes when each line arrives (wall time, from put to the sink's write: the commit,
 the hand-over and the forwarder's wait; not the database). Prints p50/p99/max.
@@ -31,6 +32,7 @@ from bench.buffer import lines
 from gateway.buffer.base import Buffer
 from gateway.buffer.memory import MemoryBuffer
 from gateway.buffer.sqlite import SqliteBuffer
+from gateway.config.models import BufferConfig, SinksConfig
 from gateway.runtime.app import Gateway
 from gateway.runtime.forwarder import Forwarder
 
@@ -172,8 +174,9 @@ async def latency(seconds: float = 20.0) -> None:
     """p50/p99/max of put -> sink with the default settings."""
     sink = ArrivalSink()
     with tempfile.TemporaryDirectory() as tmp:
-        forwarder = Forwarder(SqliteBuffer(Path(tmp) / "l.db"), sink)  # the defaults
-        gateway = Gateway([], [forwarder])  # commit_interval 1 s
+        flush, commit = SinksConfig().flush_interval, BufferConfig().commit_interval
+        forwarder = Forwarder(SqliteBuffer(Path(tmp) / "l.db"), sink, flush_interval=flush)
+        gateway = Gateway([], [forwarder], commit_interval=commit)
         task = asyncio.create_task(gateway.run(drain_timeout=5))
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:

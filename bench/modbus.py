@@ -94,7 +94,10 @@ def report(label: str, g: dict[str, Any], f: dict[str, Any], ratios: dict[str, A
     print(
         f"    jitter p50 {fmt(g['jitter_p50_ms'], '.1f')} ms, p99 "
         f"{fmt(g['jitter_p99_ms'], '.1f')} ms; latency p50 {fmt(g['latency_p50_s'], '.2f')} s, "
-        f"p99 {fmt(g['latency_p99_s'], '.2f')} s ({g['latency_observations']} observations); "
+        f"p99 {fmt(g['latency_p99_s'], '.2f')} s ({g['latency_observations']} observations; "
+        f"the database's own delay p50 {fmt(g['db_delay_p50_s'], '.2f')} s, p99 "
+        f"{fmt(g['db_delay_p99_s'], '.2f')} s; through the default query, 1 s in the past: "
+        f"p99 {fmt(g['latency_shifted_p99_s'], '.2f')} s); "
         f"lateness vs the connection's schedule p50 "
         f"{fmt(g['lateness_vs_connection_p50_ms'], '.1f')} ms, p99 "
         f"{fmt(g['lateness_vs_connection_p99_ms'], '.1f')} ms"

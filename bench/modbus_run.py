@@ -126,6 +126,10 @@ def run_gateway(
         "latency_p50_s": dbprobe.percentile(probe.latencies, 50),
         "latency_p99_s": dbprobe.percentile(probe.latencies, 99),
         "latency_observations": len(probe.latencies),
+        "latency_shifted_p50_s": dbprobe.percentile(probe.shifted, 50),
+        "latency_shifted_p99_s": dbprobe.percentile(probe.shifted, 99),
+        "db_delay_p50_s": dbprobe.percentile(probe.db_delays, 50),
+        "db_delay_p99_s": dbprobe.percentile(probe.db_delays, 99),
     }
 
 

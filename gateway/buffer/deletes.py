@@ -29,6 +29,11 @@ class Deletes:
         self.marked = 0  # rows up to this id are acknowledged but not deleted yet
         self._failing = False  # in a failing-delete episode (logged once)
 
+    def defer(self, last: int) -> None:
+        """Rows up to `last` are acknowledged: the next transaction deletes them (see
+        SqliteBuffer._defer_delete)."""
+        self.marked = max(self.marked, last)
+
     async def acknowledge(
         self, disk: Disk, first: int, last: int, known: tuple[int, int] | None
     ) -> Disk:

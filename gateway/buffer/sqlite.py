@@ -21,7 +21,10 @@ on (every line is tried on disk first, so the next commit notices when space is 
 sent from memory and acknowledged is gone for good (it is never persisted later); one that is
 persisted while its write is still running is deleted when that write is acknowledged.
 Acknowledged rows that cannot be deleted are marked (deletes.py); after a crash meanwhile
-they are sent again (InfluxDB overwrites identical points).
+they are sent again (InfluxDB overwrites identical points). Acknowledged rows of a hand-over
+are marked too, without a transaction of their own: the next commit deletes them in its
+transaction (one transaction per write instead of two), so a crash before it resends at most
+the lines acknowledged since the last commit.
 
 Lines get increasing ids (AUTOINCREMENT: never reused, even after deletes), so after a
 restart what is on disk is forwarded first, in order, and new lines queue behind it.
@@ -214,10 +217,28 @@ class SqliteBuffer:
         if last < first:
             return
         disk = self._disk
-        after = await self._deletes.acknowledge(disk, first, last, known)
+        after = self._defer_delete(disk, first, last, known)
+        if after is None:
+            after = await self._deletes.acknowledge(disk, first, last, known)
         self.stats.sent += disk.lines - after.lines
         self._disk = after
         self._handover.acknowledged(first, last)
+
+    def _defer_delete(
+        self, disk: Disk, first: int, last: int, known: tuple[int, int] | None
+    ) -> Disk | None:
+        """The rows left once the front of the hand-over (`first`..`last`, `known` lines and
+        bytes) is acknowledged, without a transaction: they are marked, skipped by reads and
+        deleted in the next commit's transaction. None when the rows are not that front."""
+        if known is None or not self._handover.covers(disk.lines):
+            return None
+        lines, size = disk.lines - known[0], disk.bytes - known[1]
+        self._handover.acknowledged(first, last)
+        if self._handover.lines != lines:  # not its front after all: delete them now
+            self._handover.clear()
+            return None
+        self._deletes.defer(last)
+        return Disk(lines, size, self._handover.oldest_ns)
 
     async def _close(self) -> None:
         if self._store.conn is None:

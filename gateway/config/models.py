@@ -201,7 +201,7 @@ class SinksConfig(Strict):
 
     precision: Literal["ns", "us", "ms", "s"] = Field("ms", description="timestamp precision")
     batch_size: int = Field(5000, ge=1, le=100_000, description="lines per write")
-    flush_interval: Duration = Field(1.0, gt=0, description="longest wait before a write")
+    flush_interval: Duration = Field(0.5, gt=0, description="longest wait before a write")
     influxdb: InfluxDBSinkConfig | None = None
     file: FileSinkConfig | None = None
     stdout: bool = False
@@ -227,7 +227,7 @@ class BufferConfig(Strict):
         "drop_oldest", description="which lines go when a limit is reached (counted, logged)"
     )
     commit_interval: Duration = Field(
-        1.0,
+        0.5,
         ge=0,
         description="seconds between commits of new lines to disk: the most a SIGKILL can "
         "lose; 0 commits every scan before the next one starts",

@@ -108,3 +108,44 @@ def test_results_go_where_bench_results_dir_says(
     assert latest is not None
     assert latest["x"] == 2
     assert latest["git_revision"]
+
+
+def test_the_latency_probe_asks_for_fresh_points_and_keeps_the_shifted_query_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[dict[str, str] | None] = []
+
+    def answer(url: str, path: str, params: dict[str, str] | None = None) -> bytes:
+        asked.append(params)
+        return b'{"data": {"result": []}}'
+
+    monkeypatch.setattr(dbprobe, "_get", answer)
+    dbprobe._query("http://db", "up", fresh=True)
+    dbprobe._query("http://db", "up")
+    assert [p and p.get("nocache") for p in asked] == ["1", None]
+
+
+def test_the_latency_probe_times_the_databases_own_delay_with_a_point_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    written: list[int] = []
+    visible: list[float] = []  # what the database answers for the probe's own series
+
+    def query(url: str, promql: str, at: float | None = None, fresh: bool = False) -> list:
+        assert fresh
+        assert dbprobe.MARK_SERIES in promql
+        return [{"metric": {}, "value": [0, str(v)]} for v in visible]
+
+    monkeypatch.setattr(dbprobe, "_write_mark", lambda url, stamp: written.append(stamp))
+    monkeypatch.setattr(dbprobe, "_query", query)
+    probe = dbprobe.LatencyProbe("http://db")
+    probe.recording = True
+    probe._time_mark()  # writes its point
+    probe._time_mark()  # not visible yet
+    assert len(written) == 1
+    assert probe.db_delays == []
+    visible.append(written[0] / 1000)
+    probe._time_mark()  # seen: one delay, and no new point before MARK_EVERY_S
+    probe._time_mark()
+    assert len(written) == 1
+    assert len(probe.db_delays) == 1

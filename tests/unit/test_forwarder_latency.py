@@ -14,6 +14,7 @@ import pytest
 from gateway.buffer.base import Buffer
 from gateway.buffer.memory import MemoryBuffer
 from gateway.buffer.sqlite import SqliteBuffer
+from gateway.config.models import BufferConfig, SinksConfig
 from gateway.runtime.app import Gateway
 from gateway.runtime.forwarder import Forwarder
 from gateway.sinks.memory import MemorySink
@@ -115,3 +116,34 @@ async def test_a_full_batch_is_written_at_once_even_right_after_a_write(tmp_path
     assert run.sink.writes == 2
     run.stop.set()
     await asyncio.wait_for(task, SOON)
+
+
+async def test_with_the_default_settings_every_commit_is_written_within_half_a_second(
+    tmp_path: Path,
+):
+    """The defaults (commit 0.5 s, flush 0.5 s): each commit of an idle forwarder is written at
+    once, so a line read right after a commit is written half a second later (test clock),
+    not one second as with the former defaults (1 s, 1 s)."""
+    commit_interval = BufferConfig().commit_interval
+    flush_interval = SinksConfig().flush_interval
+    clock = FakeClock()
+    sink = MemorySink()
+    buffer = SqliteBuffer(tmp_path / "b.db", clock=clock)
+    await buffer.open()
+    forwarder = Forwarder(buffer, sink, flush_interval=flush_interval, clock=clock)
+    gateway = Gateway([], [forwarder], commit_interval=commit_interval, clock=clock)
+    stop = asyncio.Event()
+    task = asyncio.create_task(forwarder.run(stop))
+    waits: list[float] = []
+    for n in range(6):
+        read_at = clock.monotonic()  # a scan's lines, put right after the previous commit
+        gateway.put(lines(2, f"s{n}"))
+        clock.advance(commit_interval)
+        await gateway.commit()
+        await sink.wait_for(lambda got, n=n: len(got) >= 2 * (n + 1), SOON)
+        waits.append(clock.monotonic() - read_at)
+    assert sink.writes == 6  # one write per commit
+    assert max(waits) <= 0.5
+    stop.set()
+    await asyncio.wait_for(task, SOON)
+    await buffer.close()
