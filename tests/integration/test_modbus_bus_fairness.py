@@ -14,6 +14,7 @@ from gateway.model import Batch, Quality, Sample
 from tests.busplan import BLOCKS, bus_plan, device, on_line
 from tests.busserver import serve_serial
 from tests.integration.test_modbus_bus import bank_of, expected, until, values
+from tests.tasks import cancel_and_wait
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +37,7 @@ async def running(bus: ModbusBus, condition, seconds: float = 30.0) -> None:
     try:
         await until(condition, seconds)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task, "the bus")
 
 
 async def test_twelve_units_take_turns_and_each_is_read_every_scan(serial_line):

@@ -27,6 +27,7 @@ from pymodbus.exceptions import ModbusException
 
 from gateway.clock import Clock
 from gateway.collectors.base import Emit
+from gateway.collectors.cancels import raise_if_cancelled
 from gateway.collectors.modbus.busframes import FUNCTIONS
 from gateway.collectors.modbus.buslink import BusLink, NoAnswer
 from gateway.collectors.modbus.collector import _READ, ILLEGAL_ADDRESS, ModbusConnection
@@ -95,6 +96,7 @@ class ModbusBus(ModbusConnection):
         turns: deque[tuple[PhasedRate, ScanRun]] = deque()
         try:
             while turns or not stop.is_set():
+                raise_if_cancelled()  # a cancel pymodbus dropped as an answer came
                 now = self.clock.monotonic()
                 if not stop.is_set():
                     for item in [w for w in waiting if w[0].next_due <= now]:

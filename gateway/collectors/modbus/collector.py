@@ -20,6 +20,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException
 
 from gateway.clock import Clock, SystemClock
 from gateway.collectors.base import ConnectionStats, DeviceStats, Emit, State
+from gateway.collectors.cancels import raise_if_cancelled
 from gateway.collectors.devicestate import DeviceHealth
 from gateway.collectors.modbus.compile import ConnectionPlan, ModbusTagPlan, ScanPlan
 from gateway.collectors.modbus.extract import exception_reason, failed
@@ -113,6 +114,7 @@ class ModbusConnection:
         ]
         try:
             while not stop.is_set():
+                raise_if_cancelled()  # a cancel pymodbus dropped as an answer came
                 schedule, scan = min(schedules, key=lambda item: item[0].next_due)
                 due = schedule.next_due - self.clock.monotonic()
                 if await sleep_or_stop(self.clock, due, stop):
