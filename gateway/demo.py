@@ -5,7 +5,9 @@ Modbus and OPC UA PLCs listen on free local ports, and the gateway reads them th
 bundled tag maps (`mappings/` of a source checkout, else the image's /etc/plc-gateway/mappings,
 else `--mappings DIR`): the cells over Modbus, the feeders and the rectifier over OPC UA.
 Data goes to InfluxDB when INFLUXDB_V2_URL is set, otherwise to a line-protocol file of its own
-per run, ./data/demo-YYYYmmddTHHMMSS.lp (the start in UTC), so runs never mix.
+per run, ./data/demo-YYYYmmddTHHMMSS.lp (the start in UTC). The buffer (./data/buffer) is
+shared: lines a killed run left in it are written into the next run's file, never dropped
+(the few the killed run had already written are then in both files).
 """
 
 from __future__ import annotations

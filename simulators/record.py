@@ -12,7 +12,8 @@ the instant they did it, never thinned:
 ``operator_event,device=cell03,action=tapped detail="34.5 kg",metal_kg=34.52 <ns>``
 
 `ReplayPlant` reads a record and offers the same read interface as `Plant`, so the Modbus and
-OPC UA servers serve a recorded run exactly as they served the live one.
+OPC UA servers serve a recorded run as the plant ran it: the true values (a data-quality
+fault's `<tag>_reported` values are in the record, but a replay does not serve them).
 """
 
 from __future__ import annotations

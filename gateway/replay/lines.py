@@ -117,6 +117,10 @@ def _short(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
+def _unescaped_quotes(text: str) -> int:
+    return text.count('"') - text.count('\\"')
+
+
 def diagnose(line: str, divisor: int = 1) -> str:
     """A short reason why `line` is not line protocol with a timestamp (that, times
     `divisor`, is a time InfluxDB can store)."""
@@ -124,6 +128,8 @@ def diagnose(line: str, divisor: int = 1) -> str:
     if len(sections) < 2 or "=" not in sections[1]:
         return "no fields"
     if len(sections) == 2:
+        if _unescaped_quotes(sections[1]) % 2:  # the field set's last string never closed
+            return "a string field's closing quote is missing"
         return "no timestamp (a replayed line needs the time it was recorded at)"
     if len(sections) > 3:
         return "more than three space-separated parts (an unescaped space?)"

@@ -69,6 +69,8 @@ def test_expect_marks_the_closest_and_says_when_it_decides():
     assert "    " + RIGHT + "  (off by 0)  <- closest to --expect" in summary
     assert "    " + NEIGHBOUR + "  (off by 2.471)" in summary
     assert summary[-1] == f"closest to --expect 1234.5: {RIGHT} (off by 0)"
+    # given --expect, the summary does not ask for it, nor call the ranking not yet there
+    assert not [line for line in summary if "--expect VALUE" in line or "answer yet" in line]
     # an HMI showing 1233 is nearer the wrong one, and not by much: not decisive
     vague = summary_lines(found, FLOW, expect=1233.0)
     assert vague[-2] == f"closest to --expect 1233: {NEIGHBOUR} (off by 0.9713)"

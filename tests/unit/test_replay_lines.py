@@ -41,6 +41,8 @@ MALFORMED = {
     "cell =1 1": "bad field '=1'",
     "cell v=-5u 1": "bad value of field 'v': '-5u'",
     "cell v=1 \u0661\u0662": "bad timestamp",  # Arabic-Indic digits: int() reads them
+    'cell s="open 1': "a string field's closing quote is missing",
+    'cell s="a \\"b\\" c"': "no timestamp",  # escaped quotes are not the string's end
 }
 
 

@@ -25,6 +25,12 @@ HOW_TO_DECIDE = [
     "the value has changed: the right decoding follows the process, a wrong one that borrows",
     "a neighbour's register moves with that register instead",
 ]
+#: with --expect given, the ranking below is the second way; the others stay
+HOW_TO_DECIDE_EXPECTED = [
+    "to decide: the device's register map (the tag's address and type); the ranking by",
+    "--expect below; or a second probe once the value has changed: the right decoding follows",
+    "the process, a wrong one that borrows a neighbour's register moves with that register",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +152,13 @@ def summary_lines(
     if groups:
         lines += [
             "overlapping: these plausible decodings share registers, and a register holds one",
-            "value, so at most one of each group is right (none of them is the answer yet):",
+            "value, so at most one of each group is right"
+            + (":" if expect is not None else " (none of them is the answer yet):"),
         ]
         for registers, members in groups:
             lines.append(f"  one of these (sharing {registers_text(registers)}):")
             lines += [candidate_line(c, "    ", expect, best) for c in members]
-        lines += HOW_TO_DECIDE
+        lines += HOW_TO_DECIDE if expect is None else HOW_TO_DECIDE_EXPECTED
     if expect is not None:
         lines += expect_lines(readings, expect)
     return lines
