@@ -217,12 +217,12 @@ class SqliteBuffer:
         if last < first:
             return
         disk = self._disk
-        after = self._defer_delete(disk, first, last, known)
+        after = self._defer_delete(disk, first, last, known)  # tells the hand-over itself
         if after is None:
             after = await self._deletes.acknowledge(disk, first, last, known)
+            self._handover.acknowledged(first, last)
         self.stats.sent += disk.lines - after.lines
         self._disk = after
-        self._handover.acknowledged(first, last)
 
     def _defer_delete(
         self, disk: Disk, first: int, last: int, known: tuple[int, int] | None
