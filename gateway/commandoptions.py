@@ -21,15 +21,27 @@ def positive_int(text: str) -> int:
     return value
 
 
-def seconds(text: str) -> float:
-    """A strictly positive, finite number of seconds (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of seconds")
-    return value
+def _number(what: str, expected: str, zero: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number above 0 (or from 0, with `zero`)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
+        return value
+
+    return parse
+
+
+#: a strictly positive, finite number of seconds
+seconds = _number("a number of seconds", "a positive number of seconds")
+#: 0 or more seconds
+seconds_or_zero = _number("a number of seconds", "0 or more seconds", zero=True)
+#: a strictly positive, finite number (a speed, a factor)
+positive_number = _number("a number", "a positive number")
 
 
 def add_once_arguments(p: argparse.ArgumentParser) -> None:

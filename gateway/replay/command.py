@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gateway.commandoptions import positive_number, seconds_or_zero
 from gateway.errors import GatewayError
 
 __all__ = ["add_parser"]
@@ -39,26 +40,6 @@ protocol's default, when none fits) unless --precision says it. The state beside
 and removed at the end; --resume continues after its last line. Counts: lines read (blank and
 # comment lines aside), written, refused (malformed, or refused by a sink); written = read -
 refused. A gzip file (FILE.lp.gz, known by its magic bytes) is read decompressed."""
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 or more seconds")
-    return value
 
 
 def _count(text: str) -> int:
@@ -85,7 +66,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--speed",
-        type=_positive,
+        type=positive_number,
         metavar="X",
         help="pace the lines at X times real time, following their timestamps "
         "(default: as fast as the sinks take them)",
@@ -122,7 +103,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--retry-for",
-        type=_seconds,
+        type=seconds_or_zero,
         default=120.0,
         metavar="S",
         help="how long to retry a failing sink before stopping (default 120)",
